@@ -1,0 +1,171 @@
+/**
+ * The context a handler receives. One API for both eras: `ctx.elicit()` becomes a server→client
+ * request on a 2025 session, and an `input_required` round trip in 2026.
+ */
+import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.js';
+import { ErrorCode, McpError } from '../protocol/errors.js';
+import type { Era } from '../protocol/versions.js';
+import type { Peer, Session, Sink } from './session.js';
+import {
+  LOG_LEVELS,
+  type ClientCapabilities,
+  type CreateMessageParams,
+  type CreateMessageResult,
+  type ElicitFormParams,
+  type ElicitResult,
+  type ElicitUrlParams,
+  type Implementation,
+  type LoggingLevel,
+  type Root,
+} from './types.js';
+
+/** Thrown inside a 2026 handler when it needs client input that has not arrived yet. */
+export class InputRequiredSignal extends Error {
+  constructor() {
+    super('input required');
+    this.name = 'InputRequiredSignal';
+  }
+}
+
+/** What a transport supplies for one incoming request. */
+export interface Exchange {
+  /** Sends a message related to this request (progress, log, server→client request). */
+  send: Sink;
+}
+
+/** Per-request context handed to tool, resource and prompt handlers. */
+export class RequestContext {
+  /** @internal Requests for client input collected during a 2026 round. */
+  pendingInputs: Record<string, { method: string; params?: Record<string, unknown> }> | undefined;
+  /** @internal State the handler wants echoed back on the next round (2026). */
+  nextRequestState: string | undefined;
+  private inputCounter = 0;
+
+  constructor(
+    /** The JSON-RPC id of the request. */
+    readonly requestId: RequestId,
+    /** The method being served, e.g. `tools/call`. */
+    readonly method: string,
+    /** `2025` (session) or `2026` (stateless). */
+    readonly era: Era,
+    /** The negotiated (2025) or per-request (2026) protocol version. */
+    readonly protocolVersion: string,
+    /** Aborted on cancellation, on 2026 stream close, or on drain. */
+    readonly signal: AbortSignal,
+    /** The request's `_meta` object (may be empty). */
+    readonly meta: Record<string, unknown>,
+    readonly clientCapabilities: ClientCapabilities,
+    readonly clientInfo: Implementation | undefined,
+    /** @internal */ readonly exchange: Exchange,
+    /** @internal The 2025 session or stdio peer; undefined for 2026 HTTP. */
+    readonly peer: Peer | undefined,
+    /** @internal 2026 per-request log level; undefined means no log notifications. */
+    private readonly requestLogLevel: LoggingLevel | undefined,
+    /** @internal 2026 responses from an earlier round. */
+    private readonly inputResponses: Record<string, unknown> | undefined,
+    /** State echoed by the client from an earlier 2026 round, if any. */
+    readonly requestState: string | undefined,
+  ) {}
+
+  /** The 2025 session id, when the request belongs to an HTTP session. */
+  get sessionId(): string | undefined {
+    return (this.peer as Session | undefined)?.id;
+  }
+
+  /** W3C trace context from `_meta` (2026) — the transport may also fill it from HTTP headers. */
+  get traceparent(): string | undefined {
+    const t = this.meta.traceparent;
+    return typeof t === 'string' ? t : undefined;
+  }
+
+  get tracestate(): string | undefined {
+    const t = this.meta.tracestate;
+    return typeof t === 'string' ? t : undefined;
+  }
+
+  get baggage(): string | undefined {
+    const t = this.meta.baggage;
+    return typeof t === 'string' ? t : undefined;
+  }
+
+  /** Reports progress when the client asked for it with `_meta.progressToken`; otherwise a no-op. */
+  progress(progress: number, total?: number, message?: string): void {
+    const token = this.meta.progressToken;
+    if (token === undefined || this.signal.aborted) return;
+    const params: Record<string, unknown> = { progressToken: token, progress };
+    if (total !== undefined) params.total = total;
+    if (message !== undefined) params.message = message;
+    this.exchange.send({ jsonrpc: '2.0', method: 'notifications/progress', params });
+  }
+
+  /**
+   * Sends a log message to the client (notifications/message) if its level passes the client's
+   * threshold: the session's `logging/setLevel` (2025) or the request's `_meta` level (2026).
+   */
+  log(level: LoggingLevel, data: unknown, logger?: string): void {
+    const threshold = this.era === '2026' ? this.requestLogLevel : (this.peer as Session | undefined)?.logLevel;
+    if (this.era === '2026' && threshold === undefined) return;
+    if (threshold !== undefined && LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(threshold)) return;
+    const params: Record<string, unknown> = { level, data };
+    if (logger !== undefined) params.logger = logger;
+    this.exchange.send({ jsonrpc: '2.0', method: 'notifications/message', params });
+  }
+
+  /** Sends any related notification on this request's channel. */
+  notify(method: string, params?: Record<string, unknown>): void {
+    const msg: JsonRpcMessage = params ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', method };
+    this.exchange.send(msg);
+  }
+
+  /** Asks the user for input: a form (`requestedSchema`) or, with `mode: 'url'`, an out-of-band URL. */
+  elicit(params: ElicitFormParams | ElicitUrlParams): Promise<ElicitResult> {
+    const mode = params.mode ?? 'form';
+    const caps = this.clientCapabilities.elicitation;
+    // A client that declares `elicitation: {}` supports form mode (spec back-compat rule).
+    const supported = caps !== undefined && (mode === 'form' ? caps.form !== undefined || caps.url === undefined : caps.url !== undefined);
+    if (!supported) return Promise.reject(this.missingCapability({ elicitation: { [mode]: {} } }));
+    return this.ask('elicitation/create', params as unknown as Record<string, unknown>) as unknown as Promise<ElicitResult>;
+  }
+
+  /** Asks the client's LLM for a completion (sampling/createMessage). */
+  sample(params: CreateMessageParams): Promise<CreateMessageResult> {
+    if (this.clientCapabilities.sampling === undefined) return Promise.reject(this.missingCapability({ sampling: {} }));
+    return this.ask('sampling/createMessage', params) as Promise<CreateMessageResult>;
+  }
+
+  /** Asks the client for its roots (roots/list). */
+  async listRoots(): Promise<Root[]> {
+    if (this.clientCapabilities.roots === undefined) throw this.missingCapability({ roots: {} });
+    const r = await this.ask('roots/list', {});
+    return (r.roots as Root[]) ?? [];
+  }
+
+  private missingCapability(required: ClientCapabilities): McpError {
+    const name = Object.keys(required)[0];
+    if (this.era === '2026') {
+      return new McpError(ErrorCode.MissingRequiredClientCapability, `Missing required client capability: ${name}`, {
+        requiredCapabilities: required,
+      });
+    }
+    return new McpError(ErrorCode.InvalidRequest, `Client does not support ${name} (capability "${name}" was not declared)`);
+  }
+
+  private ask(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.era === '2026') {
+      const key = `${method.split('/')[0]}-${this.inputCounter++}`;
+      const answer = this.inputResponses?.[key];
+      if (answer !== undefined && answer !== null && typeof answer === 'object') {
+        return Promise.resolve(answer as Record<string, unknown>);
+      }
+      (this.pendingInputs ??= {})[key] = Object.keys(params).length ? { method, params } : { method };
+      return Promise.reject(new InputRequiredSignal());
+    }
+    if (!this.peer) return Promise.reject(new McpError(ErrorCode.InternalError, `Cannot send ${method}: no client connection`));
+    return this.peer.request(this.exchange.send, method, params, this.signal);
+  }
+
+  /** Sets state to be echoed back by the client with the next round of a 2026 multi-round request. */
+  setRequestState(state: string): void {
+    this.nextRequestState = state;
+  }
+}

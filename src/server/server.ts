@@ -1,0 +1,719 @@
+/**
+ * McpServer: the registry and the dispatcher for both protocol eras. Transports hand it decoded,
+ * classified messages plus an {@link Exchange} to write related messages to; it never touches
+ * sockets or streams itself, which is what lets one server speak stdio, HTTP and more.
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
+import { errorResponse, resultResponse } from '../protocol/jsonrpc.js';
+import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
+import { ALL_VERSIONS, META, SESSION_VERSIONS, STATELESS_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
+import { InputRequiredSignal, RequestContext, type Exchange } from './context.js';
+import { makePrompt, makeResource, makeTemplate, makeTool, type PromptEntry, type ResourceEntry, type TemplateEntry, type ToolEntry } from './registry.js';
+import type { Peer, Session, Sink } from './session.js';
+import { TaskManager } from './tasks.js';
+import {
+  LOG_LEVELS,
+  type CallToolResult,
+  type ClientCapabilities,
+  type Completer,
+  type GetPromptResult,
+  type Icon,
+  type Implementation,
+  type LoggingLevel,
+  type PromptHandler,
+  type PromptOptions,
+  type PromptReturn,
+  type ReadResourceResult,
+  type ResourceOptions,
+  type ResourceReader,
+  type ResourceReturn,
+  type ResourceTemplateOptions,
+  type TemplateReader,
+  type ToolHandler,
+  type ToolOptions,
+  type ToolReturn,
+} from './types.js';
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  name: string;
+  version: string;
+  title?: string;
+  description?: string;
+  icons?: Icon[];
+  websiteUrl?: string;
+  /** Natural-language guidance for the client's model. */
+  instructions?: string;
+  /** Items per page of every `* /list`. Default 100. */
+  pageSize?: number;
+  /** 2026 cache hints on list and read results. Default `{ ttlMs: 0, scope: 'public' }`. */
+  cache?: { ttlMs?: number; scope?: 'public' | 'private' };
+}
+
+/** Published on `andon:request` (node:diagnostics_channel) when a request finishes. */
+export interface RequestEvent {
+  method: string;
+  /** Tool name, prompt name or resource URI, when the method has one. */
+  name: string | undefined;
+  era: Era;
+  outcome: 'ok' | 'error' | 'tool_error' | 'input_required';
+  durationMs: number;
+}
+
+/** Everything a transport knows about one incoming request. */
+export interface IncomingRequest {
+  request: JsonRpcRequest;
+  /** The 2025 session, or the stdio peer (which also carries 2026 requests). */
+  peer: Peer | undefined;
+  /** The 2025 session when the request is a 2025-era request. */
+  session: Session | undefined;
+  era: Era;
+  exchange: Exchange;
+  /** Aborted by the transport on cancellation or (2026) stream close. */
+  signal: AbortSignal;
+}
+
+/** A 2026 `subscriptions/listen` stream. */
+export interface Listener {
+  id: RequestId;
+  filter: { toolsListChanged?: boolean; resourcesListChanged?: boolean; promptsListChanged?: boolean; resourceSubscriptions?: string[] };
+  send: Sink;
+}
+
+/** Hook run before every request is dispatched; throw an McpError to refuse it. */
+export type RequestHook = (req: IncomingRequest) => void | Promise<void>;
+
+const requestChannel = channel('andon:request');
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+export class McpServer {
+  /** The implementation info sent in initialize and server/discover. */
+  readonly info: Implementation;
+  readonly instructions: string | undefined;
+  private readonly pageSize: number;
+  private readonly ttlMs: number;
+  private readonly cacheScope: 'public' | 'private';
+  private readonly tools = new Map<string, ToolEntry>();
+  private readonly resources = new Map<string, ResourceEntry>();
+  private readonly templates: TemplateEntry[] = [];
+  private readonly prompts = new Map<string, PromptEntry>();
+  private readonly sessions = new Set<Session>();
+  private readonly subscribers = new Map<string, Set<Session>>();
+  private readonly listeners = new Set<Listener>();
+  private readonly hooks: RequestHook[] = [];
+  private capsCache: Record<string, unknown> | undefined;
+  private changed = { tools: false, resources: false, prompts: false, scheduled: false };
+  private readonly serverMeta: Record<string, unknown>;
+  /** Task support for tools that declare it (2025 tasks, 2026 tasks extension). */
+  readonly tasks: TaskManager;
+
+  constructor(options: ServerOptions) {
+    const info: Implementation = { name: options.name, version: options.version };
+    if (options.title) info.title = options.title;
+    if (options.description) info.description = options.description;
+    if (options.icons) info.icons = options.icons;
+    if (options.websiteUrl) info.websiteUrl = options.websiteUrl;
+    this.info = info;
+    this.instructions = options.instructions;
+    this.pageSize = options.pageSize ?? 100;
+    this.ttlMs = options.cache?.ttlMs ?? 0;
+    this.cacheScope = options.cache?.scope ?? 'public';
+    this.serverMeta = { [META.serverInfo]: info };
+    this.tasks = new TaskManager(this);
+  }
+
+  // ───────────────────────────── registration ─────────────────────────────
+
+  /** Registers a tool. Re-registering a name replaces it. Sends list_changed to live clients. */
+  tool<A = any>(name: string, options: ToolOptions, handler: ToolHandler<A>): this;
+  tool<A = any>(name: string, handler: ToolHandler<A>): this;
+  tool(name: string, a: ToolOptions | ToolHandler, b?: ToolHandler): this {
+    const [options, handler] = typeof a === 'function' ? [{}, a] : [a, b as ToolHandler];
+    this.tools.set(name, makeTool(name, options, handler));
+    this.listChanged('tools');
+    return this;
+  }
+
+  /** Removes a tool; returns whether it existed. */
+  removeTool(name: string): boolean {
+    const had = this.tools.delete(name);
+    if (had) this.listChanged('tools');
+    return had;
+  }
+
+  /** Names of registered tools, in registration order. */
+  toolNames(): string[] {
+    return [...this.tools.keys()];
+  }
+
+  /**
+   * Halts (reason given) or resumes (null) one tool: a halted tool is hidden from tools/list and
+   * calls to it return an error result carrying the reason. Clients are told the list changed.
+   */
+  setToolHalted(name: string, reason: string | null): void {
+    const t = this.tools.get(name);
+    if (!t) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (t.haltedReason === reason) return;
+    t.haltedReason = reason;
+    this.listChanged('tools');
+  }
+
+  /** Registers a fixed resource. */
+  resource(uri: string, options: ResourceOptions, read: ResourceReader): this;
+  resource(uri: string, read: ResourceReader): this;
+  resource(uri: string, a: ResourceOptions | ResourceReader, b?: ResourceReader): this {
+    const [options, read] = typeof a === 'function' ? [{}, a] : [a, b as ResourceReader];
+    this.resources.set(uri, makeResource(uri, options, read));
+    this.listChanged('resources');
+    return this;
+  }
+
+  /** Registers a resource template such as `weather://{city}/current`. */
+  resourceTemplate(template: string, options: ResourceTemplateOptions, read: TemplateReader): this {
+    this.templates.push(makeTemplate(template, options, read));
+    this.listChanged('resources');
+    return this;
+  }
+
+  /** Registers a prompt. */
+  prompt(name: string, options: PromptOptions, handler: PromptHandler): this;
+  prompt(name: string, handler: PromptHandler): this;
+  prompt(name: string, a: PromptOptions | PromptHandler, b?: PromptHandler): this {
+    const [options, handler] = typeof a === 'function' ? [{}, a] : [a, b as PromptHandler];
+    this.prompts.set(name, makePrompt(name, options, handler));
+    this.listChanged('prompts');
+    return this;
+  }
+
+  /** Adds a hook that runs before each request is dispatched (halt checks, rate limits…). */
+  addHook(hook: RequestHook): void {
+    this.hooks.push(hook);
+  }
+
+  /** The capabilities declared, derived from what is registered. */
+  capabilities(era: Era = '2025'): Record<string, unknown> {
+    if (!this.capsCache) {
+      const caps: Record<string, unknown> = { logging: {} };
+      if (this.tools.size) caps.tools = { listChanged: true };
+      if (this.resources.size || this.templates.length) caps.resources = { subscribe: true, listChanged: true };
+      if (this.prompts.size) caps.prompts = { listChanged: true };
+      let completions = false;
+      for (const p of this.prompts.values()) if (p.completers.size) completions = true;
+      for (const t of this.templates) if (t.options.complete) completions = true;
+      if (completions) caps.completions = {};
+      this.capsCache = caps;
+    }
+    const taskTools = [...this.tools.values()].some((t) => t.options.taskSupport && t.options.taskSupport !== 'forbidden');
+    if (!taskTools) return this.capsCache;
+    if (era === '2025') return { ...this.capsCache, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } };
+    return { ...this.capsCache, extensions: { 'io.modelcontextprotocol/tasks': {} } };
+  }
+
+  // ───────────────────────────── peers and notifications ─────────────────────────────
+
+  /** @internal A transport registers a live session so it receives list changes and updates. */
+  addSession(s: Session): void {
+    this.sessions.add(s);
+  }
+
+  /** @internal */
+  removeSession(s: Session): void {
+    this.sessions.delete(s);
+    for (const uri of s.subscriptions) this.subscribers.get(uri)?.delete(s);
+    s.subscriptions.clear();
+    s.closed = true;
+    s.abortAll('session closed');
+    s.rejectAll('session closed');
+  }
+
+  /** Live 2025 sessions. */
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** @internal */
+  addListener(l: Listener): void {
+    this.listeners.add(l);
+  }
+
+  /** @internal */
+  removeListener(l: Listener): void {
+    this.listeners.delete(l);
+  }
+
+  /** Tells every subscriber (2025 resources/subscribe, 2026 subscriptions/listen) that `uri` changed. */
+  notifyResourceUpdated(uri: string): number {
+    let sent = 0;
+    const params = { uri };
+    const msg: JsonRpcNotification = { jsonrpc: '2.0', method: 'notifications/resources/updated', params };
+    const subs = this.subscribers.get(uri);
+    if (subs) {
+      for (const s of subs) {
+        if (s.standalone) {
+          s.standalone(msg);
+          sent++;
+        }
+      }
+    }
+    for (const l of this.listeners) {
+      if (l.filter.resourceSubscriptions?.includes(uri)) {
+        l.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri, _meta: { [META.subscriptionId]: l.id } } });
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** Sends a notification to every live 2025 session's standalone stream (e.g. a broadcast log). */
+  broadcast(method: string, params?: Record<string, unknown>): void {
+    const msg: JsonRpcNotification = params ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', method };
+    for (const s of this.sessions) if (s.initialized && s.standalone) s.standalone(msg);
+  }
+
+  private listChanged(kind: 'tools' | 'resources' | 'prompts'): void {
+    this.capsCache = undefined;
+    this.changed[kind] = true;
+    if (this.changed.scheduled) return;
+    this.changed.scheduled = true;
+    // Coalesce a burst of registrations into one notification per kind.
+    queueMicrotask(() => {
+      const c = this.changed;
+      this.changed = { tools: false, resources: false, prompts: false, scheduled: false };
+      for (const kind2 of ['tools', 'resources', 'prompts'] as const) {
+        if (!c[kind2]) continue;
+        const method = `notifications/${kind2}/list_changed`;
+        this.broadcast(method);
+        const key = `${kind2}ListChanged` as const;
+        for (const l of this.listeners) {
+          if (l.filter[key]) l.send({ jsonrpc: '2.0', method, params: { _meta: { [META.subscriptionId]: l.id } } });
+        }
+      }
+    });
+  }
+
+  // ───────────────────────────── dispatch ─────────────────────────────
+
+  /**
+   * Serves one request and resolves with its response (never rejects). A 2026 request whose
+   * handler needs client input resolves with an `input_required` result.
+   */
+  async handleRequest(inc: IncomingRequest): Promise<JsonRpcResponse> {
+    const { request } = inc;
+    const started = requestChannel.hasSubscribers ? performance.now() : 0;
+    let outcome: RequestEvent['outcome'] = 'ok';
+    try {
+      for (const hook of this.hooks) await hook(inc);
+      const result = inc.era === '2026' ? await this.dispatch2026(inc) : await this.dispatch2025(inc);
+      if (result.isError === true) outcome = 'tool_error';
+      else if (result.resultType === 'input_required') outcome = 'input_required';
+      return resultResponse(request.id, result);
+    } catch (err) {
+      outcome = 'error';
+      return errorResponse(request.id, err);
+    } finally {
+      if (started) {
+        const p = request.params;
+        const name = (p?.name ?? p?.uri) as string | undefined;
+        requestChannel.publish({ method: request.method, name, era: inc.era, outcome, durationMs: performance.now() - started } satisfies RequestEvent);
+      }
+    }
+  }
+
+  /** Handles a client notification (initialized, cancelled, roots/list_changed…). */
+  handleNotification(msg: JsonRpcNotification, peer: Peer | undefined): void {
+    switch (msg.method) {
+      case 'notifications/initialized':
+        if (peer && 'initialized' in peer) (peer as Session).initialized = true;
+        return;
+      case 'notifications/cancelled': {
+        const id = msg.params?.requestId as RequestId | undefined;
+        if (id === undefined || !peer) return;
+        const ac = peer.inflight.get(id);
+        if (ac) ac.abort(new Error(typeof msg.params?.reason === 'string' ? msg.params.reason : 'cancelled by client'));
+        return;
+      }
+      default:
+        // Unknown notifications are ignored, as JSON-RPC requires (no response to a notification).
+        return;
+    }
+  }
+
+  /** Routes a client's response to a server→client request. Returns false if nothing awaited it. */
+  handleResponse(msg: JsonRpcResponse, peer: Peer | undefined): boolean {
+    return peer ? peer.resolveResponse(msg) : false;
+  }
+
+  private async dispatch2025(inc: IncomingRequest): Promise<Record<string, unknown>> {
+    const { request, session } = inc;
+    const method = request.method;
+    if (method === 'initialize') return this.initialize(request, session);
+    if (method === 'ping') return {};
+    if (!session || !session.protocolVersion) {
+      throw new McpError(ErrorCode.InvalidRequest, `Invalid Request: "${method}" before initialize; send initialize first`);
+    }
+    const params = request.params ?? EMPTY;
+    const ctx = this.context(inc, session.protocolVersion, (params._meta as Record<string, unknown>) ?? EMPTY, session.clientCapabilities, session.clientInfo, undefined, undefined, undefined);
+    switch (method) {
+      case 'logging/setLevel': {
+        const level = params.level;
+        if (typeof level !== 'string' || !LOG_LEVELS.includes(level as LoggingLevel)) {
+          throw invalidParams('level', `must be one of ${LOG_LEVELS.join(', ')}`);
+        }
+        session.logLevel = level as LoggingLevel;
+        return {};
+      }
+      case 'resources/subscribe':
+      case 'resources/unsubscribe': {
+        const uri = params.uri;
+        if (typeof uri !== 'string') throw invalidParams('uri', 'must be a string');
+        if (method === 'resources/subscribe') {
+          session.subscriptions.add(uri);
+          let set = this.subscribers.get(uri);
+          if (!set) this.subscribers.set(uri, (set = new Set()));
+          set.add(session);
+        } else {
+          session.subscriptions.delete(uri);
+          this.subscribers.get(uri)?.delete(session);
+        }
+        return {};
+      }
+      case 'tasks/get':
+      case 'tasks/result':
+      case 'tasks/list':
+      case 'tasks/cancel':
+        return this.tasks.handle(method, params, ctx, session);
+      default:
+        return this.common(method, params, ctx, '2025');
+    }
+  }
+
+  private async dispatch2026(inc: IncomingRequest): Promise<Record<string, unknown>> {
+    const { request } = inc;
+    const method = request.method;
+    const params = request.params ?? EMPTY;
+    const meta = (params._meta as Record<string, unknown> | undefined) ?? EMPTY;
+    const version = meta[META.protocolVersion];
+    if (method === 'server/discover') {
+      return this.complete({
+        supportedVersions: [...STATELESS_VERSIONS, ...SESSION_VERSIONS],
+        capabilities: this.capabilities('2026'),
+        serverInfo: this.info,
+        ...(this.instructions ? { instructions: this.instructions } : {}),
+        ttlMs: this.ttlMs,
+        cacheScope: this.cacheScope,
+      });
+    }
+    if (typeof version !== 'string') {
+      throw invalidParams(`_meta.${META.protocolVersion}`, 'is required on every 2026-07-28 request');
+    }
+    if (!isStatelessVersion(version)) {
+      throw new McpError(ErrorCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${version}`, {
+        requested: version,
+        supported: [...STATELESS_VERSIONS],
+      });
+    }
+    const capsRaw = meta[META.clientCapabilities];
+    if (capsRaw !== undefined && (capsRaw === null || typeof capsRaw !== 'object' || Array.isArray(capsRaw))) {
+      throw invalidParams(`_meta.${META.clientCapabilities}`, 'must be an object');
+    }
+    const caps = (capsRaw as ClientCapabilities | undefined) ?? {};
+    const levelRaw = meta[META.logLevel];
+    if (levelRaw !== undefined && !LOG_LEVELS.includes(levelRaw as LoggingLevel)) {
+      throw invalidParams(`_meta.${META.logLevel}`, `must be one of ${LOG_LEVELS.join(', ')}`);
+    }
+    const inputResponses = params.inputResponses as Record<string, unknown> | undefined;
+    if (inputResponses !== undefined && (inputResponses === null || typeof inputResponses !== 'object')) {
+      throw invalidParams('inputResponses', 'must be an object');
+    }
+    const requestState = params.requestState;
+    if (requestState !== undefined && typeof requestState !== 'string') throw invalidParams('requestState', 'must be a string');
+    const ctx = this.context(inc, version, meta, caps, meta[META.clientInfo] as Implementation | undefined, levelRaw as LoggingLevel | undefined, inputResponses, requestState);
+    let result: Record<string, unknown>;
+    switch (method) {
+      case 'subscriptions/listen':
+        throw new McpError(ErrorCode.InvalidRequest, 'subscriptions/listen needs a streaming transport');
+      case 'tasks/get':
+      case 'tasks/result':
+      case 'tasks/list':
+      case 'tasks/cancel':
+      case 'tasks/update':
+        result = await this.tasks.handle(method, params, ctx, undefined);
+        break;
+      case 'ping':
+      case 'initialize':
+      case 'logging/setLevel':
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method} (removed in protocol ${version})`);
+      default:
+        try {
+          result = await this.common(method, params, ctx, '2026');
+        } catch (err) {
+          if (err instanceof InputRequiredSignal || ctx.pendingInputs) return this.inputRequired(ctx);
+          throw err;
+        }
+        if (ctx.pendingInputs) return this.inputRequired(ctx);
+    }
+    return this.complete(result);
+  }
+
+  private inputRequired(ctx: RequestContext): Record<string, unknown> {
+    const r: Record<string, unknown> = { resultType: 'input_required', inputRequests: ctx.pendingInputs ?? {} };
+    if (ctx.nextRequestState !== undefined) r.requestState = ctx.nextRequestState;
+    r._meta = this.serverMeta;
+    return r;
+  }
+
+  private complete(result: Record<string, unknown>): Record<string, unknown> {
+    result.resultType = 'complete';
+    if (result._meta === undefined) result._meta = this.serverMeta;
+    return result;
+  }
+
+  private cacheable(result: Record<string, unknown>, era: Era): Record<string, unknown> {
+    if (era === '2026') {
+      result.ttlMs = this.ttlMs;
+      result.cacheScope = this.cacheScope;
+    }
+    return result;
+  }
+
+  private context(
+    inc: IncomingRequest,
+    version: string,
+    meta: Record<string, unknown>,
+    caps: ClientCapabilities,
+    clientInfo: Implementation | undefined,
+    logLevel: LoggingLevel | undefined,
+    inputResponses: Record<string, unknown> | undefined,
+    requestState: string | undefined,
+  ): RequestContext {
+    return new RequestContext(inc.request.id, inc.request.method, inc.era, version, inc.signal, meta, caps, clientInfo, inc.exchange, inc.peer, logLevel, inputResponses, requestState);
+  }
+
+  private initialize(request: JsonRpcRequest, session: Session | undefined): Record<string, unknown> {
+    const p = request.params ?? EMPTY;
+    const requested = p.protocolVersion;
+    if (typeof requested !== 'string') throw invalidParams('protocolVersion', 'must be a string');
+    if (p.capabilities !== undefined && (typeof p.capabilities !== 'object' || p.capabilities === null)) {
+      throw invalidParams('capabilities', 'must be an object');
+    }
+    const info = p.clientInfo as Implementation | undefined;
+    if (info !== undefined && (typeof info !== 'object' || info === null || typeof info.name !== 'string')) {
+      throw invalidParams('clientInfo', 'must be an object with a string "name"');
+    }
+    // The client offers its latest; we echo it when we speak it, else offer our latest session version.
+    const version = SESSION_VERSIONS.includes(requested) ? requested : SESSION_VERSIONS[0]!;
+    if (session) {
+      session.protocolVersion = version;
+      session.clientCapabilities = (p.capabilities as ClientCapabilities) ?? {};
+      session.clientInfo = info;
+    }
+    const result: Record<string, unknown> = {
+      protocolVersion: version,
+      capabilities: this.capabilities('2025'),
+      serverInfo: this.info,
+    };
+    if (this.instructions) result.instructions = this.instructions;
+    return result;
+  }
+
+  /** Methods whose semantics are the same in both eras. */
+  private async common(method: string, params: Record<string, unknown>, ctx: RequestContext, era: Era): Promise<Record<string, unknown>> {
+    switch (method) {
+      case 'tools/call':
+        return this.callTool(params, ctx, era);
+      case 'tools/list': {
+        const visible: Record<string, unknown>[] = [];
+        for (const t of this.tools.values()) if (t.haltedReason === null) visible.push(t.wire);
+        return this.cacheable(this.page('tools', visible, params), era);
+      }
+      case 'resources/list': {
+        const all: Record<string, unknown>[] = [];
+        for (const r of this.resources.values()) all.push(r.wire);
+        for (const t of this.templates) {
+          if (!t.options.list) continue;
+          for (const item of await t.options.list()) {
+            const { uri, ...rest } = item;
+            all.push({ uri, name: rest.name ?? uri, ...rest });
+          }
+        }
+        return this.cacheable(this.page('resources', all, params), era);
+      }
+      case 'resources/templates/list':
+        return this.cacheable(this.page('resourceTemplates', this.templates.map((t) => t.wire), params), era);
+      case 'resources/read':
+        return this.cacheable(await this.readResource(params, ctx, era), era);
+      case 'prompts/list':
+        return this.cacheable(this.page('prompts', [...this.prompts.values()].map((p) => p.wire), params), era);
+      case 'prompts/get':
+        return this.getPrompt(params, ctx);
+      case 'completion/complete':
+        return this.complete2(params);
+      default:
+        throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
+    }
+  }
+
+  private page(key: string, items: Record<string, unknown>[], params: Record<string, unknown>): Record<string, unknown> {
+    let start = 0;
+    const cursor = params.cursor;
+    if (cursor !== undefined) {
+      if (typeof cursor !== 'string') throw invalidParams('cursor', 'must be a string');
+      const n = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8').replace(/^o:/, ''), 10);
+      if (!Buffer.from(cursor, 'base64url').toString('utf8').startsWith('o:') || !Number.isInteger(n) || n < 0 || n > items.length) {
+        throw invalidParams('cursor', 'is not a cursor this server issued');
+      }
+      start = n;
+    }
+    const end = start + this.pageSize;
+    const result: Record<string, unknown> = { [key]: start === 0 && end >= items.length ? items : items.slice(start, end) };
+    if (end < items.length) result.nextCursor = Buffer.from(`o:${end}`).toString('base64url');
+    return result;
+  }
+
+  /** @internal Runs a tool and turns whatever it did into a CallToolResult. */
+  async callTool(params: Record<string, unknown>, ctx: RequestContext, era: Era): Promise<Record<string, unknown>> {
+    const name = params.name;
+    if (typeof name !== 'string') throw invalidParams('name', 'must be a string');
+    const tool = this.tools.get(name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (tool.haltedReason !== null) return toolError(`Tool "${name}" is halted: ${tool.haltedReason}`);
+    let args = params.arguments as Record<string, unknown> | undefined;
+    if (args === undefined) args = {};
+    else if (args === null || typeof args !== 'object' || Array.isArray(args)) throw invalidParams('arguments', 'must be an object');
+    if (tool.validateInput) {
+      const problem = tool.validateInput(args);
+      if (problem) return toolError(`Invalid arguments for tool "${name}": ${problem}`);
+    }
+    const task = params.task;
+    if (task !== undefined || tool.options.taskSupport === 'required') {
+      return this.tasks.create(tool, args, params, ctx, era);
+    }
+    return this.runTool(tool, args, ctx);
+  }
+
+  /** @internal */
+  async runTool(tool: ToolEntry, args: Record<string, unknown>, ctx: RequestContext): Promise<Record<string, unknown>> {
+    let ret: ToolReturn;
+    try {
+      ret = await tool.handler(args, ctx);
+    } catch (err) {
+      if (err instanceof InputRequiredSignal) throw err;
+      if (err instanceof McpError && err.code === ErrorCode.UrlElicitationRequired) throw err;
+      if (err instanceof McpError && err.code === ErrorCode.MissingRequiredClientCapability) throw err;
+      if (ctx.signal.aborted) return toolError(`Tool "${tool.name}" was cancelled`);
+      // The message is the tool's own words; the stack stays on the server.
+      return toolError(err instanceof Error ? err.message || err.name : String(err));
+    }
+    const result = normaliseToolResult(ret, tool.validateOutput !== null);
+    if (tool.validateOutput && !result.isError) {
+      if (result.structuredContent === undefined) return toolError(`Tool "${tool.name}" declares an outputSchema but returned no structuredContent`);
+      const problem = tool.validateOutput(result.structuredContent);
+      if (problem) return toolError(`Tool "${tool.name}" returned output that does not match its outputSchema: ${problem}`);
+    }
+    return result as unknown as Record<string, unknown>;
+  }
+
+  private async readResource(params: Record<string, unknown>, ctx: RequestContext, era: Era): Promise<Record<string, unknown>> {
+    const uri = params.uri;
+    if (typeof uri !== 'string') throw invalidParams('uri', 'must be a string');
+    const exact = this.resources.get(uri);
+    if (exact) return normaliseResource(await exact.read(uri, ctx), uri, exact.options.mimeType);
+    for (const t of this.templates) {
+      const vars = t.template.match(uri);
+      if (vars) return normaliseResource(await t.read(uri, vars, ctx), uri, t.options.mimeType);
+    }
+    const code = era === '2026' ? ErrorCode.InvalidParams : ErrorCode.ResourceNotFound;
+    throw new McpError(code, `Resource not found: ${uri}`, { uri });
+  }
+
+  private async getPrompt(params: Record<string, unknown>, ctx: RequestContext): Promise<Record<string, unknown>> {
+    const name = params.name;
+    if (typeof name !== 'string') throw invalidParams('name', 'must be a string');
+    const prompt = this.prompts.get(name);
+    if (!prompt) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
+    const args = (params.arguments ?? {}) as Record<string, unknown>;
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) throw invalidParams('arguments', 'must be an object');
+    for (const a of prompt.options.arguments ?? []) {
+      const v = args[a.name];
+      if (a.required && (v === undefined || v === null)) throw invalidParams(`arguments.${a.name}`, 'is required');
+      if (v !== undefined && typeof v !== 'string') throw invalidParams(`arguments.${a.name}`, 'must be a string');
+    }
+    const out = normalisePrompt(await prompt.handler(args as Record<string, string>, ctx));
+    if (prompt.options.description && out.description === undefined) out.description = prompt.options.description;
+    return out as unknown as Record<string, unknown>;
+  }
+
+  private async complete2(params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const ref = params.ref as Record<string, unknown> | undefined;
+    const arg = params.argument as Record<string, unknown> | undefined;
+    if (!ref || typeof ref !== 'object') throw invalidParams('ref', 'must be an object');
+    if (!arg || typeof arg.name !== 'string' || typeof arg.value !== 'string') {
+      throw invalidParams('argument', 'must be an object with string "name" and "value"');
+    }
+    const context = { arguments: ((params.context as Record<string, unknown> | undefined)?.arguments ?? {}) as Record<string, string> };
+    let completer: Completer | undefined;
+    if (ref.type === 'ref/prompt') {
+      const p = this.prompts.get(ref.name as string);
+      if (!p) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${String(ref.name)}`);
+      completer = p.completers.get(arg.name);
+    } else if (ref.type === 'ref/resource') {
+      const t = this.templates.find((x) => x.template.template === ref.uri);
+      if (!t && !this.resources.has(ref.uri as string)) throw new McpError(ErrorCode.InvalidParams, `Unknown resource template: ${String(ref.uri)}`);
+      completer = t?.options.complete?.[arg.name];
+    } else {
+      throw invalidParams('ref.type', 'must be "ref/prompt" or "ref/resource"');
+    }
+    if (!completer) return { completion: { values: [], hasMore: false } };
+    const got = await completer(arg.value, context);
+    const list = Array.isArray(got) ? { values: got } : got;
+    const values = list.values.slice(0, 100);
+    const completion: Record<string, unknown> = { values };
+    completion.total = list.total ?? list.values.length;
+    completion.hasMore = list.hasMore ?? list.values.length > 100;
+    return { completion };
+  }
+}
+
+function toolError(text: string): Record<string, unknown> {
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+function normaliseToolResult(ret: ToolReturn, structured: boolean): CallToolResult {
+  if (typeof ret === 'string') return { content: [{ type: 'text', text: ret }] };
+  if (ret && typeof ret === 'object' && Array.isArray((ret as CallToolResult).content)) {
+    const r = ret as CallToolResult;
+    if (r.structuredContent !== undefined && r.content.length === 0) {
+      return { ...r, content: [{ type: 'text', text: JSON.stringify(r.structuredContent) }] };
+    }
+    return r;
+  }
+  if (ret && typeof ret === 'object') {
+    const obj = ret as Record<string, unknown>;
+    if (structured) return { content: [{ type: 'text', text: JSON.stringify(obj) }], structuredContent: obj };
+    return { content: [{ type: 'text', text: JSON.stringify(obj) }] };
+  }
+  return { content: [{ type: 'text', text: String(ret) }] };
+}
+
+function normaliseResource(ret: ResourceReturn, uri: string, mimeType: string | undefined): Record<string, unknown> {
+  if (typeof ret === 'string') return { contents: [mimeType ? { uri, mimeType, text: ret } : { uri, text: ret }] };
+  if ('contents' in ret && Array.isArray(ret.contents)) return ret as unknown as Record<string, unknown>;
+  return { contents: [ret] };
+}
+
+function normalisePrompt(ret: PromptReturn): GetPromptResult {
+  if (typeof ret === 'string') return { messages: [{ role: 'user', content: { type: 'text', text: ret } }] };
+  if (Array.isArray(ret)) return { messages: ret };
+  return { ...ret };
+}
+
+/** Creates an MCP server. */
+export function createServer(options: ServerOptions): McpServer {
+  return new McpServer(options);
+}
+
+export type { ReadResourceResult };
+export { ALL_VERSIONS };

@@ -1,0 +1,132 @@
+/**
+ * A logical SSE stream. The stream outlives its HTTP connection: when the client drops, events go
+ * to the event store only, and a reconnect with `Last-Event-ID` attaches a new response to it.
+ */
+import type { ServerResponse } from 'node:http';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import type { EventStore } from './event-store.js';
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+/** Open streams, for the shared keep-alive ticker (one timer for all streams, not one each). */
+const live = new Set<SseStream>();
+let ticker: NodeJS.Timeout | undefined;
+let tickMs = 15_000;
+
+function ensureTicker(ms: number): void {
+  if (ticker && ms >= tickMs) return;
+  if (ticker) clearInterval(ticker);
+  tickMs = ms;
+  ticker = setInterval(() => {
+    const now = Date.now();
+    for (const s of live) s.keepAlive(now, tickMs);
+    if (live.size === 0 && ticker) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
+  }, ms);
+  ticker.unref();
+}
+
+export interface SseOptions {
+  eventStore: EventStore | undefined;
+  /** Reconnect delay suggested to the client in the priming event. */
+  retryMs: number;
+  /** Idle time after which a comment line is written to keep proxies from closing the stream. */
+  keepAliveMs: number;
+  /** Send the priming event (an id and empty data) that lets a client resume from the start. */
+  prime: boolean;
+  /** Extra response headers (e.g. Mcp-Session-Id). */
+  headers?: Record<string, string>;
+}
+
+export class SseStream {
+  private res: ServerResponse | null;
+  private lastWrite = Date.now();
+  /** True once the final event was written; the stream then ends. */
+  finished = false;
+  onDetach: (() => void) | undefined;
+
+  constructor(
+    readonly streamId: string,
+    res: ServerResponse,
+    private readonly opts: SseOptions,
+  ) {
+    this.res = res;
+    res.writeHead(200, opts.headers ? { ...SSE_HEADERS, ...opts.headers } : SSE_HEADERS);
+    res.flushHeaders();
+    if (opts.prime && opts.eventStore) {
+      const id = opts.eventStore.storeEvent(streamId, null);
+      res.write(`id: ${id}\nretry: ${opts.retryMs}\ndata: \n\n`);
+    } else if (opts.prime) {
+      res.write(`retry: ${opts.retryMs}\n\n`);
+    }
+    this.watch(res);
+    live.add(this);
+    ensureTicker(opts.keepAliveMs);
+  }
+
+  private watch(res: ServerResponse): void {
+    res.once('close', () => {
+      if (this.res === res) {
+        this.res = null;
+        live.delete(this);
+        this.onDetach?.();
+      }
+    });
+  }
+
+  /** Whether a client connection is attached right now. */
+  get attached(): boolean {
+    return this.res !== null;
+  }
+
+  /** Sends one JSON-RPC message as an event; stored for resumption first. */
+  send(message: JsonRpcMessage): void {
+    const id = this.opts.eventStore?.storeEvent(this.streamId, message);
+    const res = this.res;
+    if (!res) return;
+    this.lastWrite = Date.now();
+    res.write(id ? `id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n` : `event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  }
+
+  /** Sends the last message and ends the HTTP response. */
+  finish(message: JsonRpcMessage | null): void {
+    if (message) this.send(message);
+    this.finished = true;
+    this.close();
+  }
+
+  /** Attaches a reconnecting client's response (after replay). */
+  attach(res: ServerResponse, replay: (write: (eventId: string, message: JsonRpcMessage) => void) => void): void {
+    this.res?.end();
+    this.res = res;
+    res.writeHead(200, this.opts.headers ? { ...SSE_HEADERS, ...this.opts.headers } : SSE_HEADERS);
+    res.flushHeaders();
+    replay((eventId, message) => res.write(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`));
+    this.watch(res);
+    live.add(this);
+    if (this.finished) this.close();
+  }
+
+  /** @internal Called by the shared ticker. */
+  keepAlive(now: number, every: number): void {
+    if (this.res && now - this.lastWrite >= every) {
+      this.lastWrite = now;
+      this.res.write(': keep-alive\n\n');
+    }
+  }
+
+  /** Ends the current HTTP response (the logical stream may be resumed if not finished). */
+  close(): void {
+    const res = this.res;
+    this.res = null;
+    live.delete(this);
+    res?.end();
+  }
+}

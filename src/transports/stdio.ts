@@ -1,0 +1,117 @@
+/**
+ * stdio transport: newline-delimited JSON-RPC on a pair of streams. Nothing but MCP messages is
+ * written to the output stream. A malformed line gets -32700 and the next line is still served.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { McpError } from '../protocol/errors.js';
+import { META } from '../protocol/versions.js';
+import type { McpServer } from '../server/server.js';
+import { Session } from '../server/session.js';
+import type { Exchange } from '../server/context.js';
+
+export interface StdioOptions {
+  /** Default process.stdin. */
+  input?: Readable;
+  /** Default process.stdout. */
+  output?: Writable;
+  /** Largest accepted line in bytes. Default 4 MiB. */
+  maxLineBytes?: number;
+}
+
+/** A running stdio connection. */
+export interface StdioConnection {
+  /** Resolves when the input ends (the client closed stdin). */
+  closed: Promise<void>;
+  /** Stops reading and aborts in-flight requests. */
+  close(): void;
+  /** The connection's peer state (also the 2025 session once initialized). */
+  session: Session;
+}
+
+/** Serves `server` over newline-delimited JSON on stdin/stdout. */
+export function serveStdio(server: McpServer, options: StdioOptions = {}): StdioConnection {
+  const input = options.input ?? process.stdin;
+  const output = options.output ?? process.stdout;
+  const maxLine = options.maxLineBytes ?? 4 * 1024 * 1024;
+  const session = new Session('stdio');
+  const write = (m: JsonRpcMessage) => {
+    output.write(`${JSON.stringify(m)}\n`);
+  };
+  const exchange: Exchange = { send: write };
+  let buffered = '';
+  let registered = false;
+
+  const onLine = (line: string) => {
+    if (line.trim().length === 0) return;
+    let value: unknown;
+    try {
+      value = decodeJson(line);
+    } catch (err) {
+      write(errorResponse(null, err));
+      return;
+    }
+    const c = classify(value);
+    if (c.kind === 'invalid') {
+      write(errorResponse(c.id, c.error));
+      return;
+    }
+    if (c.kind === 'response') {
+      server.handleResponse(c.message, session);
+      return;
+    }
+    if (c.kind === 'notification') {
+      server.handleNotification(c.message, session);
+      return;
+    }
+    const request: JsonRpcRequest = c.message;
+    const meta = request.params?._meta as Record<string, unknown> | undefined;
+    const era = request.method === 'server/discover' || (meta !== undefined && META.protocolVersion in meta) ? '2026' : '2025';
+    const ac = new AbortController();
+    session.inflight.set(request.id, ac);
+    void server.handleRequest({ request, peer: session, session: era === '2025' ? session : undefined, era, exchange, signal: ac.signal }).then((response) => {
+      session.inflight.delete(request.id);
+      if (request.method === 'initialize' && 'result' in response && !registered) {
+        registered = true;
+        session.standalone = write;
+        server.addSession(session);
+      }
+      write(response);
+    });
+  };
+
+  const onData = (chunk: Buffer | string) => {
+    buffered += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    let nl = buffered.indexOf('\n');
+    while (nl !== -1) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+      nl = buffered.indexOf('\n');
+    }
+    if (buffered.length > maxLine) {
+      buffered = '';
+      write(errorResponse(null, new McpError(-32600, `Invalid Request: line exceeds ${maxLine} bytes and was discarded`)));
+    }
+  };
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const finish = () => {
+    if (buffered.trim()) onLine(buffered);
+    buffered = '';
+    server.removeSession(session);
+    resolveClosed();
+  };
+  input.on('data', onData);
+  input.once('end', finish);
+  input.once('close', finish);
+  return {
+    closed,
+    session,
+    close() {
+      input.off('data', onData);
+      finish();
+    },
+  };
+}

@@ -1,0 +1,558 @@
+/**
+ * Streamable HTTP on node:http, both eras from one endpoint. The era is chosen per message: a
+ * request carrying `_meta["io.modelcontextprotocol/protocolVersion"]` (or `server/discover`, or a
+ * 2026 `MCP-Protocol-Version` header) is served statelessly; everything else is the 2025 session
+ * protocol. Responses are JSON unless the handler emits related messages first, in which case the
+ * response upgrades to an SSE stream on the spot ("auto" mode).
+ *
+ * Hand-written on node:http rather than a framework: this is the hot path, and the bench showed
+ * that avoiding Web Request/Response conversion is where most of the official SDK's cost goes.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { ErrorCode, McpError } from '../protocol/errors.js';
+import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
+import type { Exchange } from '../server/context.js';
+import type { Listener, McpServer } from '../server/server.js';
+import { Session } from '../server/session.js';
+import { MemoryEventStore, type EventStore } from './event-store.js';
+import { SseStream, type SseOptions } from './sse.js';
+import type { Logger } from '../util/logger.js';
+import { nullLogger } from '../util/logger.js';
+
+/** Options of the Streamable HTTP transport. */
+export interface HttpTransportOptions {
+  /** Endpoint path. Default `/mcp`. */
+  path?: string;
+  /** Largest accepted request body in bytes. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /**
+   * Accepted `Origin` values. Default: only localhost origins (http(s)://localhost|127.0.0.1|[::1]
+   * on any port). Requests without an Origin (non-browser clients) are accepted. `'*'` allows all.
+   */
+  allowedOrigins?: string[] | '*';
+  /** Accepted `Host` header hostnames. Default: localhost, 127.0.0.1, [::1]. `'*'` allows all. */
+  allowedHosts?: string[] | '*';
+  /** Event store for SSE resumability. Default: a bounded in-memory store. */
+  eventStore?: EventStore;
+  /** `auto` (JSON unless the handler streams), `json` or `sse`. Default `auto`. */
+  responseMode?: 'auto' | 'json' | 'sse';
+  /** `retry` suggested in the SSE priming event, ms. Default 1000. */
+  retryMs?: number;
+  /** Keep-alive comment interval on idle SSE streams, ms. Default 15,000. */
+  keepAliveMs?: number;
+  /** Sessions idle this long without an open stream are closed. Default 30 minutes. */
+  sessionIdleMs?: number;
+  logger?: Logger;
+  /** Called for each new 2025 session (e.g. to persist it). */
+  onSession?: (session: Session) => void;
+}
+
+const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** Thrown for HTTP-level refusals: carries the status and the JSON-RPC error to send. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+/** The Streamable HTTP request handler; mount it on any node:http server. */
+export class StreamableHttpHandler {
+  readonly sessions = new Map<string, Session>();
+  private readonly path: string;
+  private readonly maxBody: number;
+  private readonly eventStore: EventStore;
+  private readonly mode: 'auto' | 'json' | 'sse';
+  private readonly sseBase: Omit<SseOptions, 'prime' | 'headers'>;
+  private readonly allowedOrigins: string[] | '*';
+  private readonly allowedHosts: string[] | '*';
+  private readonly log: Logger;
+  private readonly standaloneStreams = new Map<string, SseStream>();
+  private readonly requestStreams = new Map<string, { stream: SseStream; session: Session }>();
+  private readonly listenStreams = new Set<{ stream: SseStream; listener: Listener; requestId: JsonRpcRequest['id'] }>();
+  private readonly sweeper: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(
+    readonly server: McpServer,
+    private readonly options: HttpTransportOptions = {},
+  ) {
+    this.path = options.path ?? '/mcp';
+    this.maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.eventStore = options.eventStore ?? new MemoryEventStore();
+    this.mode = options.responseMode ?? 'auto';
+    this.sseBase = { eventStore: this.eventStore, retryMs: options.retryMs ?? 1000, keepAliveMs: options.keepAliveMs ?? 15_000 };
+    this.allowedOrigins = options.allowedOrigins ?? [];
+    this.allowedHosts = options.allowedHosts ?? LOCAL_HOSTS;
+    this.log = options.logger ?? nullLogger;
+    const idle = options.sessionIdleMs ?? 30 * 60_000;
+    this.sweeper = setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
+    this.sweeper.unref();
+  }
+
+  /** node:http request listener. */
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.route(req, res);
+    } catch (err) {
+      this.fail(res, err);
+    }
+  };
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    if (pathname !== this.path) throw new HttpError(404, ErrorCode.InvalidRequest, `Not found: ${pathname} (the MCP endpoint is ${this.path})`);
+    this.checkHostAndOrigin(req);
+    if (this.closing) throw new HttpError(503, ErrorCode.Unavailable, 'Server is shutting down', { 'retry-after': '5' });
+    switch (req.method) {
+      case 'POST':
+        return this.post(req, res);
+      case 'GET':
+        return this.get(req, res);
+      case 'DELETE':
+        return this.delete(req, res);
+      default:
+        throw new HttpError(405, ErrorCode.InvalidRequest, `Method not allowed: ${req.method}`, { allow: 'GET, POST, DELETE' });
+    }
+  }
+
+  private checkHostAndOrigin(req: IncomingMessage): void {
+    if (this.allowedHosts !== '*') {
+      const host = req.headers.host;
+      if (!host) throw new HttpError(400, ErrorCode.InvalidRequest, 'Bad Request: missing Host header');
+      const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+      if (!this.allowedHosts.includes(hostname.toLowerCase())) {
+        throw new HttpError(403, ErrorCode.InvalidRequest, `Forbidden: Host "${host}" is not allowed`);
+      }
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && this.allowedOrigins !== '*' && !this.originAllowed(origin)) {
+      throw new HttpError(403, ErrorCode.InvalidRequest, `Forbidden: Origin "${origin}" is not allowed`);
+    }
+  }
+
+  private originAllowed(origin: string): boolean {
+    if ((this.allowedOrigins as string[]).includes(origin)) return true;
+    try {
+      const u = new URL(origin);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && LOCAL_HOSTS.includes(u.hostname);
+    } catch {
+      return false;
+    }
+  }
+
+  // ───────────────────────────── POST ─────────────────────────────
+
+  private post(req: IncomingMessage, res: ServerResponse): void {
+    const ct = req.headers['content-type'];
+    if (!ct || !ct.toLowerCase().startsWith('application/json')) {
+      throw new HttpError(415, ErrorCode.InvalidRequest, `Unsupported Media Type: Content-Type must be application/json, got ${ct ?? 'none'}`);
+    }
+    const accept = req.headers.accept ?? '';
+    if (!acceptsJson(accept) || !acceptsSse(accept)) {
+      throw new HttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: Accept must list both application/json and text/event-stream');
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > this.maxBody) {
+      return this.tooLarge(req, res);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let aborted = false;
+    req.on('data', (c: Buffer) => {
+      if (aborted) return;
+      size += c.length;
+      if (size > this.maxBody) {
+        aborted = true;
+        chunks.length = 0;
+        this.tooLarge(req, res);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (aborted) return;
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      try {
+        this.message(req, res, text);
+      } catch (err) {
+        this.fail(res, err);
+      }
+    });
+    req.on('error', () => {
+      aborted = true;
+    });
+  }
+
+  private tooLarge(req: IncomingMessage, res: ServerResponse): void {
+    // Stop reading: answer now and close the connection instead of buffering the rest.
+    req.pause();
+    const body = JSON.stringify(errorResponse(null, new McpError(ErrorCode.InvalidRequest, `Payload Too Large: the body exceeds the limit of ${this.maxBody} bytes`)));
+    res.writeHead(413, { ...JSON_HEADERS, connection: 'close', 'content-length': Buffer.byteLength(body) });
+    res.end(body, () => req.socket.destroy());
+  }
+
+  private message(req: IncomingMessage, res: ServerResponse, text: string): void {
+    let value: unknown;
+    try {
+      value = decodeJson(text);
+    } catch (err) {
+      throw new HttpError(400, ErrorCode.ParseError, (err as Error).message);
+    }
+    const c = classify(value);
+    if (c.kind === 'invalid') return this.send(res, 400, errorResponse(c.id, c.error));
+    const msg = c.message;
+    const era = this.eraOf(req, msg);
+    if (era === '2026') return this.post2026(req, res, c.kind, msg);
+    return this.post2025(req, res, c.kind, msg);
+  }
+
+  private eraOf(req: IncomingMessage, msg: JsonRpcMessage): Era {
+    if ('method' in msg) {
+      if (msg.method === 'server/discover') return '2026';
+      const meta = msg.params?._meta as Record<string, unknown> | undefined;
+      if (meta && META.protocolVersion in meta) return '2026';
+      if (msg.method === 'initialize') return '2025';
+    }
+    const pv = req.headers['mcp-protocol-version'];
+    if (typeof pv === 'string' && isStatelessVersion(pv)) return '2026';
+    return '2025';
+  }
+
+  // ───────────────────────────── 2026: stateless ─────────────────────────────
+
+  private post2026(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
+    if (kind !== 'request') {
+      // Stateless: there is no session to route a response or a cancellation to; closing the
+      // request stream is how a 2026 client cancels.
+      res.writeHead(202).end();
+      return;
+    }
+    const request = msg as JsonRpcRequest;
+    const meta = (request.params?._meta as Record<string, unknown> | undefined) ?? {};
+    const hv = req.headers['mcp-protocol-version'];
+    const bv = meta[META.protocolVersion];
+    if (typeof hv === 'string' && typeof bv === 'string' && hv !== bv) {
+      return this.send(res, 400, errorResponse(request.id, new McpError(ErrorCode.HeaderMismatch, `Header mismatch: MCP-Protocol-Version header "${hv}" does not match _meta protocolVersion "${bv}"`)));
+    }
+    if (typeof bv === 'string' && !isStatelessVersion(bv)) {
+      return this.send(res, 400, errorResponse(request.id, new McpError(ErrorCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${bv}`, { requested: bv, supported: ['2026-07-28'] })));
+    }
+    const mismatch = headerMismatch(req, request);
+    if (mismatch) return this.send(res, 400, errorResponse(request.id, new McpError(ErrorCode.HeaderMismatch, mismatch)));
+    if (request.method === 'subscriptions/listen') return this.listen(res, request);
+    const ac = new AbortController();
+    let done = false;
+    // Closing the stream is cancellation in 2026.
+    res.once('close', () => {
+      if (!done) ac.abort(new Error('client closed the request stream'));
+    });
+    this.dispatch(req, res, request, '2026', undefined, ac, () => {
+      done = true;
+    });
+  }
+
+  private listen(res: ServerResponse, request: JsonRpcRequest): void {
+    const params = request.params ?? {};
+    const requested = (params.notifications ?? {}) as Listener['filter'];
+    const caps = this.server.capabilities('2026') as Record<string, Record<string, unknown> | undefined>;
+    const agreed: Listener['filter'] = {};
+    if (requested.toolsListChanged && caps.tools) agreed.toolsListChanged = true;
+    if (requested.promptsListChanged && caps.prompts) agreed.promptsListChanged = true;
+    if (requested.resourcesListChanged && caps.resources) agreed.resourcesListChanged = true;
+    if (Array.isArray(requested.resourceSubscriptions) && caps.resources) agreed.resourceSubscriptions = requested.resourceSubscriptions.filter((u) => typeof u === 'string');
+    const stream = new SseStream(`listen-${randomBytes(8).toString('hex')}`, res, { ...this.sseBase, eventStore: undefined, prime: false });
+    const listener: Listener = { id: request.id, filter: agreed, send: (m) => stream.send(m) };
+    const entry = { stream, listener, requestId: request.id };
+    stream.send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: agreed, _meta: { [META.subscriptionId]: request.id } } });
+    this.server.addListener(listener);
+    this.listenStreams.add(entry);
+    stream.onDetach = () => {
+      this.server.removeListener(listener);
+      this.listenStreams.delete(entry);
+    };
+  }
+
+  // ───────────────────────────── 2025: sessions ─────────────────────────────
+
+  private post2025(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
+    if (kind === 'request' && (msg as JsonRpcRequest).method === 'initialize') {
+      const session = new Session();
+      return this.dispatch(req, res, msg as JsonRpcRequest, '2025', session, new AbortController(), undefined, true);
+    }
+    const session = this.sessionOf(req);
+    if (kind === 'response') {
+      this.server.handleResponse(msg as never, session);
+      res.writeHead(202).end();
+      return;
+    }
+    if (kind === 'notification') {
+      this.server.handleNotification(msg as never, session);
+      res.writeHead(202).end();
+      return;
+    }
+    const request = msg as JsonRpcRequest;
+    const ac = new AbortController();
+    session.inflight.set(request.id, ac);
+    // Disconnect is not cancellation in 2025: the handler runs on, its result is kept for resumption.
+    this.dispatch(req, res, request, '2025', session, ac, () => session.inflight.delete(request.id));
+  }
+
+  /** Finds the session named by the request, enforcing the 2025 header rules. */
+  private sessionOf(req: IncomingMessage): Session {
+    const sid = req.headers['mcp-session-id'];
+    if (typeof sid !== 'string' || sid.length === 0) {
+      throw new HttpError(400, ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
+    }
+    const session = this.sessions.get(sid);
+    if (!session) throw new HttpError(404, ErrorCode.InvalidRequest, `Session not found: ${sid} (it expired or was deleted; send initialize to start a new one)`);
+    const pv = req.headers['mcp-protocol-version'];
+    if (pv !== undefined && (typeof pv !== 'string' || !SESSION_VERSIONS.includes(pv))) {
+      throw new HttpError(400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version "${String(pv)}" (supported: ${SESSION_VERSIONS.join(', ')})`);
+    }
+    session.lastActivity = Date.now();
+    return session;
+  }
+
+  // ───────────────────────────── dispatch and response ─────────────────────────────
+
+  private dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: JsonRpcRequest,
+    era: Era,
+    session: Session | undefined,
+    ac: AbortController,
+    onDone: (() => void) | undefined,
+    isInit = false,
+  ): void {
+    let stream: SseStream | null = null;
+    const canSse = this.mode !== 'json';
+    const sessionHeader: Record<string, string> | undefined = session ? { 'mcp-session-id': session.id } : undefined;
+    const openStream = (): SseStream => {
+      if (!stream) {
+        const streamId = session ? `${session.id}-${randomBytes(6).toString('hex')}` : `r-${randomBytes(8).toString('hex')}`;
+        const prime = era === '2025' && session !== undefined && session.protocolVersion >= '2025-11-25';
+        stream = new SseStream(streamId, res, { ...this.sseBase, eventStore: era === '2025' ? this.eventStore : undefined, prime, headers: sessionHeader });
+        if (era === '2025' && session) this.requestStreams.set(streamId, { stream, session });
+      }
+      return stream;
+    };
+    if (this.mode === 'sse' && !isInit) openStream();
+    const exchange: Exchange = {
+      send: (m) => {
+        if (canSse && !res.headersSent) openStream();
+        if (stream) stream.send(m);
+        else session?.standalone?.(m);
+      },
+    };
+    const finish = (response: ReturnType<typeof errorResponse> | Awaited<ReturnType<McpServer['handleRequest']>>) => {
+      onDone?.();
+      if (isInit && session && 'result' in response) {
+        session.standalone = null;
+        this.sessions.set(session.id, session);
+        this.server.addSession(session);
+        this.options.onSession?.(session);
+      }
+      const s = stream as SseStream | null;
+      if (s) {
+        s.finish(response);
+        if (era === '2025') this.requestStreams.delete(s.streamId);
+        return;
+      }
+      if (res.writableEnded || res.destroyed) return;
+      const body = JSON.stringify(response);
+      const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      if (isInit && session && 'result' in response) headers['mcp-session-id'] = session.id;
+      else if (sessionHeader) headers['mcp-session-id'] = session!.id;
+      res.writeHead(200, headers);
+      res.end(body);
+    };
+    this.server
+      .handleRequest({ request, peer: session, session: era === '2025' ? session : undefined, era, exchange, signal: ac.signal })
+      .then(finish, (err: unknown) => finish(errorResponse(request.id, err)));
+  }
+
+  // ───────────────────────────── GET and DELETE ─────────────────────────────
+
+  private get(req: IncomingMessage, res: ServerResponse): void {
+    const pv = req.headers['mcp-protocol-version'];
+    if (typeof pv === 'string' && isStatelessVersion(pv)) {
+      throw new HttpError(405, ErrorCode.InvalidRequest, 'Method Not Allowed: protocol 2026-07-28 has no GET stream; use subscriptions/listen', { allow: 'POST' });
+    }
+    if (!acceptsSse(req.headers.accept ?? '')) {
+      throw new HttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: GET needs Accept: text/event-stream');
+    }
+    const session = this.sessionOf(req);
+    const headers = { 'mcp-session-id': session.id };
+    const lastEventId = req.headers['last-event-id'];
+    if (typeof lastEventId === 'string' && lastEventId.length) {
+      const streamId = lastEventId.slice(0, lastEventId.lastIndexOf('.'));
+      if (!streamId.startsWith(session.id)) throw new HttpError(404, ErrorCode.InvalidRequest, `Unknown Last-Event-ID "${lastEventId}" for this session`);
+      const target = this.requestStreams.get(streamId)?.stream ?? this.standaloneStreams.get(session.id);
+      const replay = (write: (id: string, m: JsonRpcMessage) => void) => {
+        const found = this.eventStore.replayEventsAfter(lastEventId, write);
+        if (found === null) this.log.warn({ lastEventId }, 'replay requested for an unknown or expired event id');
+      };
+      if (target && target.streamId === streamId) {
+        target.attach(res, replay);
+        return;
+      }
+      // The stream already finished: replay what is left (including its final response) and end.
+      const s = new SseStream(streamId, res, { ...this.sseBase, eventStore: undefined, prime: false, headers });
+      this.eventStore.replayEventsAfter(lastEventId, (id, m) => res.write(`id: ${id}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`));
+      s.finish(null);
+      return;
+    }
+    const existing = this.standaloneStreams.get(session.id);
+    if (existing?.attached) throw new HttpError(409, ErrorCode.InvalidRequest, 'Conflict: this session already has an open GET stream');
+    const prime = session.protocolVersion >= '2025-11-25';
+    const stream = new SseStream(`${session.id}-standalone`, res, { ...this.sseBase, prime, headers });
+    this.standaloneStreams.set(session.id, stream);
+    session.standalone = (m) => stream.send(m);
+  }
+
+  private delete(req: IncomingMessage, res: ServerResponse): void {
+    const pv = req.headers['mcp-protocol-version'];
+    if (typeof pv === 'string' && isStatelessVersion(pv)) {
+      throw new HttpError(405, ErrorCode.InvalidRequest, 'Method Not Allowed: protocol 2026-07-28 has no sessions to delete', { allow: 'POST' });
+    }
+    const session = this.sessionOf(req);
+    this.closeSession(session);
+    res.writeHead(200, JSON_HEADERS).end();
+  }
+
+  private closeSession(session: Session): void {
+    this.sessions.delete(session.id);
+    this.server.removeSession(session);
+    const s = this.standaloneStreams.get(session.id);
+    if (s) {
+      s.close();
+      this.standaloneStreams.delete(session.id);
+      this.eventStore.deleteStream?.(s.streamId);
+    }
+  }
+
+  private sweep(idleMs: number): void {
+    const cutoff = Date.now() - idleMs;
+    for (const s of this.sessions.values()) {
+      if (s.lastActivity < cutoff && !this.standaloneStreams.get(s.id)?.attached && s.inflight.size === 0) this.closeSession(s);
+    }
+  }
+
+  // ───────────────────────────── helpers ─────────────────────────────
+
+  private send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    if (err instanceof HttpError) {
+      this.send(res, err.status, errorResponse(null, new McpError(err.code, err.message)), err.headers);
+      return;
+    }
+    this.log.error({ err }, 'unexpected error in HTTP transport');
+    this.send(res, 500, errorResponse(null, err));
+  }
+
+  /** Stops accepting, ends open streams (2026 listeners get their closing result), clears timers. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    for (const { stream, listener, requestId } of this.listenStreams) {
+      this.server.removeListener(listener);
+      stream.finish({ jsonrpc: '2.0', id: requestId, result: { resultType: 'complete', _meta: { [META.subscriptionId]: requestId } } });
+    }
+    this.listenStreams.clear();
+    for (const s of this.standaloneStreams.values()) s.close();
+    for (const { stream } of this.requestStreams.values()) stream.close();
+    for (const s of this.sessions.values()) this.server.removeSession(s);
+    this.sessions.clear();
+  }
+}
+
+function acceptsJson(accept: string): boolean {
+  return accept.includes('application/json') || accept.includes('*/*') || accept.includes('application/*');
+}
+
+function acceptsSse(accept: string): boolean {
+  return accept.includes('text/event-stream') || accept.includes('*/*') || accept.includes('text/*');
+}
+
+/** 2026: Mcp-Method on every POST; Mcp-Name on tools/call, resources/read, prompts/get. */
+function headerMismatch(req: IncomingMessage, request: JsonRpcRequest): string | null {
+  const method = req.headers['mcp-method'];
+  if (method === undefined) return `Header mismatch: Mcp-Method header is required (expected "${request.method}")`;
+  if (method !== request.method) return `Header mismatch: Mcp-Method header "${String(method)}" does not match body method "${request.method}"`;
+  const key = request.method === 'resources/read' ? 'uri' : request.method === 'tools/call' || request.method === 'prompts/get' ? 'name' : null;
+  if (key) {
+    const expected = request.params?.[key];
+    const name = req.headers['mcp-name'];
+    if (name === undefined) return `Header mismatch: Mcp-Name header is required for ${request.method} (expected "${String(expected)}")`;
+    if (name !== expected) return `Header mismatch: Mcp-Name header "${String(name)}" does not match params.${key} "${String(expected)}"`;
+  }
+  return null;
+}
+
+/** Options of {@link serveHttp}. */
+export interface ServeHttpOptions extends HttpTransportOptions {
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+  /** Default 127.0.0.1: bind to loopback unless told otherwise. */
+  host?: string;
+}
+
+/** A running HTTP endpoint. */
+export interface HttpEndpoint {
+  url: string;
+  port: number;
+  httpServer: HttpServer;
+  handler: StreamableHttpHandler;
+  close(): Promise<void>;
+}
+
+/** Serves `server` over Streamable HTTP on its own node:http server. */
+export async function serveHttp(server: McpServer, options: ServeHttpOptions = {}): Promise<HttpEndpoint> {
+  const handler = new StreamableHttpHandler(server, options);
+  const httpServer = createHttpServer({ keepAliveTimeout: 65_000 }, handler.handle);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port ?? 0, host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}${options.path ?? '/mcp'}`,
+    port,
+    httpServer,
+    handler,
+    async close() {
+      await handler.close();
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeIdleConnections();
+      });
+    },
+  };
+}
