@@ -124,5 +124,6 @@ export function errorResponse(id: RequestId | null | undefined, err: unknown): J
   const e = McpError.from(err);
   const error: JsonRpcErrorObject = { code: e.code, message: e.message };
   if (e.data !== undefined) error.data = e.data;
-  return id === undefined || id === null ? { jsonrpc: '2.0', id: null, error } : { jsonrpc: '2.0', id, error };
+  // MCP's schema makes `id` optional rather than null when the request id is unknown (-32700 etc.).
+  return id === undefined || id === null ? { jsonrpc: '2.0', error } : { jsonrpc: '2.0', id, error };
 }

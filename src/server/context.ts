@@ -31,6 +31,14 @@ export class InputRequiredSignal extends Error {
 export interface Exchange {
   /** Sends a message related to this request (progress, log, server→client request). */
   send: Sink;
+  /** Ends the response stream early while the request goes on (2025 SSE polling). */
+  closeStream?: () => void;
+}
+
+/** Options of the ask methods (elicit, sample, listRoots). */
+export interface AskOptions {
+  /** Key of the request in a 2026 `inputRequests` map; the answer comes back under it. */
+  key?: string;
 }
 
 /** Per-request context handed to tool, resource and prompt handlers. */
@@ -117,27 +125,39 @@ export class RequestContext {
     this.exchange.send(msg);
   }
 
-  /** Asks the user for input: a form (`requestedSchema`) or, with `mode: 'url'`, an out-of-band URL. */
-  elicit(params: ElicitFormParams | ElicitUrlParams): Promise<ElicitResult> {
+  /**
+   * Asks the user for input: a form (`requestedSchema`) or, with `mode: 'url'`, an out-of-band URL.
+   * `key` names the request in a 2026 `inputRequests` map (default `elicitation-<n>`).
+   */
+  elicit(params: ElicitFormParams | ElicitUrlParams, opts?: AskOptions): Promise<ElicitResult> {
     const mode = params.mode ?? 'form';
     const caps = this.clientCapabilities.elicitation;
     // A client that declares `elicitation: {}` supports form mode (spec back-compat rule).
     const supported = caps !== undefined && (mode === 'form' ? caps.form !== undefined || caps.url === undefined : caps.url !== undefined);
     if (!supported) return Promise.reject(this.missingCapability({ elicitation: { [mode]: {} } }));
-    return this.ask('elicitation/create', params as unknown as Record<string, unknown>) as unknown as Promise<ElicitResult>;
+    return this.ask('elicitation/create', params as unknown as Record<string, unknown>, opts?.key) as unknown as Promise<ElicitResult>;
   }
 
   /** Asks the client's LLM for a completion (sampling/createMessage). */
-  sample(params: CreateMessageParams): Promise<CreateMessageResult> {
+  sample(params: CreateMessageParams, opts?: AskOptions): Promise<CreateMessageResult> {
     if (this.clientCapabilities.sampling === undefined) return Promise.reject(this.missingCapability({ sampling: {} }));
-    return this.ask('sampling/createMessage', params) as Promise<CreateMessageResult>;
+    return this.ask('sampling/createMessage', params, opts?.key) as Promise<CreateMessageResult>;
   }
 
   /** Asks the client for its roots (roots/list). */
-  async listRoots(): Promise<Root[]> {
+  async listRoots(opts?: AskOptions): Promise<Root[]> {
     if (this.clientCapabilities.roots === undefined) throw this.missingCapability({ roots: {} });
-    const r = await this.ask('roots/list', {});
+    const r = await this.ask('roots/list', {}, opts?.key);
     return (r.roots as Root[]) ?? [];
+  }
+
+  /**
+   * 2025 HTTP: ends the current SSE response early (after a priming event) so the client
+   * reconnects with Last-Event-ID and receives the rest, e.g. to bound long-held connections.
+   * A no-op where the transport has no such stream.
+   */
+  closeStream(): void {
+    this.exchange.closeStream?.();
   }
 
   private missingCapability(required: ClientCapabilities): McpError {
@@ -150,9 +170,9 @@ export class RequestContext {
     return new McpError(ErrorCode.InvalidRequest, `Client does not support ${name} (capability "${name}" was not declared)`);
   }
 
-  private ask(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private ask(method: string, params: Record<string, unknown>, key0?: string): Promise<Record<string, unknown>> {
     if (this.era === '2026') {
-      const key = `${method.split('/')[0]}-${this.inputCounter++}`;
+      const key = key0 ?? `${method.split('/')[0]}-${this.inputCounter++}`;
       const answer = this.inputResponses?.[key];
       if (answer !== undefined && answer !== null && typeof answer === 'object') {
         return Promise.resolve(answer as Record<string, unknown>);
@@ -164,7 +184,10 @@ export class RequestContext {
     return this.peer.request(this.exchange.send, method, params, this.signal);
   }
 
-  /** Sets state to be echoed back by the client with the next round of a 2026 multi-round request. */
+  /**
+   * Sets state to be echoed back by the client with the next round of a 2026 multi-round request.
+   * It travels signed (HMAC) so the client cannot alter it; `ctx.requestState` holds the verified value.
+   */
   setRequestState(state: string): void {
     this.nextRequestState = state;
   }

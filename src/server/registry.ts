@@ -2,7 +2,7 @@
  * Registered tools, resources, templates and prompts. Maps keep insertion order, which gives the
  * deterministic tool order the 2026 revision asks for. Wire forms are built once at registration.
  */
-import { toJsonSchema, lazyValidator, type Validator } from '../protocol/schema.js';
+import { toJsonSchema, lazyValidator, type Validator, type JsonSchema } from '../protocol/schema.js';
 import { UriTemplate } from './uri-template.js';
 import type {
   Completer,
@@ -25,6 +25,8 @@ export interface ToolEntry {
   validateOutput: Validator | null;
   /** Set when an operator halted the tool: hidden from lists, calls answer with this reason. */
   haltedReason: string | null;
+  /** 2026 `x-mcp-header` parameters: [argument, header suffix]. */
+  headerParams: Array<[string, string]> | undefined;
 }
 
 export interface ResourceEntry {
@@ -78,7 +80,19 @@ export function makeTool(name: string, options: ToolOptions, handler: ToolHandle
     validateInput: trivial ? null : lazyValidator(inputSchema, 'arguments'),
     validateOutput: outputSchema ? lazyValidator(outputSchema, 'structuredContent') : null,
     haltedReason: null,
+    headerParams: headerParamsOf(inputSchema),
   };
+}
+
+function headerParamsOf(schema: JsonSchema): Array<[string, string]> | undefined {
+  const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (!props) return undefined;
+  const out: Array<[string, string]> = [];
+  for (const [name, p] of Object.entries(props)) {
+    const h = p?.['x-mcp-header'];
+    if (typeof h === 'string' && /^[A-Za-z0-9-]+$/.test(h)) out.push([name, h]);
+  }
+  return out.length ? out : undefined;
 }
 
 export function makeResource(uri: string, options: ResourceOptions, read: ResourceReader): ResourceEntry {

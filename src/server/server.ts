@@ -12,6 +12,7 @@ import { InputRequiredSignal, RequestContext, type Exchange } from './context.js
 import { makePrompt, makeResource, makeTemplate, makeTool, type PromptEntry, type ResourceEntry, type TemplateEntry, type ToolEntry } from './registry.js';
 import type { Peer, Session, Sink } from './session.js';
 import { TaskManager } from './tasks.js';
+import { StateSealer } from './request-state.js';
 import {
   LOG_LEVELS,
   type CallToolResult,
@@ -47,8 +48,13 @@ export interface ServerOptions {
   instructions?: string;
   /** Items per page of every `* /list`. Default 100. */
   pageSize?: number;
-  /** 2026 cache hints on list and read results. Default `{ ttlMs: 0, scope: 'public' }`. */
+  /** 2026 cache hints on list and read results. Default `{ ttlMs: 0, scope: 'private' }`. */
   cache?: { ttlMs?: number; scope?: 'public' | 'private' };
+  /**
+   * Key that signs 2026 `requestState` (HMAC-SHA256) so a client cannot forge or alter it.
+   * Default: random per process; set it (e.g. from a secret) when several nodes serve one client.
+   */
+  stateSecret?: string | Buffer;
 }
 
 /** Published on `andon:request` (node:diagnostics_channel) when a request finishes. */
@@ -107,6 +113,7 @@ export class McpServer {
   private readonly serverMeta: Record<string, unknown>;
   /** Task support for tools that declare it (2025 tasks, 2026 tasks extension). */
   readonly tasks: TaskManager;
+  private readonly state: StateSealer;
 
   constructor(options: ServerOptions) {
     const info: Implementation = { name: options.name, version: options.version };
@@ -118,9 +125,10 @@ export class McpServer {
     this.instructions = options.instructions;
     this.pageSize = options.pageSize ?? 100;
     this.ttlMs = options.cache?.ttlMs ?? 0;
-    this.cacheScope = options.cache?.scope ?? 'public';
+    this.cacheScope = options.cache?.scope ?? 'private';
     this.serverMeta = { [META.serverInfo]: info };
     this.tasks = new TaskManager(this);
+    this.state = new StateSealer(options.stateSecret);
   }
 
   // ───────────────────────────── registration ─────────────────────────────
@@ -271,6 +279,16 @@ export class McpServer {
     for (const s of this.sessions) if (s.initialized && s.standalone) s.standalone(msg);
   }
 
+  /** Tells clients (2025 sessions and 2026 listeners) that a list changed, e.g. after an external reload. */
+  notifyListChanged(kind: 'tools' | 'resources' | 'prompts'): void {
+    this.listChanged(kind);
+  }
+
+  /** @internal `x-mcp-header` parameters of a tool: [argument name, header suffix]. */
+  toolHeaderParams(name: string): Array<[string, string]> | undefined {
+    return this.tools.get(name)?.headerParams;
+  }
+
   private listChanged(kind: 'tools' | 'resources' | 'prompts'): void {
     this.capsCache = undefined;
     this.changed[kind] = true;
@@ -394,30 +412,21 @@ export class McpServer {
     const params = request.params ?? EMPTY;
     const meta = (params._meta as Record<string, unknown> | undefined) ?? EMPTY;
     const version = meta[META.protocolVersion];
+    const metaError = check2026Meta(params);
+    if (metaError) throw metaError;
+    const versionError = check2026Version(version as string);
+    if (versionError) throw versionError;
     if (method === 'server/discover') {
-      return this.complete({
+      const r: Record<string, unknown> = {
         supportedVersions: [...STATELESS_VERSIONS, ...SESSION_VERSIONS],
         capabilities: this.capabilities('2026'),
-        serverInfo: this.info,
-        ...(this.instructions ? { instructions: this.instructions } : {}),
         ttlMs: this.ttlMs,
         cacheScope: this.cacheScope,
-      });
+      };
+      if (this.instructions) r.instructions = this.instructions;
+      return this.complete(r);
     }
-    if (typeof version !== 'string') {
-      throw invalidParams(`_meta.${META.protocolVersion}`, 'is required on every 2026-07-28 request');
-    }
-    if (!isStatelessVersion(version)) {
-      throw new McpError(ErrorCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${version}`, {
-        requested: version,
-        supported: [...STATELESS_VERSIONS],
-      });
-    }
-    const capsRaw = meta[META.clientCapabilities];
-    if (capsRaw !== undefined && (capsRaw === null || typeof capsRaw !== 'object' || Array.isArray(capsRaw))) {
-      throw invalidParams(`_meta.${META.clientCapabilities}`, 'must be an object');
-    }
-    const caps = (capsRaw as ClientCapabilities | undefined) ?? {};
+    const caps = meta[META.clientCapabilities] as ClientCapabilities;
     const levelRaw = meta[META.logLevel];
     if (levelRaw !== undefined && !LOG_LEVELS.includes(levelRaw as LoggingLevel)) {
       throw invalidParams(`_meta.${META.logLevel}`, `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -426,9 +435,12 @@ export class McpServer {
     if (inputResponses !== undefined && (inputResponses === null || typeof inputResponses !== 'object')) {
       throw invalidParams('inputResponses', 'must be an object');
     }
-    const requestState = params.requestState;
-    if (requestState !== undefined && typeof requestState !== 'string') throw invalidParams('requestState', 'must be a string');
-    const ctx = this.context(inc, version, meta, caps, meta[META.clientInfo] as Implementation | undefined, levelRaw as LoggingLevel | undefined, inputResponses, requestState);
+    let requestState: string | undefined;
+    if (params.requestState !== undefined) {
+      if (typeof params.requestState !== 'string') throw invalidParams('requestState', 'must be a string');
+      requestState = this.state.open(params.requestState);
+    }
+    const ctx = this.context(inc, version as string, meta, caps, meta[META.clientInfo] as Implementation | undefined, levelRaw as LoggingLevel | undefined, inputResponses, requestState);
     let result: Record<string, unknown>;
     switch (method) {
       case 'subscriptions/listen':
@@ -445,7 +457,7 @@ export class McpServer {
       case 'logging/setLevel':
       case 'resources/subscribe':
       case 'resources/unsubscribe':
-        throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method} (removed in protocol ${version})`);
+        throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method} (removed in protocol ${String(version)})`);
       default:
         try {
           result = await this.common(method, params, ctx, '2026');
@@ -460,7 +472,7 @@ export class McpServer {
 
   private inputRequired(ctx: RequestContext): Record<string, unknown> {
     const r: Record<string, unknown> = { resultType: 'input_required', inputRequests: ctx.pendingInputs ?? {} };
-    if (ctx.nextRequestState !== undefined) r.requestState = ctx.nextRequestState;
+    if (ctx.nextRequestState !== undefined) r.requestState = this.state.seal(ctx.nextRequestState);
     r._meta = this.serverMeta;
     return r;
   }
@@ -675,6 +687,29 @@ export class McpServer {
     completion.hasMore = list.hasMore ?? list.values.length > 100;
     return { completion };
   }
+}
+
+/**
+ * 2026: `_meta` with protocolVersion and clientCapabilities is required on every request.
+ * Returns the -32602 error naming what is missing, or null.
+ */
+export function check2026Meta(params: Record<string, unknown> | undefined): McpError | null {
+  const meta = params?._meta as Record<string, unknown> | undefined;
+  if (meta === undefined || meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
+    return new McpError(ErrorCode.InvalidParams, `Invalid params: "_meta" is required on every ${STATELESS_VERSIONS[0]} request (with ${META.protocolVersion} and ${META.clientCapabilities})`);
+  }
+  const missing: string[] = [];
+  if (typeof meta[META.protocolVersion] !== 'string') missing.push(META.protocolVersion);
+  const caps = meta[META.clientCapabilities];
+  if (caps === null || typeof caps !== 'object' || Array.isArray(caps)) missing.push(META.clientCapabilities);
+  if (missing.length) return new McpError(ErrorCode.InvalidParams, `Invalid params: missing or malformed _meta keys: ${missing.join(', ')}`);
+  return null;
+}
+
+/** 2026: -32022 with the requested and supported versions when `version` is not served statelessly. */
+export function check2026Version(version: string): McpError | null {
+  if (isStatelessVersion(version)) return null;
+  return new McpError(ErrorCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${version}`, { requested: version, supported: [...STATELESS_VERSIONS] });
 }
 
 function toolError(text: string): Record<string, unknown> {

@@ -14,8 +14,9 @@ import type { AddressInfo } from 'node:net';
 import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
+import type { JsonRpcResponse } from '../protocol/jsonrpc.js';
 import type { Exchange } from '../server/context.js';
-import type { Listener, McpServer } from '../server/server.js';
+import { check2026Meta, check2026Version, type Listener, type McpServer } from '../server/server.js';
 import { Session } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
 import { SseStream, type SseOptions } from './sse.js';
@@ -218,15 +219,23 @@ export class StreamableHttpHandler {
     return this.post2025(req, res, c.kind, msg);
   }
 
+  /**
+   * The header decides when present: a session-era version means 2025, anything else (2026-07-28
+   * or an unknown version, which then gets -32022) means stateless. Without the header, a request
+   * carrying the 2026 `_meta` version key, or server/discover, is stateless.
+   */
   private eraOf(req: IncomingMessage, msg: JsonRpcMessage): Era {
+    const pv = req.headers['mcp-protocol-version'];
+    if (typeof pv === 'string') {
+      if (SESSION_VERSIONS.includes(pv) || pv === '2024-11-05') return '2025';
+      // An unknown version on a request that names a session is a 2025 client: it gets the 2025 400.
+      return isStatelessVersion(pv) || req.headers['mcp-session-id'] === undefined ? '2026' : '2025';
+    }
     if ('method' in msg) {
       if (msg.method === 'server/discover') return '2026';
       const meta = msg.params?._meta as Record<string, unknown> | undefined;
-      if (meta && META.protocolVersion in meta) return '2026';
-      if (msg.method === 'initialize') return '2025';
+      if (meta && typeof meta === 'object' && META.protocolVersion in meta) return '2026';
     }
-    const pv = req.headers['mcp-protocol-version'];
-    if (typeof pv === 'string' && isStatelessVersion(pv)) return '2026';
     return '2025';
   }
 
@@ -240,17 +249,19 @@ export class StreamableHttpHandler {
       return;
     }
     const request = msg as JsonRpcRequest;
-    const meta = (request.params?._meta as Record<string, unknown> | undefined) ?? {};
+    // Validation order of the 2026 HTTP binding: header present, _meta complete, header = _meta,
+    // version supported, routing headers, mirrored parameter headers.
+    const reject = (status: number, err: McpError) => this.send(res, status, errorResponse(request.id, err));
     const hv = req.headers['mcp-protocol-version'];
-    const bv = meta[META.protocolVersion];
-    if (typeof hv === 'string' && typeof bv === 'string' && hv !== bv) {
-      return this.send(res, 400, errorResponse(request.id, new McpError(ErrorCode.HeaderMismatch, `Header mismatch: MCP-Protocol-Version header "${hv}" does not match _meta protocolVersion "${bv}"`)));
-    }
-    if (typeof bv === 'string' && !isStatelessVersion(bv)) {
-      return this.send(res, 400, errorResponse(request.id, new McpError(ErrorCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${bv}`, { requested: bv, supported: ['2026-07-28'] })));
-    }
-    const mismatch = headerMismatch(req, request);
-    if (mismatch) return this.send(res, 400, errorResponse(request.id, new McpError(ErrorCode.HeaderMismatch, mismatch)));
+    if (typeof hv !== 'string') return reject(400, new McpError(ErrorCode.HeaderMismatch, 'Header mismatch: MCP-Protocol-Version header is required on every 2026-07-28 request'));
+    const metaError = check2026Meta(request.params);
+    if (metaError) return reject(400, metaError);
+    const bv = (request.params!._meta as Record<string, unknown>)[META.protocolVersion] as string;
+    if (hv !== bv) return reject(400, new McpError(ErrorCode.HeaderMismatch, `Header mismatch: MCP-Protocol-Version header "${hv}" does not match _meta protocolVersion "${bv}"`));
+    const versionError = check2026Version(bv);
+    if (versionError) return reject(400, versionError);
+    const mismatch = headerMismatch(req, request) ?? paramHeaderMismatch(req, request, this.server);
+    if (mismatch) return reject(400, new McpError(ErrorCode.HeaderMismatch, mismatch));
     if (request.method === 'subscriptions/listen') return this.listen(res, request);
     const ac = new AbortController();
     let done = false;
@@ -357,7 +368,13 @@ export class StreamableHttpHandler {
         else session?.standalone?.(m);
       },
     };
-    const finish = (response: ReturnType<typeof errorResponse> | Awaited<ReturnType<McpServer['handleRequest']>>) => {
+    if (era === '2025' && canSse && session && !isInit) {
+      exchange.closeStream = () => {
+        if (!res.headersSent) openStream();
+        (stream as SseStream | null)?.close();
+      };
+    }
+    const finish = (response: JsonRpcResponse) => {
       onDone?.();
       if (isInit && session && 'result' in response) {
         session.standalone = null;
@@ -376,7 +393,7 @@ export class StreamableHttpHandler {
       const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
       if (isInit && session && 'result' in response) headers['mcp-session-id'] = session.id;
       else if (sessionHeader) headers['mcp-session-id'] = session!.id;
-      res.writeHead(200, headers);
+      res.writeHead(era === '2026' && 'error' in response ? statusOf(response.error.code) : 200, headers);
       res.end(body);
     };
     this.server
@@ -486,6 +503,40 @@ export class StreamableHttpHandler {
     for (const s of this.sessions.values()) this.server.removeSession(s);
     this.sessions.clear();
   }
+}
+
+/** HTTP status for a 2026 error response: 404 unknown method, 400 client errors, 500 internal. */
+function statusOf(code: number): number {
+  if (code === ErrorCode.MethodNotFound) return 404;
+  if (code === ErrorCode.InternalError) return 500;
+  if (code === ErrorCode.Unavailable) return 503;
+  return 400;
+}
+
+/**
+ * 2026 `x-mcp-header`: a tool may mirror arguments into `Mcp-Param-<Name>` headers; when it does,
+ * the header must be present and equal to the argument (values may be wrapped as =?base64?…?=).
+ */
+function paramHeaderMismatch(req: IncomingMessage, request: JsonRpcRequest, server: McpServer): string | null {
+  if (request.method !== 'tools/call') return null;
+  const params = server.toolHeaderParams(request.params?.name as string);
+  if (!params) return null;
+  const args = (request.params?.arguments ?? {}) as Record<string, unknown>;
+  for (const [arg, suffix] of params) {
+    const value = args[arg];
+    if (value === undefined || value === null) continue;
+    const raw = req.headers[`mcp-param-${suffix.toLowerCase()}`];
+    if (typeof raw !== 'string') return `Header mismatch: Mcp-Param-${suffix} header is required (mirrors arguments.${arg})`;
+    let decoded = raw;
+    const m = /^=\?base64\?(.*)\?=$/.exec(raw);
+    if (m) {
+      const b64 = m[1]!;
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return `Header mismatch: Mcp-Param-${suffix} has invalid base64`;
+      decoded = Buffer.from(b64, 'base64').toString('utf8');
+    }
+    if (decoded !== String(value)) return `Header mismatch: Mcp-Param-${suffix} header does not match arguments.${arg}`;
+  }
+  return null;
 }
 
 function acceptsJson(accept: string): boolean {

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * The `andon` command: serve a user's server module, run an example, or start the demo.
+ * Output for people goes to stderr; stdout is left to the stdio transport.
+ */
+import { Command } from 'commander';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { McpServer, createServer } from '../server/server.js';
+import { serveHttp } from '../transports/streamable-http.js';
+import { serveStdio } from '../transports/stdio.js';
+import { createLogger } from '../util/logger.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const EXAMPLES = ['simple', 'calculator', 'weather'];
+
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Loads a module and finds the server it exports: default or `server`, an instance or a factory. */
+export async function loadServer(spec: string): Promise<McpServer> {
+  const path = resolve(spec);
+  if (!existsSync(path)) throw new Error(`Cannot find module ${spec} (looked at ${path})`);
+  const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  for (const key of ['default', 'server', 'createServer']) {
+    let v = mod[key];
+    if (typeof v === 'function' && !(v instanceof McpServer)) v = await (v as () => unknown)();
+    if (v instanceof McpServer) return v;
+    if (v && typeof v === 'object' && typeof (v as McpServer).handleRequest === 'function') return v as McpServer;
+  }
+  throw new Error(`${spec} does not export a server: export default an McpServer (or a function returning one), or export "server"`);
+}
+
+interface ServeFlags {
+  port?: string;
+  host?: string;
+  stdio?: boolean;
+}
+
+async function run(server: McpServer, flags: ServeFlags): Promise<void> {
+  const log = createLogger();
+  if (flags.stdio) {
+    const conn = serveStdio(server);
+    log.info({ server: server.info.name }, 'serving MCP over stdio');
+    await conn.closed;
+    return;
+  }
+  const port = flags.port !== undefined ? Number(flags.port) : Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer 0-65535, got ${flags.port}`);
+  const host = flags.host ?? '127.0.0.1';
+  const allowAll = host !== '127.0.0.1' && host !== 'localhost' && host !== '::1';
+  const ep = await serveHttp(server, { port, host, logger: log, ...(allowAll ? { allowedHosts: '*' } : {}) });
+  say(`andon-mcp: ${server.info.name} listening on ${ep.url}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      say('andon-mcp: second signal, exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    say(`andon-mcp: ${signal} received, closing`);
+    void ep.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function example(name: string): Promise<McpServer> {
+  if (!EXAMPLES.includes(name)) throw new Error(`Unknown example "${name}". Choose one of: ${EXAMPLES.join(', ')}`);
+  return loadServer(resolve(here, '../../examples', `${name}.js`));
+}
+
+const program = new Command();
+program.name('andon').description('andon-mcp: run MCP servers in production').version('0.1.0');
+
+program
+  .command('serve')
+  .description('serve a module that exports an McpServer (default export or "server")')
+  .argument('<module>', 'path to a JavaScript module')
+  .option('-p, --port <port>', 'HTTP port (default $PORT or 3000)')
+  .option('-H, --host <host>', 'bind address (default 127.0.0.1)')
+  .option('--stdio', 'serve over stdin/stdout instead of HTTP')
+  .action(async (mod: string, flags: ServeFlags) => run(await loadServer(mod), flags));
+
+program
+  .command('example')
+  .description(`serve a bundled example: ${EXAMPLES.join(', ')}`)
+  .argument('<name>')
+  .option('-p, --port <port>', 'HTTP port (default $PORT or 3000)')
+  .option('-H, --host <host>', 'bind address (default 127.0.0.1)')
+  .option('--stdio', 'serve over stdin/stdout instead of HTTP')
+  .action(async (name: string, flags: ServeFlags) => run(await example(name), flags));
+
+program
+  .command('start')
+  .description('the demo: weather and calculator examples together on one endpoint')
+  .option('-p, --port <port>', 'HTTP port (default $PORT or 3000)')
+  .option('-H, --host <host>', 'bind address (default 127.0.0.1)')
+  .action(async (flags: ServeFlags) => {
+    const server = createServer({ name: 'andon-demo', version: '0.1.0', instructions: 'Demo: weather (deterministic) and calculator tools.' });
+    const { registerWeather } = (await import(pathToFileURL(resolve(here, '../../examples/weather.js')).href)) as typeof import('../../examples/weather.js');
+    const { registerCalculator } = (await import(pathToFileURL(resolve(here, '../../examples/calculator.js')).href)) as typeof import('../../examples/calculator.js');
+    registerWeather(server);
+    registerCalculator(server);
+    await run(server, flags);
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  say(`andon: ${(err as Error).message}`);
+  process.exit(2);
+});
