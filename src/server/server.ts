@@ -3,7 +3,7 @@
  * classified messages plus an {@link Exchange} to write related messages to; it never touches
  * sockets or streams itself, which is what lets one server speak stdio, HTTP and more.
  */
-import { channel } from 'node:diagnostics_channel';
+import { channels, type RequestEvent } from '../runtime/events.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
 import { errorResponse, resultResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
@@ -57,15 +57,7 @@ export interface ServerOptions {
   stateSecret?: string | Buffer;
 }
 
-/** Published on `andon:request` (node:diagnostics_channel) when a request finishes. */
-export interface RequestEvent {
-  method: string;
-  /** Tool name, prompt name or resource URI, when the method has one. */
-  name: string | undefined;
-  era: Era;
-  outcome: 'ok' | 'error' | 'tool_error' | 'input_required';
-  durationMs: number;
-}
+export type { RequestEvent };
 
 /** Everything a transport knows about one incoming request. */
 export interface IncomingRequest {
@@ -90,7 +82,7 @@ export interface Listener {
 /** Hook run before every request is dispatched; throw an McpError to refuse it. */
 export type RequestHook = (req: IncomingRequest) => void | Promise<void>;
 
-const requestChannel = channel('andon:request');
+const requestChannel = channels.request;
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export class McpServer {

@@ -16,7 +16,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     });
   });
 const noArgs = { type: 'object', properties: {} };
-const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
 
 export function buildFixture(): McpServer {
   const s = createServer({ name: 'andon-conformance-fixture', version: '0.1.0' });

@@ -32,10 +32,11 @@ export function parseSse(text: string): Array<{ id?: string; data: string; retry
       const i = line.indexOf(':');
       const field = i === -1 ? line : line.slice(0, i);
       const value = i === -1 ? '' : line.slice(i + 1).replace(/^ /, '');
-      if (field === 'id') (ev.id = value), (has = true);
-      else if (field === 'data') (ev.data += (ev.data ? '\n' : '') + value), (has = true);
-      else if (field === 'retry') (ev.retry = value), (has = true);
+      if (field === 'id') ev.id = value;
+      else if (field === 'data') ev.data += (ev.data ? '\n' : '') + value;
+      else if (field === 'retry') ev.retry = value;
       else if (field === 'event') ev.event = value;
+      if (field === 'id' || field === 'data' || field === 'retry') has = true;
     }
     if (has) out.push(ev);
   }
