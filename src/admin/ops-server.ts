@@ -1,0 +1,166 @@
+/**
+ * The ops listener: a separate node:http server (default 127.0.0.1:9464, `OPS_PORT` overrides)
+ * for the admin API, metrics and health. Kept apart from the MCP listener so that operators can
+ * reach a node that is draining, halted or overloaded on its MCP port.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+
+/** A route handler. Throw an {@link OpsError} for a clear 4xx. */
+export type OpsHandler = (req: IncomingMessage, res: ServerResponse, ctx: OpsRequest) => void | Promise<void>;
+
+export interface OpsRequest {
+  url: URL;
+  /** Route parameters, e.g. `{ id }` for `/admin/components/:id/halt`. */
+  params: Record<string, string>;
+  /** Reads and parses a JSON body (limit 64 KiB); `{}` when empty. */
+  json(): Promise<Record<string, unknown>>;
+}
+
+export interface RouteOptions {
+  /** Require the admin bearer token. Default true. */
+  auth?: boolean;
+}
+
+/** An error with an HTTP status and a message for the operator. */
+export class OpsError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Route {
+  method: string;
+  parts: string[];
+  handler: OpsHandler;
+  auth: boolean;
+}
+
+export interface OpsServerOptions {
+  /** Bearer token for routes that need it. */
+  token: string;
+  /** Default 9464 (or OPS_PORT). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+}
+
+/** The ops HTTP server with a small route table. */
+export class OpsServer {
+  private readonly routes: Route[] = [];
+  private server: Server | undefined;
+  private readonly token: Buffer;
+  url = '';
+
+  constructor(private readonly options: OpsServerOptions) {
+    this.token = Buffer.from(options.token);
+  }
+
+  /** Adds a route; `:name` segments become params. */
+  route(method: string, path: string, handler: OpsHandler, opts: RouteOptions = {}): this {
+    this.routes.push({ method, parts: path.split('/').filter(Boolean), handler, auth: opts.auth ?? true });
+    return this;
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const h = req.headers.authorization;
+    if (!h || !h.startsWith('Bearer ')) return false;
+    const given = Buffer.from(h.slice(7).trim());
+    return given.length === this.token.length && timingSafeEqual(given, this.token);
+  }
+
+  private handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://ops.local');
+    const parts = url.pathname.split('/').filter(Boolean);
+    let pathMatched = false;
+    for (const r of this.routes) {
+      if (r.parts.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < parts.length; i++) {
+        const want = r.parts[i]!;
+        if (want.startsWith(':')) params[want.slice(1)] = decodeURIComponent(parts[i]!);
+        else if (want !== parts[i]) ok = false;
+      }
+      if (!ok) continue;
+      pathMatched = true;
+      if (r.method !== req.method) continue;
+      if (r.auth && !this.authorized(req)) {
+        sendJson(res, 401, { error: 'unauthorized: send "Authorization: Bearer <admin token>" (ANDON_ADMIN_TOKEN or <state dir>/admin-token)' }, { 'www-authenticate': 'Bearer' });
+        return;
+      }
+      const ctx: OpsRequest = { url, params, json: () => readJson(req) };
+      Promise.resolve()
+        .then(() => r.handler(req, res, ctx))
+        .catch((err: unknown) => {
+          if (err instanceof OpsError) sendJson(res, err.status, { error: err.message });
+          else sendJson(res, 500, { error: 'internal error' });
+        });
+      return;
+    }
+    if (pathMatched) sendJson(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}` });
+    else sendJson(res, 404, { error: `not found: ${url.pathname}` });
+  };
+
+  /** Starts listening; resolves with the base URL. */
+  async listen(): Promise<string> {
+    const server = createServer(this.handle);
+    this.server = server;
+    const host = this.options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? Number(process.env.OPS_PORT ?? 9464), host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  }
+}
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 64 * 1024) {
+        reject(new OpsError(413, 'body too large (limit 64 KiB)'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8').trim();
+      if (!text) return resolve({});
+      try {
+        const v = JSON.parse(text) as unknown;
+        if (!v || typeof v !== 'object' || Array.isArray(v)) return reject(new OpsError(400, 'body must be a JSON object'));
+        resolve(v as Record<string, unknown>);
+      } catch (err) {
+        reject(new OpsError(400, `invalid JSON body: ${(err as Error).message}`));
+      }
+    });
+    req.on('error', reject);
+  });
+}
