@@ -1,0 +1,89 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
+import { serveStdio } from '../../src/index.js';
+import { CLI } from '../helpers/paths.js';
+import { checkServerMessage } from '../helpers/schema.js';
+import { buildTestServer } from './test-server.js';
+
+/** Talks newline-delimited JSON to a stdio server and validates every line it prints. */
+function lineClient(input: NodeJS.WritableStream, output: NodeJS.ReadableStream) {
+  const waiting = new Map<unknown, (m: any) => void>();
+  const seen: any[] = [];
+  const methods = new Map<unknown, string>();
+  createInterface({ input: output }).on('line', (line) => {
+    const m = JSON.parse(line);
+    checkServerMessage(m.params?._meta?.['io.modelcontextprotocol/protocolVersion'] || methods.get(m.id) === 'server/discover' ? '2026' : '2025', m, methods.get(m.id));
+    seen.push(m);
+    const w = waiting.get(m.id ?? null);
+    if (w && !('method' in m)) {
+      waiting.delete(m.id ?? null);
+      w(m);
+    }
+  });
+  return {
+    seen,
+    send(raw: string) {
+      input.write(`${raw}\n`);
+    },
+    request(id: unknown, method: string, params?: unknown): Promise<any> {
+      methods.set(id, method);
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        input.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) })}\n`);
+      });
+    },
+    expect(id: unknown): Promise<any> {
+      return new Promise((resolve) => waiting.set(id, resolve));
+    },
+  };
+}
+
+describe('stdio transport', () => {
+  test('a real child process: nothing but JSON-RPC on stdout; a malformed line gets -32700 and the next is served', async () => {
+    const child = spawn(process.execPath, [CLI, 'example', 'simple', '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      const c = lineClient(child.stdin!, child.stdout!);
+      const init = await c.request(1, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } });
+      assert.equal(init.result.serverInfo.name, 'andon-simple');
+      c.send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
+      const bad = c.expect(null);
+      c.send('{not json');
+      const err = await bad;
+      assert.equal(err.error.code, -32700);
+      const echo = await c.request(2, 'tools/call', { name: 'echo', arguments: { text: 'after the bad line' } });
+      assert.equal(echo.result.content[0].text, 'after the bad line');
+      const batch = c.expect(null);
+      c.send('[{"jsonrpc":"2.0","id":3,"method":"ping"}]');
+      assert.equal((await batch).error.code, -32600);
+      const d = await c.request('d', 'server/discover', { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } });
+      assert.equal(d.result.resultType, 'complete');
+      for (const m of c.seen) assert.equal(m.jsonrpc, '2.0');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  test('cancellation aborts the handler; server→client requests round-trip over the same pipe', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const probe = { aborted: [] as string[], started: [] as string[] };
+    const conn = serveStdio(buildTestServer(probe), { input, output });
+    const c = lineClient(input, output);
+    await c.request(1, 'initialize', { protocolVersion: '2025-11-25', capabilities: { elicitation: {}, sampling: {} }, clientInfo: { name: 't', version: '1' } });
+    const slow = c.request(2, 'tools/call', { name: 'slow', arguments: { ms: 5000, tag: 'stdio-cancel' } });
+    while (!probe.started.includes('stdio-cancel')) await new Promise((r) => setTimeout(r, 5));
+    c.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 2, reason: 'test' } }));
+    assert.equal((await slow).result.isError, true);
+    assert.deepEqual(probe.aborted, ['stdio-cancel']);
+    const asked = c.request(3, 'tools/call', { name: 'ask', arguments: {} });
+    while (!c.seen.some((m) => m.method === 'elicitation/create')) await new Promise((r) => setTimeout(r, 5));
+    const req = c.seen.find((m) => m.method === 'elicitation/create');
+    c.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: { action: 'accept', content: { name: 'Grace' } } }));
+    assert.equal((await asked).result.content[0].text, 'hello Grace');
+    input.end();
+    await conn.closed;
+  });
+});
