@@ -47,6 +47,8 @@ export class RequestContext {
   pendingInputs: Record<string, { method: string; params?: Record<string, unknown> }> | undefined;
   /** @internal State the handler wants echoed back on the next round (2026). */
   nextRequestState: string | undefined;
+  /** @internal Answers (2026 inputResponses) this round consumed; carried into the next round's state. */
+  usedAnswers: Record<string, unknown> | undefined;
   private inputCounter = 0;
 
   constructor(
@@ -174,7 +176,8 @@ export class RequestContext {
     if (this.era === '2026') {
       const key = key0 ?? `${method.split('/')[0]}-${this.inputCounter++}`;
       const answer = this.inputResponses?.[key];
-      if (answer !== undefined && answer !== null && typeof answer === 'object') {
+      if (answer !== undefined && answer !== null && typeof answer === 'object' && !Array.isArray(answer)) {
+        (this.usedAnswers ??= {})[key] = answer;
         return Promise.resolve(answer as Record<string, unknown>);
       }
       (this.pendingInputs ??= {})[key] = Object.keys(params).length ? { method, params } : { method };

@@ -10,7 +10,7 @@ import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
 import { ALL_VERSIONS, META, SESSION_VERSIONS, STATELESS_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
 import { InputRequiredSignal, RequestContext, type Exchange } from './context.js';
 import { makePrompt, makeResource, makeTemplate, makeTool, type PromptEntry, type ResourceEntry, type TemplateEntry, type ToolEntry } from './registry.js';
-import type { Peer, Session, Sink } from './session.js';
+import { ClientCancelled, type Peer, type Session, type Sink } from './session.js';
 import { TaskManager } from './tasks.js';
 import { StateSealer } from './request-state.js';
 import {
@@ -237,6 +237,30 @@ export class McpServer {
     this.listeners.add(l);
   }
 
+  /**
+   * @internal Opens a 2026 `subscriptions/listen` stream: agrees the filter against what this
+   * server supports, sends the acknowledgement first, then registers the listener.
+   */
+  openListener(request: JsonRpcRequest, send: Sink): Listener {
+    const requested = ((request.params ?? {}).notifications ?? {}) as Listener['filter'];
+    const caps = this.capabilities('2026') as Record<string, Record<string, unknown> | undefined>;
+    const agreed: Listener['filter'] = {};
+    if (requested.toolsListChanged && caps.tools) agreed.toolsListChanged = true;
+    if (requested.promptsListChanged && caps.prompts) agreed.promptsListChanged = true;
+    if (requested.resourcesListChanged && caps.resources) agreed.resourcesListChanged = true;
+    if (Array.isArray(requested.resourceSubscriptions) && caps.resources) agreed.resourceSubscriptions = requested.resourceSubscriptions.filter((u) => typeof u === 'string');
+    const listener: Listener = { id: request.id, filter: agreed, send };
+    send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: agreed, _meta: { [META.subscriptionId]: request.id } } });
+    this.listeners.add(listener);
+    return listener;
+  }
+
+  /** @internal The result that ends a listen stream gracefully (e.g. at shutdown). */
+  listenerClosing(l: Listener): JsonRpcResponse {
+    this.listeners.delete(l);
+    return { jsonrpc: '2.0', id: l.id, result: { resultType: 'complete', _meta: { [META.subscriptionId]: l.id } } };
+  }
+
   /** @internal */
   removeListener(l: Listener): void {
     this.listeners.delete(l);
@@ -340,7 +364,7 @@ export class McpServer {
         const id = msg.params?.requestId as RequestId | undefined;
         if (id === undefined || !peer) return;
         const ac = peer.inflight.get(id);
-        if (ac) ac.abort(new Error(typeof msg.params?.reason === 'string' ? msg.params.reason : 'cancelled by client'));
+        if (ac) ac.abort(new ClientCancelled(typeof msg.params?.reason === 'string' ? msg.params.reason : 'cancelled by client'));
         return;
       }
       default:
@@ -427,12 +451,17 @@ export class McpServer {
     if (inputResponses !== undefined && (inputResponses === null || typeof inputResponses !== 'object')) {
       throw invalidParams('inputResponses', 'must be an object');
     }
+    // The sealed state carries the handler's own state and the answers of earlier rounds: a client
+    // answers only the latest input requests, so earlier answers must travel with the state.
     let requestState: string | undefined;
+    let answers = inputResponses;
     if (params.requestState !== undefined) {
       if (typeof params.requestState !== 'string') throw invalidParams('requestState', 'must be a string');
-      requestState = this.state.open(params.requestState);
+      const opened = JSON.parse(this.state.open(params.requestState)) as { u?: string; a?: Record<string, unknown> };
+      requestState = opened.u;
+      if (opened.a) answers = { ...opened.a, ...inputResponses };
     }
-    const ctx = this.context(inc, version as string, meta, caps, meta[META.clientInfo] as Implementation | undefined, levelRaw as LoggingLevel | undefined, inputResponses, requestState);
+    const ctx = this.context(inc, version as string, meta, caps, meta[META.clientInfo] as Implementation | undefined, levelRaw as LoggingLevel | undefined, answers, requestState);
     let result: Record<string, unknown>;
     switch (method) {
       case 'subscriptions/listen':
@@ -464,7 +493,14 @@ export class McpServer {
 
   private inputRequired(ctx: RequestContext): Record<string, unknown> {
     const r: Record<string, unknown> = { resultType: 'input_required', inputRequests: ctx.pendingInputs ?? {} };
-    if (ctx.nextRequestState !== undefined) r.requestState = this.state.seal(ctx.nextRequestState);
+    const user = ctx.nextRequestState ?? ctx.requestState;
+    const used = ctx.usedAnswers;
+    if (user !== undefined || used) {
+      const env: { u?: string; a?: Record<string, unknown> } = {};
+      if (user !== undefined) env.u = user;
+      if (used) env.a = used;
+      r.requestState = this.state.seal(JSON.stringify(env));
+    }
     r._meta = this.serverMeta;
     return r;
   }

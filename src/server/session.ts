@@ -8,6 +8,22 @@ import type { JsonRpcMessage, JsonRpcResponse, RequestId } from '../protocol/jso
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import type { ClientCapabilities, Implementation, LoggingLevel } from './types.js';
 
+/**
+ * The abort reason when the client itself cancelled a request (notifications/cancelled). The
+ * receiver of a cancellation should not respond, so transports check for it.
+ */
+export class ClientCancelled extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'ClientCancelled';
+  }
+}
+
+/** True when `signal` was aborted by the client's notifications/cancelled. */
+export function cancelledByClient(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason instanceof ClientCancelled;
+}
+
 /** Where a message goes: a writer supplied by the transport. */
 export type Sink = (message: JsonRpcMessage) => void;
 

@@ -6,8 +6,8 @@ import type { Readable, Writable } from 'node:stream';
 import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import { McpError } from '../protocol/errors.js';
 import { META } from '../protocol/versions.js';
-import type { McpServer } from '../server/server.js';
-import { Session } from '../server/session.js';
+import { check2026Meta, type Listener, type McpServer } from '../server/server.js';
+import { Session, cancelledByClient } from '../server/session.js';
 import type { Exchange } from '../server/context.js';
 
 export interface StdioOptions {
@@ -41,6 +41,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   const exchange: Exchange = { send: write };
   let buffered = '';
   let registered = false;
+  const listeners = new Set<Listener>();
 
   const onLine = (line: string) => {
     if (line.trim().length === 0) return;
@@ -67,6 +68,22 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
     const request: JsonRpcRequest = c.message;
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     const era = request.method === 'server/discover' || (meta !== undefined && META.protocolVersion in meta) ? '2026' : '2025';
+    if (era === '2026' && request.method === 'subscriptions/listen') {
+      const err = check2026Meta(request.params);
+      if (err) return write(errorResponse(request.id, err));
+      // Every listen shares the one stdout; each is told apart by its subscription id. The
+      // client ends one with notifications/cancelled naming the listen request's id.
+      const listener = server.openListener(request, write);
+      const ac = new AbortController();
+      session.inflight.set(request.id, ac);
+      listeners.add(listener);
+      ac.signal.addEventListener('abort', () => {
+        listeners.delete(listener);
+        server.removeListener(listener);
+        session.inflight.delete(request.id);
+      });
+      return;
+    }
     const ac = new AbortController();
     session.inflight.set(request.id, ac);
     void server.handleRequest({ request, peer: session, session: era === '2025' ? session : undefined, era, exchange, signal: ac.signal }).then((response) => {
@@ -76,6 +93,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
         session.standalone = write;
         server.addSession(session);
       }
+      if (era === '2025' && cancelledByClient(ac.signal)) return;
       write(response);
     });
   };
@@ -100,6 +118,8 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   const finish = () => {
     if (buffered.trim()) onLine(buffered);
     buffered = '';
+    for (const l of listeners) server.removeListener(l);
+    listeners.clear();
     server.removeSession(session);
     resolveClosed();
   };

@@ -17,7 +17,7 @@ import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protoco
 import type { JsonRpcResponse } from '../protocol/jsonrpc.js';
 import type { Exchange } from '../server/context.js';
 import { check2026Meta, check2026Version, type Listener, type McpServer } from '../server/server.js';
-import { Session } from '../server/session.js';
+import { Session, cancelledByClient } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
 import { SseStream, type SseOptions } from './sse.js';
 import type { Logger } from '../util/logger.js';
@@ -275,19 +275,9 @@ export class StreamableHttpHandler {
   }
 
   private listen(res: ServerResponse, request: JsonRpcRequest): void {
-    const params = request.params ?? {};
-    const requested = (params.notifications ?? {}) as Listener['filter'];
-    const caps = this.server.capabilities('2026') as Record<string, Record<string, unknown> | undefined>;
-    const agreed: Listener['filter'] = {};
-    if (requested.toolsListChanged && caps.tools) agreed.toolsListChanged = true;
-    if (requested.promptsListChanged && caps.prompts) agreed.promptsListChanged = true;
-    if (requested.resourcesListChanged && caps.resources) agreed.resourcesListChanged = true;
-    if (Array.isArray(requested.resourceSubscriptions) && caps.resources) agreed.resourceSubscriptions = requested.resourceSubscriptions.filter((u) => typeof u === 'string');
     const stream = new SseStream(`listen-${randomBytes(8).toString('hex')}`, res, { ...this.sseBase, eventStore: undefined, prime: false });
-    const listener: Listener = { id: request.id, filter: agreed, send: (m) => stream.send(m) };
+    const listener = this.server.openListener(request, (m) => stream.send(m));
     const entry = { stream, listener, requestId: request.id };
-    stream.send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: agreed, _meta: { [META.subscriptionId]: request.id } } });
-    this.server.addListener(listener);
     this.listenStreams.add(entry);
     stream.onDetach = () => {
       this.server.removeListener(listener);
@@ -383,6 +373,15 @@ export class StreamableHttpHandler {
         this.options.onSession?.(session);
       }
       const s = stream as SseStream | null;
+      // A request the client cancelled gets no response (2025 cancellation rule). HTTP still
+      // needs an answer: the stream just ends, or a bodiless 202 closes a pending JSON reply.
+      if (era === '2025' && cancelledByClient(ac.signal)) {
+        if (s) {
+          s.finish(null);
+          this.requestStreams.delete(s.streamId);
+        } else if (!res.headersSent) res.writeHead(202, sessionHeader).end();
+        return;
+      }
       if (s) {
         s.finish(response);
         if (era === '2025') this.requestStreams.delete(s.streamId);
@@ -493,10 +492,7 @@ export class StreamableHttpHandler {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
-    for (const { stream, listener, requestId } of this.listenStreams) {
-      this.server.removeListener(listener);
-      stream.finish({ jsonrpc: '2.0', id: requestId, result: { resultType: 'complete', _meta: { [META.subscriptionId]: requestId } } });
-    }
+    for (const { stream, listener } of this.listenStreams) stream.finish(this.server.listenerClosing(listener));
     this.listenStreams.clear();
     for (const s of this.standaloneStreams.values()) s.close();
     for (const { stream } of this.requestStreams.values()) stream.close();
@@ -602,7 +598,9 @@ export async function serveHttp(server: McpServer, options: ServeHttpOptions = {
       await handler.close();
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
-        httpServer.closeIdleConnections();
+        // Streams are ended above; what remains are idle keep-alive sockets, which would otherwise
+        // hold close() until the client's own keep-alive timeout.
+        httpServer.closeAllConnections();
       });
     },
   };
