@@ -45,6 +45,8 @@ export class TestClock implements Clock {
 
   /** Moves time forward, firing due timers in order (awaiting microtasks between them). */
   async advance(ms: number): Promise<void> {
+    // Let work already queued (which may set timers relative to now) run before time moves.
+    await new Promise((r) => setImmediate(r));
     const end = this.t + ms;
     for (;;) {
       let next: [number, { at: number; fn: () => void }] | undefined;

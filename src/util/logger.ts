@@ -1,8 +1,14 @@
 /**
  * Logging. The runtime logs JSON through pino to stderr by default: stdout is reserved for the
- * stdio transport, so nothing in src/ may write there.
+ * stdio transport, so nothing in src/ may write there. Optionally to a file instead, rotated by
+ * size. Secrets are redacted by key name at any depth and by value on the final line (see
+ * src/observability/redact.ts), and every line written inside a request carries that request's
+ * `trace_id`, `span_id` and `session_id` (see src/observability/scope.ts).
  */
-import { pino } from 'pino';
+import { pino, type DestinationStream } from 'pino';
+import { renameSync, statSync, existsSync, rmSync } from 'node:fs';
+import { KeyMatcher, REDACTED, Scrubber, redactObject } from '../observability/redact.js';
+import { requestScope } from '../observability/scope.js';
 
 /** The subset of pino's API the runtime uses; any pino logger satisfies it. */
 export interface Logger {
@@ -11,29 +17,166 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
   child?(bindings: object): Logger;
+  /** Whether a level is enabled (pino's `isLevelEnabled`); lets callers skip building objects. */
+  isLevelEnabled?(level: string): boolean;
+  /** Writes out anything buffered (call before exit). */
+  flush?(cb?: (err?: Error) => void): void;
 }
 
 const noop = () => {};
 /** A logger that drops everything (the default for embedded use and tests). */
-export const nullLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+export const nullLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop, isLevelEnabled: () => false };
 
+/** Options of {@link createLogger}. */
 export interface LoggerOptions {
-  /** Minimum level. Default `info` (or `ANDON_LOG_LEVEL`). */
+  /** Minimum level: trace, debug, info, warn, error, fatal, silent. Default `info` (or `ANDON_LOG_LEVEL`). */
   level?: string;
+  /** `name` field on every line. Default `andon`. */
   name?: string;
+  /**
+   * Log to this file instead of stderr (or `ANDON_LOG_FILE`). Directories are created. Rotated by
+   * size: `file` → `file.1` → … → `file.<maxFiles>`.
+   */
+  file?: string;
+  /** Rotate the file when it grows past this many bytes. Default 10 MiB (or `ANDON_LOG_MAX_BYTES`). */
+  maxBytes?: number;
+  /** Rotated files kept besides the live one. Default 5 (or `ANDON_LOG_MAX_FILES`). */
+  maxFiles?: number;
+  /**
+   * Key names whose values are redacted anywhere in a log object (headers, tool arguments…),
+   * added to the defaults in `DEFAULT_REDACT_KEYS` (authorization, cookie, password, token,
+   * api_key, secret… and keys ending in token/secret/password/apikey). Also `ANDON_LOG_REDACT_KEYS`
+   * (comma-separated).
+   */
+  redactKeys?: string[];
+  /** Exact secret values to scrub from every line (e.g. tokens loaded from the environment). */
+  redactValues?: string[];
+  /** Extra value patterns to scrub from every line. */
+  redactPatterns?: RegExp[];
+  /** Add `trace_id`, `span_id` and `session_id` of the current request to each line. Default true. */
+  traceContext?: boolean;
+  /** Write here instead (tests, custom transports). Takes precedence over `file`. */
+  destination?: DestinationStream;
 }
 
-/** A JSON logger on stderr (fd 2), with secrets redacted from common places. */
-export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino(
+/** A pino logger with the extras {@link createLogger} adds. */
+export interface AndonLogger extends Logger {
+  /** Registers a secret value to scrub from every later line (e.g. a token read at start-up). */
+  addSecret(value: string): void;
+  flush(cb?: (err?: Error) => void): void;
+  child(bindings: object): AndonLogger;
+}
+
+function envInt(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/** A JSON logger (stderr by default) with secrets redacted and the request's trace context on each line. */
+export function createLogger(options: LoggerOptions = {}): AndonLogger {
+  const extraKeys = [...(options.redactKeys ?? []), ...(process.env.ANDON_LOG_REDACT_KEYS ?? '').split(',').map((s) => s.trim()).filter(Boolean)];
+  const keys = new KeyMatcher(undefined, extraKeys);
+  const scrubber = new Scrubber({ values: options.redactValues ?? [], patterns: options.redactPatterns ?? [] });
+  const withTrace = options.traceContext ?? true;
+  let destination: DestinationStream;
+  if (options.destination) destination = options.destination;
+  else {
+    const file = options.file ?? process.env.ANDON_LOG_FILE;
+    destination = file
+      ? new RotatingFileStream(file, options.maxBytes ?? envInt('ANDON_LOG_MAX_BYTES') ?? 10 * 1024 * 1024, options.maxFiles ?? envInt('ANDON_LOG_MAX_FILES') ?? 5)
+      : pino.destination({ fd: 2, sync: false });
+  }
+  const logger = pino(
     {
       name: options.name ?? 'andon',
       level: options.level ?? process.env.ANDON_LOG_LEVEL ?? 'info',
-      redact: {
-        paths: ['req.headers.authorization', 'headers.authorization', '*.password', '*.token', '*.apiKey', '*.secret'],
-        censor: '[redacted]',
+      // pino's own redaction covers the fixed, well-known paths cheaply; the deep key walk below
+      // handles free-form objects (tool arguments, headers under any name).
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'req.headers.cookie', 'headers.cookie'], censor: REDACTED },
+      formatters: {
+        bindings: (b) => redactObject(b, keys),
+        log: (o) => redactObject(o, keys),
       },
+      hooks: { streamWrite: (s) => scrubber.scrub(s) },
+      ...(withTrace
+        ? {
+            mixin: () => {
+              const s = requestScope.getStore();
+              if (!s) return {};
+              return s.sessionId ? { trace_id: s.traceId, span_id: s.spanId, session_id: s.sessionId } : { trace_id: s.traceId, span_id: s.spanId };
+            },
+          }
+        : {}),
     },
-    pino.destination({ fd: 2, sync: false }),
+    destination,
   );
+  return decorate(logger, scrubber);
+}
+
+function decorate(l: pino.Logger, scrubber: Scrubber): AndonLogger {
+  const out = l as unknown as AndonLogger;
+  const child = l.child.bind(l);
+  out.addSecret = (v: string) => scrubber.addValue(v);
+  out.child = (bindings: object) => decorate(child(bindings), scrubber);
+  return out;
+}
+
+/**
+ * A file destination rotated by size. Writing goes through pino's SonicBoom (async, buffered);
+ * rotation renames the files and asks SonicBoom to reopen the path, so writes still pending land
+ * in the file that was just rotated and nothing is lost.
+ */
+export class RotatingFileStream {
+  private readonly sonic: ReturnType<typeof pino.destination>;
+  private size: number;
+
+  /** `maxBytes` per file; `maxFiles` rotated files kept (default 10 MiB, 5). */
+  constructor(
+    readonly path: string,
+    private readonly maxBytes = 10 * 1024 * 1024,
+    private readonly maxFiles = 5,
+  ) {
+    this.sonic = pino.destination({ dest: path, sync: false, mkdir: true });
+    this.size = existsSync(path) ? statSync(path).size : 0;
+  }
+
+  write(chunk: string): boolean {
+    const ok = this.sonic.write(chunk);
+    this.size += Buffer.byteLength(chunk);
+    if (this.size >= this.maxBytes) this.rotate();
+    return ok;
+  }
+
+  private rotate(): void {
+    this.size = 0;
+    try {
+      if (this.maxFiles <= 0) rmSync(this.path, { force: true });
+      else {
+        for (let i = this.maxFiles - 1; i >= 1; i--) {
+          const from = `${this.path}.${i}`;
+          if (existsSync(from)) renameSync(from, `${this.path}.${i + 1}`);
+        }
+        renameSync(this.path, `${this.path}.1`);
+      }
+    } catch {
+      // A failed rename (file removed by an operator, read-only dir) must not take logging down:
+      // reopening below keeps writing to whatever the path now is.
+    }
+    this.sonic.reopen();
+  }
+
+  flush(cb?: (err?: Error) => void): void {
+    this.sonic.flush(cb);
+  }
+
+  flushSync(): void {
+    this.sonic.flushSync();
+  }
+
+  end(): void {
+    this.sonic.end();
+  }
 }
