@@ -8,9 +8,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { McpServer, createServer } from '../server/server.js';
-import { serveHttp } from '../transports/streamable-http.js';
-import { serveStdio } from '../transports/stdio.js';
+import { createRuntime } from '../runtime/runtime.js';
 import { createLogger } from '../util/logger.js';
+import { registerOpsCommands } from './ops-commands.js';
+import { registerAlertCommands } from './alerts-commands.js';
+import { registerClientCommands } from './client-commands.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EXAMPLES = ['simple', 'calculator', 'weather'];
@@ -37,34 +39,35 @@ interface ServeFlags {
   port?: string;
   host?: string;
   stdio?: boolean;
+  opsPort?: string;
+  stateDir?: string;
 }
 
+/** Serves `server` inside the andon runtime: supervision, halt states, drain, persistence, ops API. */
 async function run(server: McpServer, flags: ServeFlags): Promise<void> {
   const log = createLogger();
-  if (flags.stdio) {
-    const conn = serveStdio(server);
-    log.info({ server: server.info.name }, 'serving MCP over stdio');
-    await conn.closed;
-    return;
-  }
   const port = flags.port !== undefined ? Number(flags.port) : Number(process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer 0-65535, got ${flags.port}`);
+  // A host may spawn several stdio servers at once, so over stdio the ops listener is opt-in.
+  const opsWanted = !flags.stdio || flags.opsPort !== undefined || process.env.OPS_PORT !== undefined;
+  const opsPort = flags.opsPort !== undefined ? Number(flags.opsPort) : Number(process.env.OPS_PORT ?? 9464);
+  if (!Number.isInteger(opsPort) || opsPort < 0 || opsPort > 65535) throw new Error(`--ops-port must be an integer 0-65535, got ${flags.opsPort}`);
   const host = flags.host ?? '127.0.0.1';
   const allowAll = host !== '127.0.0.1' && host !== 'localhost' && host !== '::1';
-  const ep = await serveHttp(server, { port, host, logger: log, ...(allowAll ? { allowedHosts: '*' } : {}) });
-  say(`andon-mcp: ${server.info.name} listening on ${ep.url}`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      say('andon-mcp: second signal, exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    say(`andon-mcp: ${signal} received, closing`);
-    void ep.close().then(() => process.exit(0));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  const rt = createRuntime({
+    server,
+    http: flags.stdio ? false : { port, host, ...(allowAll ? { allowedHosts: '*' as const } : {}) },
+    stdio: flags.stdio === true,
+    ops: opsWanted ? { port: opsPort } : false,
+    stateDir: flags.stateDir,
+    logger: log,
+  });
+  await rt.start();
+  if (flags.stdio) {
+    // The client closing stdin is the end of a stdio session: drain and exit.
+    void rt.stdio?.closed.then(() => rt.drain('stdin closed').then((r) => process.exit(r.graceExpired ? 3 : 0)));
+  }
+  if (rt.url) say(`andon-mcp: ${server.info.name} listening on ${rt.url} (ops: ${rt.ops?.url ?? 'off'}, state: ${rt.stateDir})`);
 }
 
 async function example(name: string): Promise<McpServer> {
@@ -82,6 +85,8 @@ program
   .option('-p, --port <port>', 'HTTP port (default $PORT or 3000)')
   .option('-H, --host <host>', 'bind address (default 127.0.0.1)')
   .option('--stdio', 'serve over stdin/stdout instead of HTTP')
+  .option('--ops-port <port>', 'ops listener port: admin API, metrics, health (default $OPS_PORT or 9464)')
+  .option('--state-dir <dir>', 'state directory (default $ANDON_STATE_DIR or ./.andon)')
   .action(async (mod: string, flags: ServeFlags) => run(await loadServer(mod), flags));
 
 program
@@ -91,6 +96,8 @@ program
   .option('-p, --port <port>', 'HTTP port (default $PORT or 3000)')
   .option('-H, --host <host>', 'bind address (default 127.0.0.1)')
   .option('--stdio', 'serve over stdin/stdout instead of HTTP')
+  .option('--ops-port <port>', 'ops listener port (default $OPS_PORT or 9464)')
+  .option('--state-dir <dir>', 'state directory (default $ANDON_STATE_DIR or ./.andon)')
   .action(async (name: string, flags: ServeFlags) => run(await example(name), flags));
 
 program
@@ -98,6 +105,8 @@ program
   .description('the demo: weather and calculator examples together on one endpoint')
   .option('-p, --port <port>', 'HTTP port (default $PORT or 3000)')
   .option('-H, --host <host>', 'bind address (default 127.0.0.1)')
+  .option('--ops-port <port>', 'ops listener port (default $OPS_PORT or 9464)')
+  .option('--state-dir <dir>', 'state directory (default $ANDON_STATE_DIR or ./.andon)')
   .action(async (flags: ServeFlags) => {
     const server = createServer({ name: 'andon-demo', version: '0.1.0', instructions: 'Demo: weather (deterministic) and calculator tools.' });
     const { registerWeather } = (await import(pathToFileURL(resolve(here, '../../examples/weather.js')).href)) as typeof import('../../examples/weather.js');
@@ -106,6 +115,10 @@ program
     registerCalculator(server);
     await run(server, flags);
   });
+
+registerOpsCommands(program);
+registerAlertCommands(program);
+registerClientCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   say(`andon: ${(err as Error).message}`);

@@ -97,11 +97,11 @@ export class SseParser {
   }
 
   private dispatch(): void {
-    const hadData = this.data.length > 0;
+    // As the format says, an event whose data is empty (e.g. a priming event) is not dispatched.
     const event: SseEvent = { id: this.eventId, event: this.eventType || 'message', data: this.data.join('\n') };
     this.data = [];
     this.eventType = '';
     this.eventId = undefined;
-    if (hadData) this.handlers.onEvent(event);
+    if (event.data !== '') this.handlers.onEvent(event);
   }
 }

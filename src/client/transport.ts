@@ -8,12 +8,21 @@ import type { ClientError } from './errors.js';
 
 /** What a transport reports back to the core. */
 export interface TransportSink {
-  /** A decoded JSON value that arrived (the core classifies it). `forRequest` names the request whose stream carried it. */
-  message(value: unknown, forRequest?: RequestId): void;
+  /**
+   * A decoded JSON value that arrived (the core classifies it). `forRequest` names the request
+   * whose stream carried it; `final` says it was that request's whole answer (a JSON body), so
+   * if it does not answer the request, nothing else will.
+   */
+  message(value: unknown, forRequest?: RequestId, final?: boolean): void;
   /** Bytes arrived that could not be decoded; `forRequest` names the affected request when known. */
   malformed(detail: string, forRequest?: RequestId): void;
   /** The request can no longer be answered through this transport (stream lost, HTTP error…). */
   requestFailed(id: RequestId, err: ClientError): void;
+  /**
+   * A request could not be delivered yet and is being retried (`err`), or got through after
+   * retries (`undefined`). Lets a timeout say "unreachable" rather than "no answer".
+   */
+  deliveryFailing?(id: RequestId, err: ClientError | undefined): void;
   /** The whole connection is gone (process exited, transport closed). */
   closed(err: ClientError): void;
   /** Something worth telling the user that is not tied to a call (a reconnect, an ignored event…). */

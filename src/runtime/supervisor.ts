@@ -206,9 +206,9 @@ export class Supervisor {
 
   private async onCrash(c: Child, error: Error): Promise<void> {
     c.lastError = error.message;
-    c.handle = null;
     if (!this.running || this.halts.isHalted(c.spec.id)) return;
     if ((c.spec.restart ?? 'permanent') === 'temporary') {
+      await this.stopChild(c, `crashed: ${error.message}`);
       c.state = 'failed';
       this.log.warn({ component: c.spec.id, err: error.message }, 'temporary component crashed; not restarting it');
       return;
@@ -235,13 +235,17 @@ export class Supervisor {
     }
     const n = c.restartTimes.length;
     const delay = Math.min(this.backoff.baseMs * 2 ** (n - 1), this.backoff.maxMs);
+    // A crashed component may still hold resources (a listener, a half-open connection), and a
+    // tool must stop taking calls: tell it to stop before the backoff.
+    await this.stopChild(c, `crashed: ${error.message}`);
+    const gen = c.generation;
     c.state = 'restarting';
     this.log.warn({ component: c.spec.id, err: error.message, attempt: n, delayMs: delay }, 'component crashed; restarting after backoff');
     await this.affected(c, 'crash of sibling');
     c.timer = this.clock.setTimeout(() => {
       c.timer = null;
       void this.serial(c.spec.id, async () => {
-        if (c.state !== 'restarting' || this.halts.isHalted(c.spec.id)) return;
+        if (c.state !== 'restarting' || c.generation !== gen || this.halts.isHalted(c.spec.id)) return;
         c.restarts++;
         channels.restart.publish({ id: c.spec.id, restarts: c.restarts, intensityExceeded: false, error: error.message });
         // The crashed child and the siblings its strategy stopped come back in start order.

@@ -5,7 +5,7 @@
 import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import type { Era } from '../protocol/versions.js';
-import type { Peer, Session, Sink } from './session.js';
+import { ClientCancelled, type Peer, type Session, type Sink } from './session.js';
 import {
   LOG_LEVELS,
   type ClientCapabilities,
@@ -25,6 +25,33 @@ export class InputRequiredSignal extends Error {
     super('input required');
     this.name = 'InputRequiredSignal';
   }
+}
+
+/**
+ * The abort controller transports create per request. Creating an AbortSignal costs ~2.5 µs (an
+ * EventTarget), more than the rest of a tools/call's dispatch, and most requests never look at
+ * theirs: Node creates the signal on first access, so the hot path only has to avoid touching
+ * `.signal`. This subclass records why it was aborted so transports can check for a client
+ * cancellation without creating the signal.
+ */
+export class RequestAbort extends AbortController {
+  /** The reason passed to the first abort(), or undefined while not aborted. */
+  abortReason: unknown = undefined;
+
+  override abort(reason?: unknown): void {
+    if (this.abortReason === undefined) this.abortReason = reason ?? new Error('aborted');
+    super.abort(reason);
+  }
+
+  /** True when the client itself cancelled (notifications/cancelled). */
+  get cancelledByClient(): boolean {
+    return this.abortReason instanceof ClientCancelled;
+  }
+}
+
+/** Anything that can hand out an AbortSignal on demand (e.g. a transport's IncomingRequest). */
+export interface SignalSource {
+  readonly signal: AbortSignal;
 }
 
 /** What a transport supplies for one incoming request. */
@@ -60,8 +87,8 @@ export class RequestContext {
     readonly era: Era,
     /** The negotiated (2025) or per-request (2026) protocol version. */
     readonly protocolVersion: string,
-    /** Aborted on cancellation, on 2026 stream close, or on drain. */
-    readonly signal: AbortSignal,
+    /** Aborted on cancellation, on 2026 stream close, or on drain (or a source of it, read lazily). */
+    signal: AbortSignal | SignalSource,
     /** The request's `_meta` object (may be empty). */
     readonly meta: Record<string, unknown>,
     readonly clientCapabilities: ClientCapabilities,
@@ -75,7 +102,17 @@ export class RequestContext {
     private readonly inputResponses: Record<string, unknown> | undefined,
     /** State echoed by the client from an earlier 2026 round, if any. */
     readonly requestState: string | undefined,
-  ) {}
+  ) {
+    this.signalSource = signal;
+  }
+
+  private readonly signalSource: AbortSignal | SignalSource;
+
+  /** Aborted on cancellation, on 2026 stream close, or on drain. Created on first access. */
+  get signal(): AbortSignal {
+    const s = this.signalSource;
+    return s instanceof AbortSignal ? s : s.signal;
+  }
 
   /** The 2025 session id, when the request belongs to an HTTP session. */
   get sessionId(): string | undefined {

@@ -3,6 +3,7 @@
  * classified messages plus an {@link Exchange} to write related messages to; it never touches
  * sockets or streams itself, which is what lets one server speak stdio, HTTP and more.
  */
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import { channels, type RequestEvent } from '../runtime/events.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
 import { errorResponse, resultResponse } from '../protocol/jsonrpc.js';
@@ -70,6 +71,39 @@ export interface IncomingRequest {
   exchange: Exchange;
   /** Aborted by the transport on cancellation or (2026) stream close. */
   signal: AbortSignal;
+  /** Lets the runtime abort the request (drain, halt). */
+  abort?: (reason: Error) => void;
+}
+
+/**
+ * The IncomingRequest transports build on the hot path: `signal` is a getter, so the AbortSignal
+ * (~2.5 µs to create) exists only if a handler, a hook or the runtime asks for it.
+ */
+export class Incoming implements IncomingRequest {
+  constructor(
+    readonly request: JsonRpcRequest,
+    readonly peer: Peer | undefined,
+    readonly session: Session | undefined,
+    readonly era: Era,
+    readonly exchange: Exchange,
+    readonly aborter: AbortController,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
+  abort(reason: Error): void {
+    this.aborter.abort(reason);
+  }
+}
+
+/** Runtime callbacks the server invokes; all optional, none on the path unless set. */
+export interface ServerObserver {
+  /** A tool handler finished; `error` is set when it threw (not for isError results it returned). */
+  toolResult?(name: string, error: Error | undefined): void;
+  /** A 2025 session opened, changed (log level, subscriptions) or closed. */
+  session?(session: Session, change: 'open' | 'update' | 'close'): void;
 }
 
 /** A 2026 `subscriptions/listen` stream. */
@@ -100,6 +134,19 @@ export class McpServer {
   private readonly subscribers = new Map<string, Set<Session>>();
   private readonly listeners = new Set<Listener>();
   private readonly hooks: RequestHook[] = [];
+  private readonly inflight = new Set<IncomingRequest>();
+  private idleWaiters: Array<() => void> = [];
+  /** Bumped whenever the in-flight set changes (the runtime journals it when it moves). */
+  inflightVersion = 0;
+  /** Admission gate set by the runtime (halted node or server, draining): an error refuses the request. */
+  gate: ((inc: IncomingRequest) => McpError | null) | null = null;
+  /** Runtime callbacks. */
+  observer: ServerObserver = {};
+  /**
+   * Set by the runtime: tool handlers run inside this AsyncLocalStorage with the tool's name, so an
+   * error that escapes a handler (a throw in a timer, a lost rejection) is traced to its component.
+   */
+  toolScope: AsyncLocalStorage<string> | undefined;
   private capsCache: Record<string, unknown> | undefined;
   private changed = { tools: false, resources: false, prompts: false, scheduled: false };
   private readonly serverMeta: Record<string, unknown>;
@@ -159,6 +206,21 @@ export class McpServer {
     this.listChanged('tools');
   }
 
+  /**
+   * Marks a tool unavailable (reason) or available again (null) without hiding it, e.g. while its
+   * supervisor waits to restart it: calls return an error result carrying the reason.
+   */
+  setToolUnavailable(name: string, reason: string | null): void {
+    const t = this.tools.get(name);
+    if (!t) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    t.unavailableReason = reason;
+  }
+
+  /** Options a tool was registered with (e.g. `idempotent`), or undefined. */
+  toolOptions(name: string): ToolOptions | undefined {
+    return this.tools.get(name)?.options;
+  }
+
   /** Registers a fixed resource. */
   resource(uri: string, options: ResourceOptions, read: ResourceReader): this;
   resource(uri: string, read: ResourceReader): this;
@@ -215,11 +277,18 @@ export class McpServer {
   /** @internal A transport registers a live session so it receives list changes and updates. */
   addSession(s: Session): void {
     this.sessions.add(s);
+    // A restored session comes back with its subscriptions: index them so updates fire.
+    for (const uri of s.subscriptions) {
+      let set = this.subscribers.get(uri);
+      if (!set) this.subscribers.set(uri, (set = new Set()));
+      set.add(s);
+    }
+    this.observer.session?.(s, 'open');
   }
 
   /** @internal */
   removeSession(s: Session): void {
-    this.sessions.delete(s);
+    if (this.sessions.delete(s)) this.observer.session?.(s, 'close');
     for (const uri of s.subscriptions) this.subscribers.get(uri)?.delete(s);
     s.subscriptions.clear();
     s.closed = true;
@@ -336,6 +405,12 @@ export class McpServer {
     const { request } = inc;
     const started = requestChannel.hasSubscribers ? performance.now() : 0;
     let outcome: RequestEvent['outcome'] = 'ok';
+    if (this.gate) {
+      const refused = this.gate(inc);
+      if (refused) return errorResponse(request.id, refused);
+    }
+    this.inflight.add(inc);
+    this.inflightVersion++;
     try {
       for (const hook of this.hooks) await hook(inc);
       const result = inc.era === '2026' ? await this.dispatch2026(inc) : await this.dispatch2025(inc);
@@ -346,12 +421,59 @@ export class McpServer {
       outcome = 'error';
       return errorResponse(request.id, err);
     } finally {
+      this.inflight.delete(inc);
+      this.inflightVersion++;
+      if (this.inflight.size === 0 && this.idleWaiters.length) {
+        const w = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const f of w) f();
+      }
       if (started) {
         const p = request.params;
         const name = (p?.name ?? p?.uri) as string | undefined;
         requestChannel.publish({ method: request.method, name, era: inc.era, outcome, durationMs: performance.now() - started } satisfies RequestEvent);
       }
     }
+  }
+
+  /** Requests being served right now. */
+  inflightRequests(): IncomingRequest[] {
+    return [...this.inflight];
+  }
+
+  /** Resolves true when no request is in flight, or false after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.inflight.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((f) => f !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      this.idleWaiters.push(done);
+    });
+  }
+
+  /**
+   * Aborts every in-flight request: the client is sent notifications/cancelled on the request's
+   * channel, then the handler's signal is aborted. Returns how many were aborted.
+   */
+  abortInflight(reason: string): number {
+    let n = 0;
+    for (const inc of this.inflight) {
+      if (inc.signal.aborted) continue;
+      n++;
+      try {
+        inc.exchange.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: inc.request.id, reason } });
+      } catch {
+        // The channel may already be gone; aborting the handler is what matters.
+      }
+      inc.abort?.(new Error(reason));
+    }
+    return n;
   }
 
   /** Handles a client notification (initialized, cancelled, roots/list_changed…). */
@@ -395,6 +517,7 @@ export class McpServer {
           throw invalidParams('level', `must be one of ${LOG_LEVELS.join(', ')}`);
         }
         session.logLevel = level as LoggingLevel;
+        this.observer.session?.(session, 'update');
         return {};
       }
       case 'resources/subscribe':
@@ -410,6 +533,7 @@ export class McpServer {
           session.subscriptions.delete(uri);
           this.subscribers.get(uri)?.delete(session);
         }
+        this.observer.session?.(session, 'update');
         return {};
       }
       case 'tasks/get':
@@ -529,7 +653,7 @@ export class McpServer {
     inputResponses: Record<string, unknown> | undefined,
     requestState: string | undefined,
   ): RequestContext {
-    return new RequestContext(inc.request.id, inc.request.method, inc.era, version, inc.signal, meta, caps, clientInfo, inc.exchange, inc.peer, logLevel, inputResponses, requestState);
+    return new RequestContext(inc.request.id, inc.request.method, inc.era, version, inc instanceof Incoming ? inc : inc.signal, meta, caps, clientInfo, inc.exchange, inc.peer, logLevel, inputResponses, requestState);
   }
 
   private initialize(request: JsonRpcRequest, session: Session | undefined): Record<string, unknown> {
@@ -620,6 +744,7 @@ export class McpServer {
     const tool = this.tools.get(name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     if (tool.haltedReason !== null) return toolError(`Tool "${name}" is halted: ${tool.haltedReason}`);
+    if (tool.unavailableReason !== null) return toolError(`Tool "${name}" is unavailable: ${tool.unavailableReason}`);
     let args = params.arguments as Record<string, unknown> | undefined;
     if (args === undefined) args = {};
     else if (args === null || typeof args !== 'object' || Array.isArray(args)) throw invalidParams('arguments', 'must be an object');
@@ -638,12 +763,14 @@ export class McpServer {
   async runTool(tool: ToolEntry, args: Record<string, unknown>, ctx: RequestContext): Promise<Record<string, unknown>> {
     let ret: ToolReturn;
     try {
-      ret = await tool.handler(args, ctx);
+      ret = await (this.toolScope ? this.toolScope.run(tool.name, tool.handler, args, ctx) : tool.handler(args, ctx));
+      this.observer.toolResult?.(tool.name, undefined);
     } catch (err) {
       if (err instanceof InputRequiredSignal) throw err;
       if (err instanceof McpError && err.code === ErrorCode.UrlElicitationRequired) throw err;
       if (err instanceof McpError && err.code === ErrorCode.MissingRequiredClientCapability) throw err;
       if (ctx.signal.aborted) return toolError(`Tool "${tool.name}" was cancelled`);
+      this.observer.toolResult?.(tool.name, err instanceof Error ? err : new Error(String(err)));
       // The message is the tool's own words; the stack stays on the server.
       return toolError(err instanceof Error ? err.message || err.name : String(err));
     }

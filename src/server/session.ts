@@ -107,6 +107,11 @@ export class Session extends Peer {
   readonly subscriptions = new Set<string>();
   initialized = false;
   closed = false;
+  /**
+   * Responses kept for requests interrupted by a restart (replayed or failed): a client that
+   * retries the same id gets this instead of a second execution.
+   */
+  completed: Map<RequestId, JsonRpcResponse> | undefined;
   lastActivity = Date.now();
 
   constructor(id: string = newSessionId()) {

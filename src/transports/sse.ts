@@ -33,6 +33,23 @@ function ensureTicker(ms: number): void {
   ticker.unref();
 }
 
+/**
+ * Streams whose headers have not gone out yet. A stream buffers what it writes during the
+ * event-loop turn that opened it; at the end of the turn (one setImmediate for all of them) the
+ * headers and the buffer leave together. A stream that ends within that turn (a fast handler)
+ * never becomes chunked at all: it is sent as one response with a Content-Length, in one write,
+ * which is also cheaper for the client to read.
+ */
+let unflushed: SseStream[] = [];
+let flushScheduled = false;
+
+function flushAll(): void {
+  flushScheduled = false;
+  const list = unflushed;
+  unflushed = [];
+  for (const s of list) s.flush();
+}
+
 export interface SseOptions {
   eventStore: EventStore | undefined;
   /** Reconnect delay suggested to the client in the priming event. */
@@ -47,6 +64,9 @@ export interface SseOptions {
 
 export class SseStream {
   private res: ServerResponse | null;
+  /** What was written before the headers went out; null once they have. */
+  private pending: string | null = '';
+  private readonly headers: Record<string, string>;
   private lastWrite = Date.now();
   /** True once the final event was written; the stream then ends. */
   finished = false;
@@ -58,13 +78,17 @@ export class SseStream {
     private readonly opts: SseOptions,
   ) {
     this.res = res;
-    res.writeHead(200, opts.headers ? { ...SSE_HEADERS, ...opts.headers } : SSE_HEADERS);
-    res.flushHeaders();
+    this.headers = opts.headers ? { ...SSE_HEADERS, ...opts.headers } : SSE_HEADERS;
+    unflushed.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushAll);
+    }
     if (opts.prime && opts.eventStore) {
       const id = opts.eventStore.storeEvent(streamId, null);
-      res.write(`id: ${id}\nretry: ${opts.retryMs}\ndata: \n\n`);
+      this.write(`id: ${id}\nretry: ${opts.retryMs}\ndata: \n\n`);
     } else if (opts.prime) {
-      res.write(`retry: ${opts.retryMs}\n\n`);
+      this.write(`retry: ${opts.retryMs}\n\n`);
     }
     this.watch(res);
     live.add(this);
@@ -81,6 +105,24 @@ export class SseStream {
     });
   }
 
+  /** @internal Sends the headers and what was buffered: from now on the response is a live stream. */
+  flush(): void {
+    const text = this.pending;
+    if (text === null) return;
+    this.pending = null;
+    const res = this.res;
+    if (!res || res.headersSent) return;
+    res.writeHead(200, this.headers);
+    if (text) res.write(text);
+    else res.flushHeaders();
+  }
+
+  /** Writes to the attached response (callers check `this.res`). */
+  private write(text: string): void {
+    if (this.pending !== null) this.pending += text;
+    else this.res!.write(text);
+  }
+
   /** Whether a client connection is attached right now. */
   get attached(): boolean {
     return this.res !== null;
@@ -89,10 +131,14 @@ export class SseStream {
   /** Sends one JSON-RPC message as an event; stored for resumption first. */
   send(message: JsonRpcMessage): void {
     const id = this.opts.eventStore?.storeEvent(this.streamId, message);
-    const res = this.res;
-    if (!res) return;
+    if (!this.res) return;
     this.lastWrite = Date.now();
-    res.write(id ? `id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n` : `event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    this.write(id ? `id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n` : `event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  }
+
+  /** @internal Writes raw SSE text (e.g. replayed events) to the attached response. */
+  writeRaw(text: string): void {
+    if (this.res) this.write(text);
   }
 
   /** Sends the last message and ends the HTTP response. */
@@ -104,9 +150,10 @@ export class SseStream {
 
   /** Attaches a reconnecting client's response (after replay). */
   attach(res: ServerResponse, replay: (write: (eventId: string, message: JsonRpcMessage) => void) => void): void {
+    this.flush();
     this.res?.end();
     this.res = res;
-    res.writeHead(200, this.opts.headers ? { ...SSE_HEADERS, ...this.opts.headers } : SSE_HEADERS);
+    res.writeHead(200, this.headers);
     res.flushHeaders();
     replay((eventId, message) => res.write(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`));
     this.watch(res);
@@ -118,7 +165,7 @@ export class SseStream {
   keepAlive(now: number, every: number): void {
     if (this.res && now - this.lastWrite >= every) {
       this.lastWrite = now;
-      this.res.write(': keep-alive\n\n');
+      this.write(': keep-alive\n\n');
     }
   }
 
@@ -127,6 +174,15 @@ export class SseStream {
     const res = this.res;
     this.res = null;
     live.delete(this);
-    res?.end();
+    if (!res) return;
+    const text = this.pending;
+    this.pending = null;
+    if (text !== null && !res.headersSent) {
+      // Nothing has gone out yet: one plain response with a length, in one write.
+      res.writeHead(200, { ...this.headers, 'content-length': String(Buffer.byteLength(text)) });
+      res.end(text);
+      return;
+    }
+    res.end();
   }
 }

@@ -6,9 +6,9 @@ import type { Readable, Writable } from 'node:stream';
 import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import { McpError } from '../protocol/errors.js';
 import { META } from '../protocol/versions.js';
-import { check2026Meta, type Listener, type McpServer } from '../server/server.js';
-import { Session, cancelledByClient } from '../server/session.js';
-import type { Exchange } from '../server/context.js';
+import { Incoming, check2026Meta, type Listener, type McpServer } from '../server/server.js';
+import { Session } from '../server/session.js';
+import { RequestAbort, type Exchange } from '../server/context.js';
 
 export interface StdioOptions {
   /** Default process.stdin. */
@@ -35,8 +35,34 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   const output = options.output ?? process.stdout;
   const maxLine = options.maxLineBytes ?? 4 * 1024 * 1024;
   const session = new Session('stdio');
+  // Messages produced in one event-loop turn leave in one write: stdout on a pipe is synchronous
+  // on Linux, so each write is a blocking syscall, and one per message was a third of the CPU.
+  let out = '';
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    queued = 0;
+    if (out) {
+      const text = out;
+      out = '';
+      output.write(text);
+    }
+  };
+  let queued = 0;
+  const FLUSH_AT = Number(process.env.ANDON_STDIO_FLUSH_AT ?? 16);
   const write = (m: JsonRpcMessage) => {
-    output.write(`${JSON.stringify(m)}\n`);
+    out += `${JSON.stringify(m)}\n`;
+    if (++queued >= FLUSH_AT) {
+      queued = 0;
+      const text = out;
+      out = '';
+      output.write(text);
+      return;
+    }
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
   };
   const exchange: Exchange = { send: write };
   let buffered = '';
@@ -84,16 +110,20 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
       });
       return;
     }
-    const ac = new AbortController();
+    if (session.inflight.has(request.id)) {
+      write(errorResponse(request.id, new McpError(-32600, `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`)));
+      return;
+    }
+    const ac = new RequestAbort();
     session.inflight.set(request.id, ac);
-    void server.handleRequest({ request, peer: session, session: era === '2025' ? session : undefined, era, exchange, signal: ac.signal }).then((response) => {
+    void server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, exchange, ac)).then((response) => {
       session.inflight.delete(request.id);
       if (request.method === 'initialize' && 'result' in response && !registered) {
         registered = true;
         session.standalone = write;
         server.addSession(session);
       }
-      if (era === '2025' && cancelledByClient(ac.signal)) return;
+      if (era === '2025' && ac.cancelledByClient) return;
       write(response);
     });
   };
@@ -121,6 +151,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
     for (const l of listeners) server.removeListener(l);
     listeners.clear();
     server.removeSession(session);
+    flush();
     resolveClosed();
   };
   input.on('data', onData);

@@ -15,9 +15,9 @@ import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcR
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
 import type { JsonRpcResponse } from '../protocol/jsonrpc.js';
-import type { Exchange } from '../server/context.js';
-import { check2026Meta, check2026Version, type Listener, type McpServer } from '../server/server.js';
-import { Session, cancelledByClient } from '../server/session.js';
+import { RequestAbort, type Exchange } from '../server/context.js';
+import { Incoming, check2026Meta, check2026Version, type Listener, type McpServer } from '../server/server.js';
+import { Session } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
 import { SseStream, type SseOptions } from './sse.js';
 import type { Logger } from '../util/logger.js';
@@ -82,6 +82,14 @@ export class StreamableHttpHandler {
   private readonly listenStreams = new Set<{ stream: SseStream; listener: Listener; requestId: JsonRpcRequest['id'] }>();
   private readonly sweeper: NodeJS.Timeout;
   private closing = false;
+  /**
+   * Request stream ids are `<session>-<nonce><counter>`: unique per process and across restarts
+   * (the nonce), and far cheaper than CSPRNG bytes per request (the session id is the secret).
+   */
+  private readonly streamNonce = randomBytes(4).toString('hex');
+  private streamSeq = 0;
+  private accepting = true;
+  private refuseReason = 'Service Unavailable';
 
   constructor(
     readonly server: McpServer,
@@ -214,6 +222,11 @@ export class StreamableHttpHandler {
     const c = classify(value);
     if (c.kind === 'invalid') return this.send(res, 400, errorResponse(c.id, c.error));
     const msg = c.message;
+    // While refusing (drain, halt), new requests get 503; responses and notifications still pass
+    // so in-flight work (an elicitation answer, a cancellation) can finish.
+    if (!this.accepting && c.kind === 'request') {
+      return this.send(res, 503, errorResponse(c.message.id, new McpError(ErrorCode.Unavailable, this.refuseReason)), { 'retry-after': '5' });
+    }
     const era = this.eraOf(req, msg);
     if (era === '2026') return this.post2026(req, res, c.kind, msg);
     return this.post2025(req, res, c.kind, msg);
@@ -263,7 +276,7 @@ export class StreamableHttpHandler {
     const mismatch = headerMismatch(req, request) ?? paramHeaderMismatch(req, request, this.server);
     if (mismatch) return reject(400, new McpError(ErrorCode.HeaderMismatch, mismatch));
     if (request.method === 'subscriptions/listen') return this.listen(res, request);
-    const ac = new AbortController();
+    const ac = new RequestAbort();
     let done = false;
     // Closing the stream is cancellation in 2026.
     res.once('close', () => {
@@ -290,7 +303,7 @@ export class StreamableHttpHandler {
   private post2025(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
     if (kind === 'request' && (msg as JsonRpcRequest).method === 'initialize') {
       const session = new Session();
-      return this.dispatch(req, res, msg as JsonRpcRequest, '2025', session, new AbortController(), undefined, true);
+      return this.dispatch(req, res, msg as JsonRpcRequest, '2025', session, new RequestAbort(), undefined, true);
     }
     const session = this.sessionOf(req);
     if (kind === 'response') {
@@ -304,7 +317,16 @@ export class StreamableHttpHandler {
       return;
     }
     const request = msg as JsonRpcRequest;
-    const ac = new AbortController();
+    const done = session.completed?.get(request.id);
+    if (done) {
+      // A retry of a request interrupted by a restart: answer with what happened, never run it twice.
+      session.completed!.delete(request.id);
+      return this.send(res, 200, done, { 'mcp-session-id': session.id });
+    }
+    if (session.inflight.has(request.id)) {
+      return this.send(res, 200, errorResponse(request.id, new McpError(ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight in this session`)), { 'mcp-session-id': session.id });
+    }
+    const ac = new RequestAbort();
     session.inflight.set(request.id, ac);
     // Disconnect is not cancellation in 2025: the handler runs on, its result is kept for resumption.
     this.dispatch(req, res, request, '2025', session, ac, () => session.inflight.delete(request.id));
@@ -334,7 +356,7 @@ export class StreamableHttpHandler {
     request: JsonRpcRequest,
     era: Era,
     session: Session | undefined,
-    ac: AbortController,
+    ac: RequestAbort,
     onDone: (() => void) | undefined,
     isInit = false,
   ): void {
@@ -343,7 +365,7 @@ export class StreamableHttpHandler {
     const sessionHeader: Record<string, string> | undefined = session ? { 'mcp-session-id': session.id } : undefined;
     const openStream = (): SseStream => {
       if (!stream) {
-        const streamId = session ? `${session.id}-${randomBytes(6).toString('hex')}` : `r-${randomBytes(8).toString('hex')}`;
+        const streamId = `${session ? session.id : 'r'}-${this.streamNonce}${(++this.streamSeq).toString(36)}`;
         const prime = era === '2025' && session !== undefined && session.protocolVersion >= '2025-11-25';
         stream = new SseStream(streamId, res, { ...this.sseBase, eventStore: era === '2025' ? this.eventStore : undefined, prime, headers: sessionHeader });
         if (era === '2025' && session) this.requestStreams.set(streamId, { stream, session });
@@ -375,7 +397,7 @@ export class StreamableHttpHandler {
       const s = stream as SseStream | null;
       // A request the client cancelled gets no response (2025 cancellation rule). HTTP still
       // needs an answer: the stream just ends, or a bodiless 202 closes a pending JSON reply.
-      if (era === '2025' && cancelledByClient(ac.signal)) {
+      if (era === '2025' && ac.cancelledByClient) {
         if (s) {
           s.finish(null);
           this.requestStreams.delete(s.streamId);
@@ -396,7 +418,7 @@ export class StreamableHttpHandler {
       res.end(body);
     };
     this.server
-      .handleRequest({ request, peer: session, session: era === '2025' ? session : undefined, era, exchange, signal: ac.signal })
+      .handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, exchange, ac))
       .then(finish, (err: unknown) => finish(errorResponse(request.id, err)));
   }
 
@@ -411,6 +433,7 @@ export class StreamableHttpHandler {
       throw new HttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: GET needs Accept: text/event-stream');
     }
     const session = this.sessionOf(req);
+    if (!this.accepting) throw new HttpError(503, ErrorCode.Unavailable, this.refuseReason, { 'retry-after': '5' });
     const headers = { 'mcp-session-id': session.id };
     const lastEventId = req.headers['last-event-id'];
     if (typeof lastEventId === 'string' && lastEventId.length) {
@@ -427,7 +450,7 @@ export class StreamableHttpHandler {
       }
       // The stream already finished: replay what is left (including its final response) and end.
       const s = new SseStream(streamId, res, { ...this.sseBase, eventStore: undefined, prime: false, headers });
-      this.eventStore.replayEventsAfter(lastEventId, (id, m) => res.write(`id: ${id}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`));
+      this.eventStore.replayEventsAfter(lastEventId, (id, m) => s.writeRaw(`id: ${id}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`));
       s.finish(null);
       return;
     }
@@ -486,6 +509,27 @@ export class StreamableHttpHandler {
     }
     this.log.error({ err }, 'unexpected error in HTTP transport');
     this.send(res, 500, errorResponse(null, err));
+  }
+
+  /**
+   * Stops (false) or resumes (true) accepting new requests, sessions and streams. While refusing,
+   * they get 503 with Retry-After and `reason`; in-flight work and its traffic continue.
+   */
+  setAccepting(accepting: boolean, reason = 'Service Unavailable: the server is not accepting requests'): void {
+    this.accepting = accepting;
+    this.refuseReason = reason;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting && !this.closing;
+  }
+
+  /** Recreates a 2025 session saved before a restart: the client keeps its Mcp-Session-Id. */
+  restoreSession(session: Session): void {
+    session.initialized = true;
+    session.lastActivity = Date.now();
+    this.sessions.set(session.id, session);
+    this.server.addSession(session);
   }
 
   /** Stops accepting, ends open streams (2026 listeners get their closing result), clears timers. */

@@ -132,6 +132,11 @@ function decorate(l: pino.Logger, scrubber: Scrubber): AndonLogger {
 export class RotatingFileStream {
   private readonly sonic: ReturnType<typeof pino.destination>;
   private size: number;
+  /**
+   * True while SonicBoom opens the file (at start and after a rotation); rotation waits, and the
+   * bytes keep counting, so a burst rotates at the first write after the file is open.
+   */
+  private reopening = false;
 
   /** `maxBytes` per file; `maxFiles` rotated files kept (default 10 MiB, 5). */
   constructor(
@@ -141,12 +146,17 @@ export class RotatingFileStream {
   ) {
     this.sonic = pino.destination({ dest: path, sync: false, mkdir: true });
     this.size = existsSync(path) ? statSync(path).size : 0;
+    // The first open is asynchronous too: renaming before it exists would lose the rotation.
+    this.reopening = true;
+    this.sonic.once('ready', () => {
+      this.reopening = false;
+    });
   }
 
   write(chunk: string): boolean {
     const ok = this.sonic.write(chunk);
     this.size += Buffer.byteLength(chunk);
-    if (this.size >= this.maxBytes) this.rotate();
+    if (this.size >= this.maxBytes && !this.reopening) this.rotate();
     return ok;
   }
 
@@ -165,17 +175,20 @@ export class RotatingFileStream {
       // A failed rename (file removed by an operator, read-only dir) must not take logging down:
       // reopening below keeps writing to whatever the path now is.
     }
+    this.reopening = true;
+    this.sonic.once('ready', () => {
+      this.reopening = false;
+    });
     this.sonic.reopen();
   }
 
+  /** Writes out what is buffered, once any reopen has finished. */
   flush(cb?: (err?: Error) => void): void {
-    this.sonic.flush(cb);
+    if (this.reopening) this.sonic.once('ready', () => this.flush(cb));
+    else this.sonic.flush(cb);
   }
 
-  flushSync(): void {
-    this.sonic.flushSync();
-  }
-
+  /** Flushes and closes the file. */
   end(): void {
     this.sonic.end();
   }

@@ -1,0 +1,129 @@
+/** Spawning benchmarked processes pinned to a CPU, and talking to their control channel. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/bench */
+export const BENCH_DIST = resolve(here, '..');
+/** Repository root. */
+export const ROOT = resolve(BENCH_DIST, '../..');
+
+export const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/** argv prefix that pins a command to `cpu` (empty when taskset is unavailable). */
+export function pinned(cpu: number | undefined, cmd: string, args: string[]): [string, string[]] {
+  if (cpu === undefined || !HAS_TASKSET) return [cmd, args];
+  return ['taskset', ['-c', String(cpu), cmd, ...args]];
+}
+
+export interface Child {
+  proc: ChildProcess;
+  pid: number;
+  port: number | undefined;
+  /** Sends a control command and resolves with the reply. */
+  ask<T = Record<string, unknown>>(cmd: string, extra?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
+  /** CPU seconds used by the process so far, in µs (user + system, all threads). */
+  cpuUs(): Promise<number>;
+  kill(): Promise<void>;
+}
+
+let nextAsk = 1;
+
+export interface SpawnOptions {
+  /** Script under dist/bench/servers or an absolute path. */
+  script: string;
+  config?: Record<string, unknown>;
+  cpu?: number;
+  /** stdio servers get piped stdin/stdout. */
+  stdio?: boolean;
+  nodeArgs?: string[];
+  /** Extra argv after the config (for CLI children). */
+  argv?: string[];
+  readyTimeoutMs?: number;
+  /** Don't wait for a ready message. */
+  noReady?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Spawns a server pinned to a CPU and waits for its ready message. */
+export async function spawnServer(o: SpawnOptions): Promise<Child> {
+  const script = o.script.startsWith('/') ? o.script : resolve(BENCH_DIST, 'servers', o.script);
+  const args = [...(o.nodeArgs ?? ['--expose-gc']), script, ...(o.config ? [JSON.stringify(o.config)] : []), ...(o.argv ?? [])];
+  const [cmd, argv] = pinned(o.cpu, process.execPath, args);
+  const proc = spawn(cmd, argv, {
+    stdio: [o.stdio ? 'pipe' : 'ignore', o.stdio ? 'pipe' : 'ignore', 'pipe', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production', ...o.env },
+  });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < 8192) stderr += d.toString();
+  });
+  const waiters = new Map<number, (m: Record<string, unknown>) => void>();
+  let readyResolve: ((port: number | undefined) => void) | undefined;
+  proc.on('message', (m: Record<string, unknown>) => {
+    if (m.ready) readyResolve?.(m.port as number | undefined);
+    else if (typeof m.id === 'number') {
+      waiters.get(m.id)?.(m);
+      waiters.delete(m.id);
+    }
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const child: Child = {
+    proc,
+    pid: proc.pid!,
+    port: undefined,
+    ask<T>(cmd: string, extra: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+      const id = nextAsk++;
+      return new Promise<T>((resolveAsk, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(id);
+          reject(new Error(`control ${cmd} timed out (pid ${proc.pid})`));
+        }, timeoutMs);
+        waiters.set(id, (m) => {
+          clearTimeout(timer);
+          resolveAsk(m as T);
+        });
+        proc.send({ id, cmd, ...extra });
+      });
+    },
+    async cpuUs() {
+      const r = await child.ask<{ cpuUs: number }>('cpu');
+      return r.cpuUs;
+    },
+    async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  if (o.noReady) return child;
+  const timeout = o.readyTimeoutMs ?? 20_000;
+  child.port = await new Promise<number | undefined>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${o.script} did not become ready in ${timeout} ms: ${stderr}`)), timeout);
+    readyResolve = (port) => {
+      clearTimeout(timer);
+      resolveReady(port);
+    };
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${o.script} exited (${code}) before ready: ${stderr}`));
+    });
+  });
+  return child;
+}
+
+/** A free TCP port on 127.0.0.1 (for servers that need one chosen up front). */
+export function freePort(): Promise<number> {
+  return new Promise((resolveP, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolveP(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,55 @@
+/**
+ * The admin API (bearer token required): list components, halt one with a reason, resume it,
+ * start a drain. Bad input gets a clear 4xx: unknown component 404, missing reason 400, bad token 401.
+ */
+import type { Runtime } from '../runtime/runtime.js';
+import { EXIT } from '../runtime/runtime.js';
+import { UnknownComponentError } from '../runtime/supervisor.js';
+import { OpsError, sendJson, type OpsServer } from './ops-server.js';
+
+export function mountAdminApi(ops: OpsServer, rt: Runtime): void {
+  ops.route('GET', '/admin/components', (_req, res) => {
+    sendJson(res, 200, { phase: rt.drainPhase, components: rt.components() });
+  });
+
+  ops.route('GET', '/admin/components/:id', (_req, res, ctx) => {
+    const c = rt.components().find((x) => x.id === ctx.params.id);
+    if (!c) throw new OpsError(404, `unknown component "${ctx.params.id}"; GET /admin/components lists them`);
+    sendJson(res, 200, c);
+  });
+
+  ops.route('POST', '/admin/components/:id/halt', async (_req, res, ctx) => {
+    const body = await ctx.json();
+    const reason = body.reason;
+    if (typeof reason !== 'string' || reason.trim() === '') throw new OpsError(400, 'a halt needs a non-empty "reason" (string): say why, for whoever resumes it');
+    const id = ctx.params.id!;
+    try {
+      await rt.halt(id, reason.trim(), typeof body.by === 'string' ? body.by : 'admin-api');
+    } catch (err) {
+      if (err instanceof UnknownComponentError) throw new OpsError(404, `unknown component "${id}"; GET /admin/components lists them`);
+      throw err;
+    }
+    sendJson(res, 200, rt.components().find((c) => c.id === id));
+  });
+
+  ops.route('POST', '/admin/components/:id/resume', async (_req, res, ctx) => {
+    const id = ctx.params.id!;
+    try {
+      await rt.resume(id, 'admin-api');
+    } catch (err) {
+      if (err instanceof UnknownComponentError) throw new OpsError(404, `unknown component "${id}"; GET /admin/components lists them`);
+      throw err;
+    }
+    sendJson(res, 200, rt.components().find((c) => c.id === id));
+  });
+
+  ops.route('POST', '/admin/drain', async (_req, res, ctx) => {
+    const body = await ctx.json();
+    const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'drain requested through the admin API';
+    sendJson(res, 202, { phase: 'draining', reason });
+    // The response goes out first; the drain ends with the process exiting, as on SIGTERM.
+    setImmediate(() => {
+      void rt.drain(reason).then((r) => rt.exitAfterDrain(r.graceExpired ? EXIT.graceExpired : EXIT.ok));
+    });
+  });
+}

@@ -1,0 +1,11 @@
+/** andon-mcp client: connect to any MCP server over stdio or HTTP, in either protocol era. */
+export { createClient, McpClient, CLIENT_SESSION_VERSIONS, withDefaults, type ClientOptions, type ClientTarget, type ClientEvents } from './client.js';
+export { ClientError, isClientError, isServerError, McpError, type ClientErrorCode } from './errors.js';
+export { StreamableHttpTransport, type StreamableHttpOptions } from './http.js';
+export { LegacySseTransport, type LegacySseOptions } from './legacy-sse.js';
+export { StdioTransport, type StdioTransportOptions } from './stdio.js';
+export { splitCommand } from './shell-split.js';
+export { encodeHeaderValue, toolHeaderParams } from './headers.js';
+export type { ReconnectOptions } from './backoff.js';
+export type { ClientTransport, TransportSink, SendContext } from './transport.js';
+export type * from './types.js';

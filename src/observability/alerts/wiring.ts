@@ -1,0 +1,70 @@
+/**
+ * Turns runtime and health events into alerts, by subscription: a component halted (critical, or
+ * warning for a manual halt; resolved when it resumes), restart intensity exceeded (critical), a health check turning
+ * unhealthy (critical for a critical check, else warning; resolved on recovery), a drain whose
+ * grace ran out with requests still running (warning). Each alert names its incident, so repeats
+ * update one PagerDuty incident and recovery resolves it.
+ */
+import { channels, type ComponentEvent, type DrainEvent, type RestartEvent } from '../../runtime/events.js';
+import { obsChannels, type HealthEvent } from '../events.js';
+import type { AlertManager } from './manager.js';
+
+/** Options of {@link wireAlerts}. */
+export interface AlertWiringOptions {
+  /** Whether a component state means halted. Default: states starting with `halted` (halted_manual, halted_fatal). */
+  isHalted?: (state: string) => boolean;
+  /**
+   * Severity of a halt. Default: `warning` for `halted_manual` (an operator pulled the cord on
+   * purpose; the team should know, nobody needs paging), `critical` for anything else.
+   */
+  haltedSeverity?: (e: ComponentEvent) => 'critical' | 'warning';
+}
+
+/** Subscribes `alerts` to the runtime's events; returns the function that unsubscribes. */
+export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {}): () => void {
+  const isHalted = options.isHalted ?? ((s: string) => s.startsWith('halted'));
+  const haltedSeverity = options.haltedSeverity ?? ((e: ComponentEvent) => (e.to === 'halted_manual' ? 'warning' : 'critical'));
+
+  const onComponent = (m: unknown): void => {
+    const e = m as ComponentEvent;
+    const incident = `component:${e.id}:halted`;
+    if (isHalted(e.to) && !isHalted(e.from)) {
+      alerts.alert(haltedSeverity(e), `Component halted: ${e.id}`, { component: e.id, kind: e.kind, from: e.from, to: e.to, reason: e.reason ?? null }, { component: e.id, incident });
+    } else if (isHalted(e.from) && !isHalted(e.to)) {
+      alerts.resolve(incident, { title: `Component resumed: ${e.id}`, context: { component: e.id, kind: e.kind, to: e.to, reason: e.reason ?? null } });
+    }
+  };
+
+  const onRestart = (m: unknown): void => {
+    const e = m as RestartEvent;
+    if (!e.intensityExceeded) return;
+    alerts.alert('critical', `Restart intensity exceeded: ${e.id}`, { component: e.id, restarts: e.restarts, error: e.error ?? null }, { component: e.id, incident: `component:${e.id}:restart-intensity` });
+  };
+
+  const onDrain = (m: unknown): void => {
+    const e = m as DrainEvent;
+    if (!e.forced) return;
+    alerts.alert('warning', 'Drain timed out: requests were aborted', { phase: e.phase, forced: e.forced, drained: e.drained ?? 0, inflight: e.inflight, durationMs: Math.round(e.durationMs) }, { component: 'drain' });
+  };
+
+  const onHealth = (m: unknown): void => {
+    const e = m as HealthEvent;
+    const incident = `health:${e.component}`;
+    if (e.to === 'unhealthy') {
+      alerts.alert(e.critical ? 'critical' : 'warning', `Health check failing: ${e.component}`, { component: e.component, consecutiveFailures: e.consecutiveFailures, error: e.error ?? null, critical: e.critical }, { component: e.component, incident });
+    } else if (e.from === 'unhealthy' && e.to === 'healthy') {
+      alerts.resolve(incident, { title: `Health check recovered: ${e.component}`, context: { component: e.component } });
+    }
+  };
+
+  const subs: Array<[{ subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): unknown }, (m: unknown) => void]> = [
+    [channels.component, onComponent],
+    [channels.restart, onRestart],
+    [channels.drain, onDrain],
+    [obsChannels.health, onHealth],
+  ];
+  for (const [c, f] of subs) c.subscribe(f);
+  return () => {
+    for (const [c, f] of subs) c.unsubscribe(f);
+  };
+}

@@ -1,0 +1,58 @@
+/** Spawns `andon serve <module>` as a real child process for runtime tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI } from './paths.js';
+
+export interface NodeProc {
+  child: ChildProcess;
+  url: string;
+  opsUrl: string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  token(): string;
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+/** A free TCP port on 127.0.0.1 (so a restarted node can take the same one). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function startNode(module: string, opts: { stateDir: string; port: number; opsPort: number; env?: Record<string, string> }): Promise<NodeProc> {
+  const child = spawn(process.execPath, [CLI, 'serve', module, '--port', String(opts.port), '--ops-port', String(opts.opsPort), '--state-dir', opts.stateDir], {
+    env: { ...process.env, ANDON_ADMIN_TOKEN: '', ...opts.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 10_000;
+  while (!err.includes('listening on')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`node did not start:\n${err}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const opsUrl = `http://127.0.0.1:${opts.opsPort}`;
+  const token = () => readFileSync(join(opts.stateDir, 'admin-token'), 'utf8').trim();
+  return {
+    child,
+    url: `http://127.0.0.1:${opts.port}/mcp`,
+    opsUrl,
+    stderr: () => err,
+    exited,
+    token,
+    async admin(method, path, body) {
+      const res = await fetch(`${opsUrl}${path}`, { method, headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+  };
+}

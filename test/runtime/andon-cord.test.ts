@@ -1,0 +1,308 @@
+/**
+ * The andon cord with real processes: spawned nodes on 127.0.0.1, real signals (SIGTERM,
+ * SIGKILL), real state files.
+ */
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { DIST } from '../helpers/paths.js';
+import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
+import { Session2025, post, ACCEPT } from '../helpers/mcp-http.js';
+
+const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
+const dirs: string[] = [];
+const procs: NodeProc[] = [];
+after(async () => {
+  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function fresh(env?: Record<string, string>) {
+  const stateDir = await mkdtemp(join(tmpdir(), 'andon-cord-'));
+  dirs.push(stateDir);
+  const port = await freePort();
+  const opsPort = await freePort();
+  const start = async (extra?: Record<string, string>) => {
+    const p = await startNode(MODULE, { stateDir, port, opsPort, env: { ...env, ...extra } });
+    procs.push(p);
+    return p;
+  };
+  return { stateDir, port, opsPort, start };
+}
+
+async function validStateFile(file: string): Promise<any> {
+  const env = JSON.parse(await readFile(file, 'utf8'));
+  assert.equal(env.schema, 'andon-store/1');
+  assert.equal(createHash('sha256').update(env.payload).digest('hex'), env.sha256, `checksum of ${file}`);
+  return JSON.parse(env.payload);
+}
+
+async function toolNames(s: Session2025): Promise<string[]> {
+  return (await s.call('tools/list')).tools.map((t: { name: string }) => t.name);
+}
+
+async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 8000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('andon cord (real processes)', () => {
+  test('a halted tool stays halted and hidden across kill -9; resume brings it back; the state file stays valid', async () => {
+    const n = await fresh();
+    let node = await n.start();
+    const s = new Session2025(node.url);
+    await s.initialize();
+    assert.ok((await toolNames(s)).includes('echo'));
+    const h = await node.admin('POST', '/admin/components/tool:echo/halt', { reason: 'returns wrong data' });
+    assert.equal(h.status, 200);
+    assert.equal(h.body.state, 'halted_manual');
+    const file = join(n.stateDir, 'halt', 'tool%3Aecho.json');
+    assert.equal((await validStateFile(file)).reason, 'returns wrong data');
+    assert.ok(!(await toolNames(s)).includes('echo'));
+    node.child.kill('SIGKILL');
+    await node.exited;
+    assert.equal((await validStateFile(file)).state, 'halted_manual');
+    node = await n.start();
+    assert.match(node.stderr(), /component is halted/);
+    const s2 = new Session2025(node.url);
+    await s2.initialize();
+    assert.ok(!(await toolNames(s2)).includes('echo'), 'still hidden after the restart');
+    const call = await s2.call('tools/call', { name: 'echo', arguments: { text: 'x' } });
+    assert.equal(call.isError, true);
+    assert.match(call.content[0].text, /halted: returns wrong data/);
+    const status = await node.admin('GET', '/admin/components');
+    assert.equal(status.body.components.find((c: { id: string }) => c.id === 'tool:echo').state, 'halted_manual');
+    assert.equal((await node.admin('POST', '/admin/components/tool:echo/resume')).status, 200);
+    assert.ok((await toolNames(s2)).includes('echo'));
+    assert.equal((await s2.call('tools/call', { name: 'echo', arguments: { text: 'back' } })).content[0].text, 'back');
+    await assert.rejects(readFile(file), /ENOENT/);
+    node.child.kill('SIGTERM');
+    assert.equal((await node.exited).code, 0);
+  });
+
+  test('a tool that keeps crashing is restarted with backoff, then halted_fatal; no restart loop; clear errors', async () => {
+    const n = await fresh();
+    const node = await n.start();
+    const s = new Session2025(node.url);
+    await s.initialize();
+    const texts: string[] = [];
+    await until(
+      'the flaky tool to be halted',
+      async () => {
+        const r = await s.call('tools/call', { name: 'flaky', arguments: {} });
+        texts.push(r.content[0].text);
+        return /halted/.test(r.content[0].text);
+      },
+      15_000,
+    );
+    assert.ok(texts.includes('flaky failure'));
+    assert.ok(texts.some((t) => /unavailable: restarting after failures/.test(t)), 'calls during a restart get a clear error');
+    assert.match(texts.at(-1)!, /halted: restart intensity exceeded/);
+    const c1 = (await node.admin('GET', '/admin/components/tool:flaky')).body;
+    assert.equal(c1.state, 'halted_fatal');
+    assert.equal(c1.restarts, 5);
+    await new Promise((r) => setTimeout(r, 1000));
+    const c2 = (await node.admin('GET', '/admin/components/tool:flaky')).body;
+    assert.equal(c2.restarts, 5, 'no further restarts');
+    assert.ok(!(await toolNames(s)).includes('flaky'));
+    assert.equal((await s.call('tools/call', { name: 'echo', arguments: { text: 'others fine' } })).content[0].text, 'others fine');
+    const events = node.stderr();
+    assert.match(events, /restart intensity exceeded; halting component/);
+    node.child.kill('SIGTERM');
+    await node.exited;
+  });
+
+  test('an error that escapes a tool handler is contained as that tool crashing; the process lives on', async () => {
+    const n = await fresh();
+    const node = await n.start();
+    const s = new Session2025(node.url);
+    await s.initialize();
+    assert.equal((await s.call('tools/call', { name: 'escape', arguments: {} })).content[0].text, 'scheduled');
+    await until('the escape tool to restart', async () => (await node.admin('GET', '/admin/components/tool:escape')).body.restarts === 1);
+    assert.match(node.stderr(), /error escaped a tool handler; contained/);
+    assert.equal(node.child.exitCode, null);
+    assert.equal((await s.call('tools/call', { name: 'echo', arguments: { text: 'alive' } })).content[0].text, 'alive');
+    node.child.kill('SIGTERM');
+    await node.exited;
+  });
+
+  test('drain under load: 64 slow calls complete, new requests get 503, exit 0 within the grace', async () => {
+    const n = await fresh();
+    const node = await n.start();
+    const s = new Session2025(node.url);
+    await s.initialize();
+    const calls = Array.from({ length: 64 }, (_, i) => s.request('tools/call', { name: 'slow', arguments: { ms: 1200 } }).then((r) => ({ i, r })));
+    await new Promise((r) => setTimeout(r, 400));
+    const t0 = Date.now();
+    node.child.kill('SIGTERM');
+    await until('the drain to start', () => node.stderr().includes('drain: draining'));
+    const refused = await s.request('tools/call', { name: 'echo', arguments: { text: 'late' } });
+    assert.equal(refused.status, 503);
+    assert.ok(refused.headers.get('retry-after'));
+    assert.equal(refused.response.error.code, -32001);
+    const fresh503 = await post(node.url, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+    assert.equal(fresh503.status, 503);
+    const done = await Promise.all(calls);
+    for (const { r } of done) {
+      assert.equal(r.status, 200);
+      assert.equal(r.response.result.content[0].text, 'slept 1200');
+    }
+    const exit = await node.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(Date.now() - t0 < 30_000);
+    assert.match(node.stderr(), /"phase":"stopped".*"drained":64,"forced":0/);
+  });
+
+  test('drain with a grace shorter than the calls: they are aborted, clients get cancellation, exit code 3', async () => {
+    const n = await fresh({ ANDON_DRAIN_GRACE_MS: '300' });
+    const node = await n.start();
+    const s = new Session2025(node.url);
+    await s.initialize();
+    const calls = Array.from({ length: 8 }, () => s.request('tools/call', { name: 'slow', arguments: { ms: 10_000 } }));
+    await new Promise((r) => setTimeout(r, 300));
+    node.child.kill('SIGTERM');
+    const replies = await Promise.all(calls);
+    for (const r of replies) {
+      const cancel = r.messages.find((m) => m.method === 'notifications/cancelled');
+      assert.ok(cancel, 'the client receives notifications/cancelled');
+      assert.match(cancel.params.reason, /grace of 300 ms ran out/);
+      assert.equal(r.response.result.isError, true);
+    }
+    const exit = await node.exited;
+    assert.equal(exit.code, 3, 'exit code says the grace ran out');
+  });
+
+  test('2025 sessions with subscriptions survive a graceful restart and a kill -9 (official SDK client)', async () => {
+    const n = await fresh();
+    let node = await n.start();
+    const client = new Client({ name: 'survivor', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(node.url), { reconnectionOptions: { initialReconnectionDelay: 100, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: 100 } });
+    const updates: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (m) => void updates.push(m.params.uri));
+    await client.connect(transport);
+    const sid = transport.sessionId;
+    await client.subscribeResource({ uri: 'test://watched' });
+    await client.callTool({ name: 'touch', arguments: {} });
+    await until('first update', () => updates.length >= 1);
+    await new Promise((r) => setTimeout(r, 400));
+    try {
+      for (const how of ['SIGTERM', 'SIGKILL'] as const) {
+        node.child.kill(how);
+        await node.exited;
+        node = await n.start();
+        assert.match(node.stderr(), /restored sessions/);
+        const r = await client.callTool({ name: 'echo', arguments: { text: `after ${how}` } });
+        assert.equal((r.content as Array<{ text: string }>)[0]!.text, `after ${how}`, 'same session, no 404');
+        assert.equal(transport.sessionId, sid);
+        const before = updates.length;
+        await until(`an update after ${how}`, async () => {
+          await client.callTool({ name: 'touch', arguments: {} });
+          await new Promise((r2) => setTimeout(r2, 150));
+          return updates.length > before;
+        });
+        await new Promise((r2) => setTimeout(r2, 400));
+      }
+    } finally {
+      await client.close().catch(() => {});
+      node.child.kill('SIGTERM');
+      await node.exited;
+    }
+  });
+
+  test('requests in flight at kill -9: idempotent ones are replayed once, others fail clearly; an id never runs twice', async () => {
+    const n = await fresh();
+    const log = join(n.stateDir, 'executions.log');
+    let node = await n.start({ CORD_LOG: log });
+    const s = new Session2025(node.url);
+    await s.initialize();
+    const raw = (id: string, name: string, tag: string) =>
+      fetch(node.url, { method: 'POST', headers: { ...s.headers(), 'content-type': 'application/json', accept: ACCEPT }, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { ms: 1500, tag } } }) }).catch(() => null);
+    void raw('r-1', 'record', 'A');
+    void raw('c-1', 'charge', 'B');
+    await until('both calls journaled', async () => {
+      try {
+        const j = await validStateFile(join(n.stateDir, 'journal', 'inflight.json'));
+        return j.length === 2;
+      } catch {
+        return false;
+      }
+    });
+    node.child.kill('SIGKILL');
+    await node.exited;
+    node = await n.start({ CORD_LOG: log });
+    const again = async (id: string, name: string, tag: string) =>
+      (await post(node.url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { ms: 0, tag } } }, s.headers())).response;
+    // While the replay runs, a retry is told the id is in flight; once it settles, the retry gets its result.
+    let rec = await again('r-1', 'record', 'A');
+    const sawInFlight = rec.error?.code === -32600;
+    if (sawInFlight) assert.match(rec.error.message, /already in flight/);
+    await until('the replayed result', async () => {
+      if (rec.result) return true;
+      rec = await again('r-1', 'record', 'A');
+      return Boolean(rec.result);
+    });
+    assert.equal(rec.result.content[0].text, 'recorded A', 'the idempotent call was replayed and its result kept');
+    const charge = await again('c-1', 'charge', 'B');
+    assert.equal(charge.error.code, -32001);
+    assert.match(charge.error.message, /interrupted by a server restart and not replayed/);
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    assert.deepEqual(lines, ['record A', 'charge B', 'record A'], 'record ran once more (the replay), charge never again');
+    node.child.kill('SIGTERM');
+    await node.exited;
+  });
+
+  test('concurrent halts and resumes from several admin clients end in one consistent state', async () => {
+    const n = await fresh();
+    const node = await n.start();
+    const s = new Session2025(node.url);
+    await s.initialize();
+    const ops = Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? node.admin('POST', '/admin/components/tool:echo/halt', { reason: `halt ${i}` }) : node.admin('POST', '/admin/components/tool:echo/resume')));
+    const results = await Promise.all(ops);
+    for (const r of results) assert.equal(r.status, 200);
+    const final = (await node.admin('GET', '/admin/components/tool:echo')).body;
+    const listed = (await toolNames(s)).includes('echo');
+    const files = await readdir(join(n.stateDir, 'halt')).catch(() => [] as string[]);
+    const onDisk = files.includes('tool%3Aecho.json');
+    if (final.state === 'halted_manual') {
+      assert.equal(listed, false);
+      assert.equal(onDisk, true);
+      assert.equal((await validStateFile(join(n.stateDir, 'halt', 'tool%3Aecho.json'))).reason, final.haltReason);
+    } else {
+      assert.equal(final.state, 'running');
+      assert.equal(listed, true);
+      assert.equal(onDisk, false);
+    }
+    node.child.kill('SIGTERM');
+    await node.exited;
+  });
+
+  test('admin API: bad token 401, unknown component 404, missing reason 400; node halt refuses work until resumed', async () => {
+    const n = await fresh();
+    const node = await n.start();
+    const bad = await fetch(`${node.opsUrl}/admin/components`, { headers: { authorization: 'Bearer nope' } });
+    assert.equal(bad.status, 401);
+    assert.equal((await node.admin('POST', '/admin/components/tool:nope/halt', { reason: 'x' })).status, 404);
+    const noReason = await node.admin('POST', '/admin/components/tool:echo/halt', {});
+    assert.equal(noReason.status, 400);
+    assert.match(noReason.body.error, /reason/);
+    const s = new Session2025(node.url);
+    await s.initialize();
+    assert.equal((await node.admin('POST', '/admin/components/node/halt', { reason: 'incident 42' })).status, 200);
+    const refused = await s.request('tools/call', { name: 'echo', arguments: { text: 'x' } });
+    assert.equal(refused.status, 503);
+    assert.match(refused.response.error.message, /node halted \(incident 42\)/);
+    await node.admin('POST', '/admin/components/node/resume');
+    assert.equal((await s.call('tools/call', { name: 'echo', arguments: { text: 'ok' } })).content[0].text, 'ok');
+    node.child.kill('SIGTERM');
+    await node.exited;
+  });
+});
