@@ -19,6 +19,15 @@ import {
   type Root,
 } from './types.js';
 
+/** A 2025 handler asked for something (elicitation, sampling, roots) the client did not declare. */
+export class MissingClientCapabilityError extends Error {
+  readonly code = 'ANDON_MISSING_CLIENT_CAPABILITY';
+  constructor(readonly capability: string) {
+    super(`Client does not support ${capability} (capability "${capability}" was not declared)`);
+    this.name = 'MissingClientCapabilityError';
+  }
+}
+
 /** Thrown inside a 2026 handler when it needs client input that has not arrived yet. */
 export class InputRequiredSignal extends Error {
   constructor() {
@@ -74,6 +83,10 @@ export class RequestContext {
   pendingInputs: Record<string, { method: string; params?: Record<string, unknown> }> | undefined;
   /** @internal State the handler wants echoed back on the next round (2026). */
   nextRequestState: string | undefined;
+  /** The value returned by the tool's `prepare` step, if it has one. */
+  prepared: unknown;
+  /** @internal Set for a handler running as a 2026 task: how input requests are answered. */
+  taskAsker: ((key: string, method: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>) | undefined;
   /** @internal Answers (2026 inputResponses) this round consumed; carried into the next round's state. */
   usedAnswers: Record<string, unknown> | undefined;
   private inputCounter = 0;
@@ -199,19 +212,23 @@ export class RequestContext {
     this.exchange.closeStream?.();
   }
 
-  private missingCapability(required: ClientCapabilities): McpError {
+  private missingCapability(required: ClientCapabilities): Error {
     const name = Object.keys(required)[0];
     if (this.era === '2026') {
       return new McpError(ErrorCode.MissingRequiredClientCapability, `Missing required client capability: ${name}`, {
         requiredCapabilities: required,
       });
     }
-    return new McpError(ErrorCode.InvalidRequest, `Client does not support ${name} (capability "${name}" was not declared)`);
+    // 2025 has no wire error for this: the tool fails (an isError result), and a handler may catch
+    // this error to fall back to something the client does support.
+    return new MissingClientCapabilityError(name ?? 'unknown');
   }
 
   private ask(method: string, params: Record<string, unknown>, key0?: string): Promise<Record<string, unknown>> {
     if (this.era === '2026') {
       const key = key0 ?? `${method.split('/')[0]}-${this.inputCounter++}`;
+      // Inside a 2026 task, input parks the task (status input_required) until tasks/update answers.
+      if (this.taskAsker) return this.taskAsker(key, method, params);
       const answer = this.inputResponses?.[key];
       if (answer !== undefined && answer !== null && typeof answer === 'object' && !Array.isArray(answer)) {
         (this.usedAnswers ??= {})[key] = answer;

@@ -12,7 +12,7 @@ import { ALL_VERSIONS, META, SESSION_VERSIONS, STATELESS_VERSIONS, isStatelessVe
 import { InputRequiredSignal, RequestContext, type Exchange } from './context.js';
 import { makePrompt, makeResource, makeTemplate, makeTool, type PromptEntry, type ResourceEntry, type TemplateEntry, type ToolEntry } from './registry.js';
 import { ClientCancelled, type Peer, type Session, type Sink } from './session.js';
-import { TaskManager } from './tasks.js';
+import { TaskManager, TASKS_EXTENSION } from './tasks.js';
 import { StateSealer } from './request-state.js';
 import {
   LOG_LEVELS,
@@ -595,7 +595,7 @@ export class McpServer {
       case 'tasks/list':
       case 'tasks/cancel':
       case 'tasks/update':
-        result = await this.tasks.handle(method, params, ctx, undefined);
+        result = await this.tasks.handle2026(method, params, ctx);
         break;
       case 'ping':
       case 'initialize':
@@ -630,7 +630,8 @@ export class McpServer {
   }
 
   private complete(result: Record<string, unknown>): Record<string, unknown> {
-    result.resultType = 'complete';
+    // A task-creating call already says `resultType: "task"`.
+    result.resultType ??= 'complete';
     if (result._meta === undefined) result._meta = this.serverMeta;
     return result;
   }
@@ -752,10 +753,20 @@ export class McpServer {
       const problem = tool.validateInput(args);
       if (problem) return toolError(`Invalid arguments for tool "${name}": ${problem}`);
     }
-    const task = params.task;
-    if (task !== undefined || tool.options.taskSupport === 'required') {
-      return this.tasks.create(tool, args, params, ctx, era);
+    const support = tool.options.taskSupport ?? 'forbidden';
+    if (tool.options.prepare) ctx.prepared = await tool.options.prepare(args, ctx);
+    if (era === '2026') {
+      // 2026 tasks extension: the server decides; a `task` param from older clients is ignored.
+      const ext = (ctx.clientCapabilities.extensions as Record<string, unknown> | undefined)?.[TASKS_EXTENSION] !== undefined;
+      if (support === 'required' && !ext) {
+        throw new McpError(ErrorCode.MissingRequiredClientCapability, `Tool "${name}" runs only as a task: declare the ${TASKS_EXTENSION} extension`, {
+          requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
+        });
+      }
+      if (support !== 'forbidden' && ext) return this.tasks.create(tool, args, params, ctx, era);
+      return this.runTool(tool, args, ctx);
     }
+    if (params.task !== undefined || support === 'required') return this.tasks.create(tool, args, params, ctx, era);
     return this.runTool(tool, args, ctx);
   }
 
@@ -767,9 +778,10 @@ export class McpServer {
       this.observer.toolResult?.(tool.name, undefined);
     } catch (err) {
       if (err instanceof InputRequiredSignal) throw err;
-      if (err instanceof McpError && err.code === ErrorCode.UrlElicitationRequired) throw err;
-      if (err instanceof McpError && err.code === ErrorCode.MissingRequiredClientCapability) throw err;
       if (ctx.signal.aborted) return toolError(`Tool "${tool.name}" was cancelled`);
+      // An McpError is the handler saying "protocol error" on purpose (-32042 URL elicitation
+      // required, -32021 missing capability, …): it goes out as a JSON-RPC error.
+      if (err instanceof McpError) throw err;
       this.observer.toolResult?.(tool.name, err instanceof Error ? err : new Error(String(err)));
       // The message is the tool's own words; the stack stays on the server.
       return toolError(err instanceof Error ? err.message || err.name : String(err));

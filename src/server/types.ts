@@ -81,6 +81,12 @@ export interface ToolOptions {
   taskSupport?: 'forbidden' | 'optional' | 'required';
   /** Safe to run twice: a call interrupted by a crash may be replayed. Default false. */
   idempotent?: boolean;
+  /**
+   * Runs with the request, before the handler, and may ask the user for input; its value is
+   * `ctx.prepared` in the handler. For a task tool this is input gathered before the task exists
+   * (2026: through input_required rounds), while the handler itself runs as the task.
+   */
+  prepare?: (args: any, ctx: RequestContext) => unknown;
 }
 
 export type ToolHandler<A = any> = (args: A, ctx: RequestContext) => ToolReturn | Promise<ToolReturn>;

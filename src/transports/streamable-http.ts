@@ -11,7 +11,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest, type RequestId } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
 import type { JsonRpcResponse } from '../protocol/jsonrpc.js';
@@ -88,6 +88,8 @@ export class StreamableHttpHandler {
    */
   private readonly streamNonce = randomBytes(4).toString('hex');
   private streamSeq = 0;
+  /** What every request's {@link HttpExchange} needs from the handler (built once). */
+  private readonly shared: ExchangeShared;
   private accepting = true;
   private refuseReason = 'Service Unavailable';
 
@@ -106,6 +108,19 @@ export class StreamableHttpHandler {
     const idle = options.sessionIdleMs ?? 30 * 60_000;
     this.sweeper = setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
     this.sweeper.unref();
+    this.shared = {
+      mode: this.mode,
+      sseBase: this.sseBase,
+      eventStore: this.eventStore,
+      requestStreams: this.requestStreams,
+      nextStreamId: (session) => `${session ? session.id : 'r'}-${this.streamNonce}${(++this.streamSeq).toString(36)}`,
+      register: (session) => {
+        session.standalone = null;
+        this.sessions.set(session.id, session);
+        this.server.addSession(session);
+        this.options.onSession?.(session);
+      },
+    };
   }
 
   /** node:http request listener. */
@@ -264,27 +279,27 @@ export class StreamableHttpHandler {
     const request = msg as JsonRpcRequest;
     // Validation order of the 2026 HTTP binding: header present, _meta complete, header = _meta,
     // version supported, routing headers, mirrored parameter headers.
-    const reject = (status: number, err: McpError) => this.send(res, status, errorResponse(request.id, err));
     const hv = req.headers['mcp-protocol-version'];
-    if (typeof hv !== 'string') return reject(400, new McpError(ErrorCode.HeaderMismatch, 'Header mismatch: MCP-Protocol-Version header is required on every 2026-07-28 request'));
+    if (typeof hv !== 'string') return this.reject(res, request, new McpError(ErrorCode.HeaderMismatch, 'Header mismatch: MCP-Protocol-Version header is required on every 2026-07-28 request'));
     const metaError = check2026Meta(request.params);
-    if (metaError) return reject(400, metaError);
+    if (metaError) return this.reject(res, request, metaError);
     const bv = (request.params!._meta as Record<string, unknown>)[META.protocolVersion] as string;
-    if (hv !== bv) return reject(400, new McpError(ErrorCode.HeaderMismatch, `Header mismatch: MCP-Protocol-Version header "${hv}" does not match _meta protocolVersion "${bv}"`));
+    if (hv !== bv) return this.reject(res, request, new McpError(ErrorCode.HeaderMismatch, `Header mismatch: MCP-Protocol-Version header "${hv}" does not match _meta protocolVersion "${bv}"`));
     const versionError = check2026Version(bv);
-    if (versionError) return reject(400, versionError);
+    if (versionError) return this.reject(res, request, versionError);
     const mismatch = headerMismatch(req, request) ?? paramHeaderMismatch(req, request, this.server);
-    if (mismatch) return reject(400, new McpError(ErrorCode.HeaderMismatch, mismatch));
+    if (mismatch) return this.reject(res, request, new McpError(ErrorCode.HeaderMismatch, mismatch));
     if (request.method === 'subscriptions/listen') return this.listen(res, request);
-    const ac = new RequestAbort();
-    let done = false;
+    const x = this.dispatch(res, request, '2026', undefined, new RequestAbort());
     // Closing the stream is cancellation in 2026.
     res.once('close', () => {
-      if (!done) ac.abort(new Error('client closed the request stream'));
+      if (!x.done) x.ac.abort(new Error('client closed the request stream'));
     });
-    this.dispatch(req, res, request, '2026', undefined, ac, () => {
-      done = true;
-    });
+  }
+
+  /** A 2026 request refused before dispatch: HTTP 400 with the JSON-RPC error. */
+  private reject(res: ServerResponse, request: JsonRpcRequest, err: McpError): void {
+    this.send(res, 400, errorResponse(request.id, err));
   }
 
   private listen(res: ServerResponse, request: JsonRpcRequest): void {
@@ -303,7 +318,8 @@ export class StreamableHttpHandler {
   private post2025(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
     if (kind === 'request' && (msg as JsonRpcRequest).method === 'initialize') {
       const session = new Session();
-      return this.dispatch(req, res, msg as JsonRpcRequest, '2025', session, new RequestAbort(), undefined, true);
+      this.dispatch(res, msg as JsonRpcRequest, '2025', session, new RequestAbort(), true);
+      return;
     }
     const session = this.sessionOf(req);
     if (kind === 'response') {
@@ -329,7 +345,7 @@ export class StreamableHttpHandler {
     const ac = new RequestAbort();
     session.inflight.set(request.id, ac);
     // Disconnect is not cancellation in 2025: the handler runs on, its result is kept for resumption.
-    this.dispatch(req, res, request, '2025', session, ac, () => session.inflight.delete(request.id));
+    this.dispatch(res, request, '2025', session, ac);
   }
 
   /** Finds the session named by the request, enforcing the 2025 header rules. */
@@ -350,76 +366,15 @@ export class StreamableHttpHandler {
 
   // ───────────────────────────── dispatch and response ─────────────────────────────
 
-  private dispatch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    request: JsonRpcRequest,
-    era: Era,
-    session: Session | undefined,
-    ac: RequestAbort,
-    onDone: (() => void) | undefined,
-    isInit = false,
-  ): void {
-    let stream: SseStream | null = null;
-    const canSse = this.mode !== 'json';
-    const sessionHeader: Record<string, string> | undefined = session ? { 'mcp-session-id': session.id } : undefined;
-    const openStream = (): SseStream => {
-      if (!stream) {
-        const streamId = `${session ? session.id : 'r'}-${this.streamNonce}${(++this.streamSeq).toString(36)}`;
-        const prime = era === '2025' && session !== undefined && session.protocolVersion >= '2025-11-25';
-        stream = new SseStream(streamId, res, { ...this.sseBase, eventStore: era === '2025' ? this.eventStore : undefined, prime, headers: sessionHeader });
-        if (era === '2025' && session) this.requestStreams.set(streamId, { stream, session });
-      }
-      return stream;
-    };
-    if (this.mode === 'sse' && !isInit) openStream();
-    const exchange: Exchange = {
-      send: (m) => {
-        if (canSse && !res.headersSent) openStream();
-        if (stream) stream.send(m);
-        else session?.standalone?.(m);
-      },
-    };
-    if (era === '2025' && canSse && session && !isInit) {
-      exchange.closeStream = () => {
-        if (!res.headersSent) openStream();
-        (stream as SseStream | null)?.close();
-      };
-    }
-    const finish = (response: JsonRpcResponse) => {
-      onDone?.();
-      if (isInit && session && 'result' in response) {
-        session.standalone = null;
-        this.sessions.set(session.id, session);
-        this.server.addSession(session);
-        this.options.onSession?.(session);
-      }
-      const s = stream as SseStream | null;
-      // A request the client cancelled gets no response (2025 cancellation rule). HTTP still
-      // needs an answer: the stream just ends, or a bodiless 202 closes a pending JSON reply.
-      if (era === '2025' && ac.cancelledByClient) {
-        if (s) {
-          s.finish(null);
-          this.requestStreams.delete(s.streamId);
-        } else if (!res.headersSent) res.writeHead(202, sessionHeader).end();
-        return;
-      }
-      if (s) {
-        s.finish(response);
-        if (era === '2025') this.requestStreams.delete(s.streamId);
-        return;
-      }
-      if (res.writableEnded || res.destroyed) return;
-      const body = JSON.stringify(response);
-      const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-      if (isInit && session && 'result' in response) headers['mcp-session-id'] = session.id;
-      else if (sessionHeader) headers['mcp-session-id'] = session!.id;
-      res.writeHead(era === '2026' && 'error' in response ? statusOf(response.error.code) : 200, headers);
-      res.end(body);
-    };
-    this.server
-      .handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, exchange, ac))
-      .then(finish, (err: unknown) => finish(errorResponse(request.id, err)));
+  /** Serves one request: its related messages and its response go through a new {@link HttpExchange}. */
+  private dispatch(res: ServerResponse, request: JsonRpcRequest, era: Era, session: Session | undefined, ac: RequestAbort, isInit = false): HttpExchange {
+    const x = new HttpExchange(this.shared, res, request.id, era, session, ac, isInit);
+    if (this.mode === 'sse' && !isInit) x.openStream();
+    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac)).then(
+      (response) => x.finish(response),
+      (err: unknown) => x.finish(errorResponse(request.id, err)),
+    );
+    return x;
   }
 
   // ───────────────────────────── GET and DELETE ─────────────────────────────
@@ -545,6 +500,102 @@ export class StreamableHttpHandler {
   }
 }
 
+/** Per-handler state shared by every request's exchange. */
+interface ExchangeShared {
+  mode: 'auto' | 'json' | 'sse';
+  sseBase: Omit<SseOptions, 'prime' | 'headers'>;
+  eventStore: EventStore;
+  requestStreams: Map<string, { stream: SseStream; session: Session }>;
+  nextStreamId(session: Session | undefined): string;
+  /** Makes a session live after a successful initialize. */
+  register(session: Session): void;
+}
+
+/**
+ * One request's exchange: where its related messages go (an SSE response stream opened on first
+ * use, or else the session's standalone stream) and how its response is written. One object per
+ * request instead of half a dozen closures: this is the hot path.
+ */
+class HttpExchange implements Exchange {
+  private stream: SseStream | null = null;
+  /** Set once the response is produced: a connection closing after that is not a cancellation. */
+  done = false;
+
+  constructor(
+    private readonly shared: ExchangeShared,
+    private readonly res: ServerResponse,
+    private readonly id: RequestId,
+    private readonly era: Era,
+    private readonly session: Session | undefined,
+    readonly ac: RequestAbort,
+    private readonly isInit: boolean,
+  ) {}
+
+  /** Opens (once) the SSE stream this request's messages and response go to. */
+  openStream(): SseStream {
+    let stream = this.stream;
+    if (!stream) {
+      const { shared, session, era } = this;
+      const streamId = shared.nextStreamId(session);
+      const prime = era === '2025' && session !== undefined && session.protocolVersion >= '2025-11-25';
+      const headers = session ? { 'mcp-session-id': session.id } : undefined;
+      stream = this.stream = new SseStream(streamId, this.res, { ...shared.sseBase, eventStore: era === '2025' ? shared.eventStore : undefined, prime, headers });
+      if (era === '2025' && session) shared.requestStreams.set(streamId, { stream, session });
+    }
+    return stream;
+  }
+
+  /** A related message (progress, log, server→client request). An arrow: it is passed around as a Sink. */
+  readonly send = (m: JsonRpcMessage): void => {
+    if (this.shared.mode !== 'json' && !this.res.headersSent) this.openStream();
+    if (this.stream) this.stream.send(m);
+    else this.session?.standalone?.(m);
+  };
+
+  /** 2025 SSE polling: ends the response stream early while the request goes on. */
+  closeStream(): void {
+    if (this.era !== '2025' || this.shared.mode === 'json' || !this.session || this.isInit) return;
+    if (!this.res.headersSent) this.openStream();
+    this.stream?.close();
+  }
+
+  /** Writes the response: the final SSE event, or one JSON body. */
+  finish(response: JsonRpcResponse): void {
+    this.done = true;
+    const { res, era, session, shared } = this;
+    if (this.isInit) {
+      if (session && 'result' in response) shared.register(session);
+    } else if (era === '2025' && session) {
+      session.inflight.delete(this.id);
+    }
+    const s = this.stream;
+    // A request the client cancelled gets no response (2025 cancellation rule). HTTP still
+    // needs an answer: the stream just ends, or a bodiless 202 closes a pending JSON reply.
+    if (era === '2025' && this.ac.cancelledByClient) {
+      if (s) {
+        s.finish(null);
+        shared.requestStreams.delete(s.streamId);
+      } else if (!res.headersSent) res.writeHead(202, session ? { 'mcp-session-id': session.id } : undefined).end();
+      return;
+    }
+    if (s) {
+      s.finish(response);
+      if (era === '2025') shared.requestStreams.delete(s.streamId);
+      return;
+    }
+    if (res.writableEnded || res.destroyed) return;
+    const body = JSON.stringify(response);
+    const status = era === '2026' && 'error' in response ? statusOf(response.error.code) : 200;
+    res.writeHead(
+      status,
+      session
+        ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'mcp-session-id': session.id }
+        : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    );
+    res.end(body);
+  }
+}
+
 /** HTTP status for a 2026 error response: 404 unknown method, 400 client errors, 500 internal. */
 function statusOf(code: number): number {
   if (code === ErrorCode.MethodNotFound) return 404;
@@ -592,7 +643,8 @@ function headerMismatch(req: IncomingMessage, request: JsonRpcRequest): string |
   const method = req.headers['mcp-method'];
   if (method === undefined) return `Header mismatch: Mcp-Method header is required (expected "${request.method}")`;
   if (method !== request.method) return `Header mismatch: Mcp-Method header "${String(method)}" does not match body method "${request.method}"`;
-  const key = request.method === 'resources/read' ? 'uri' : request.method === 'tools/call' || request.method === 'prompts/get' ? 'name' : null;
+  const m = request.method;
+  const key = m === 'resources/read' ? 'uri' : m === 'tools/call' || m === 'prompts/get' ? 'name' : m === 'tasks/get' || m === 'tasks/update' || m === 'tasks/cancel' ? 'taskId' : null;
   if (key) {
     const expected = request.params?.[key];
     const name = req.headers['mcp-name'];

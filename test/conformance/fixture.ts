@@ -3,7 +3,7 @@
  * (@modelcontextprotocol/conformance 0.2.0-alpha) calls, for both protocol eras, registered on
  * an andon-mcp server. Exact texts follow the suite's scenario checks.
  */
-import { createServer, type McpServer, type RequestContext } from '../../src/index.js';
+import { createServer, ErrorCode, McpError, type McpServer, type RequestContext } from '../../src/index.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
 const WAV = 'UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=';
@@ -257,6 +257,48 @@ export function buildFixture(): McpServer {
     }
     return 'no input capability declared';
   });
+
+  // ── tasks (2026 io.modelcontextprotocol/tasks extension; 2025 experimental tasks) ──
+  s.tool('greet', { description: 'Greets synchronously (never a task)', inputSchema: { type: 'object', properties: { name: { type: 'string' } } } }, ({ name = 'World' }: { name?: string }) => `Hello, ${name}!`);
+  s.tool(
+    'slow_compute',
+    { description: 'Sleeps `seconds`, then answers; may run as a task', taskSupport: 'optional', inputSchema: { type: 'object', properties: { seconds: { type: 'number' }, label: { type: 'string' } } } },
+    async ({ seconds = 1, label = 'compute' }: { seconds?: number; label?: string }, ctx) => {
+      await sleep(seconds * 1000, ctx.signal);
+      return `${label} done after ${seconds}s`;
+    },
+  );
+  s.tool('failing_job', { description: 'A task whose tool result is an error', taskSupport: 'required', inputSchema: noArgs }, () => ({ isError: true, content: [{ type: 'text', text: 'job failed: the input was rejected' }] }));
+  s.tool('protocol_error_job', { description: 'A task that fails with a protocol error', taskSupport: 'optional', inputSchema: noArgs }, async () => {
+    await sleep(20);
+    throw new McpError(ErrorCode.InternalError, 'protocol_error_job failed on purpose');
+  });
+  s.tool(
+    'confirm_delete',
+    { description: 'Asks for confirmation (as a task: input_required until tasks/update)', taskSupport: 'optional', inputSchema: { type: 'object', properties: { filename: { type: 'string' } }, required: ['filename'] } },
+    async ({ filename }: { filename: string }, ctx) => {
+      const r = await ctx.elicit({ message: `Delete ${filename}?`, requestedSchema: { type: 'object', properties: { confirm: { type: 'boolean' } }, required: ['confirm'] } }, { key: 'confirm' });
+      return r.content?.confirm === true ? `deleted ${filename}` : `kept ${filename}`;
+    },
+  );
+  s.tool('multi_input', { description: 'Asks two questions at once', taskSupport: 'optional', inputSchema: noArgs }, async (_a, ctx) => {
+    const form = { type: 'object', properties: { name: { type: 'string' }, confirm: { type: 'boolean' } } };
+    const [a, b] = await Promise.all([ctx.elicit({ message: 'First?', requestedSchema: form }, { key: 'first' }), ctx.elicit({ message: 'Second?', requestedSchema: form }, { key: 'second' })]);
+    return `${String(a.content?.name)} / ${String(b.content?.name)}`;
+  });
+  s.tool(
+    'test_tool_with_task',
+    {
+      description: 'Gathers a name first (input_required), then runs as a task',
+      taskSupport: 'required',
+      inputSchema: noArgs,
+      prepare: async (_a: unknown, ctx: RequestContext) => (await ctx.elicit(nameForm('What is your name?'), { key: 'user_name' })).content?.name,
+    },
+    async (_a, ctx) => {
+      await sleep(50, ctx.signal);
+      return `Hello from the task, ${String(ctx.prepared)}!`;
+    },
+  );
 
   // ── resources ── (test://static-text first: the caching check reads resources[0])
   s.resource('test://static-text', { name: 'static-text', description: 'Static text resource', mimeType: 'text/plain' }, (uri) => ({ uri, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }));

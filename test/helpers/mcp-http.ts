@@ -129,7 +129,7 @@ let id26 = 1000;
 export function post26(url: string, method: string, params: Record<string, unknown> = {}, opts: { caps?: Record<string, unknown>; headers?: Record<string, string>; meta?: Record<string, unknown> } = {}): Promise<Reply> {
   const p = { ...params, _meta: { ...meta26(opts.caps), ...opts.meta } };
   const headers: Record<string, string> = { 'mcp-protocol-version': V26, 'mcp-method': method };
-  const nameKey = method === 'resources/read' ? 'uri' : method === 'tools/call' || method === 'prompts/get' ? 'name' : null;
+  const nameKey = method === 'resources/read' ? 'uri' : method === 'tools/call' || method === 'prompts/get' ? 'name' : method.startsWith('tasks/') ? 'taskId' : null;
   if (nameKey && typeof params[nameKey] === 'string') headers['mcp-name'] = params[nameKey] as string;
   return post(url, { jsonrpc: '2.0', id: id26++, method, params: p }, { ...headers, ...opts.headers }, '2026');
 }
