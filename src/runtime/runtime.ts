@@ -356,7 +356,18 @@ export class Runtime {
       haltReason: node?.reason ?? null,
       critical: true,
     };
-    return [nodeInfo, ...this.root.list().filter((c) => c.id !== 'tools'), ...this.tools.list()];
+    // In-flight counts are derived on demand from the server's set, not kept on the hot path.
+    const perTool = new Map<string, number>();
+    const all = this.server.inflightRequests();
+    for (const inc of all) {
+      if (inc.request.method !== 'tools/call') continue;
+      const id = `tool:${String(inc.request.params?.name)}`;
+      perTool.set(id, (perTool.get(id) ?? 0) + 1);
+    }
+    nodeInfo.inflight = all.length;
+    const rest = this.root.list().filter((c) => c.id !== 'tools');
+    for (const c of rest) if (c.kind === 'transport' || c.kind === 'server') c.inflight = all.length;
+    return [nodeInfo, ...rest, ...this.tools.list().map((c) => ({ ...c, inflight: perTool.get(c.id) ?? 0 }))];
   }
 
   private supervisorOf(id: string): Supervisor {

@@ -58,6 +58,8 @@ export interface ComponentInfo {
   lastError: string | null;
   haltReason: string | null;
   critical: boolean;
+  /** Requests in flight in this component (tools: its calls; transports and node: all), when known. */
+  inflight?: number;
 }
 
 export interface SupervisorOptions {

@@ -62,7 +62,12 @@ describe('andon cord (real processes)', () => {
     const s = new Session2025(node.url);
     await s.initialize();
     assert.ok((await toolNames(s)).includes('echo'));
+    const stream = await fetch(node.url, { headers: { ...s.headers(), accept: 'text/event-stream' } });
+    const reader = stream.body!.getReader();
     const h = await node.admin('POST', '/admin/components/tool:echo/halt', { reason: 'returns wrong data' });
+    let seen = '';
+    while (!seen.includes('notifications/tools/list_changed')) seen += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
     assert.equal(h.status, 200);
     assert.equal(h.body.state, 'halted_manual');
     const file = join(n.stateDir, 'halt', 'tool%3Aecho.json');
@@ -81,6 +86,7 @@ describe('andon cord (real processes)', () => {
     assert.match(call.content[0].text, /halted: returns wrong data/);
     const status = await node.admin('GET', '/admin/components');
     assert.equal(status.body.components.find((c: { id: string }) => c.id === 'tool:echo').state, 'halted_manual');
+    assert.equal(status.body.components.find((c: { id: string }) => c.id === 'tool:echo').inflight, 0);
     assert.equal((await node.admin('POST', '/admin/components/tool:echo/resume')).status, 200);
     assert.ok((await toolNames(s2)).includes('echo'));
     assert.equal((await s2.call('tools/call', { name: 'echo', arguments: { text: 'back' } })).content[0].text, 'back');
