@@ -5,6 +5,7 @@
  * Every assertion checks real values the SDK decoded from our wire output.
  */
 import { test, describe, before, after } from 'node:test';
+import { validated, violations, validatedCount } from '../helpers/validated-transport.js';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -180,7 +181,7 @@ describe('v1 SDK client over Streamable HTTP', () => {
     fx = buildInteropServer('interop-v1');
     ep = await serveHttp(fx.server, { port: 0 });
     ({ client, rec } = fullClient('v1-interop-client'));
-    transport = new StreamableHTTPClientTransport(new URL(ep.url));
+    transport = validated(new StreamableHTTPClientTransport(new URL(ep.url)));
     await client.connect(transport);
     // Record every message the client receives (after the handshake) for wire-level checks.
     const orig = transport.onmessage as ((m: JSONRPCMessage, extra?: unknown) => void) | undefined;
@@ -378,7 +379,7 @@ describe('v1 SDK client over Streamable HTTP', () => {
 
   test('server→client requests fail cleanly for a client without the capability', async () => {
     const bare = new Client({ name: 'bare-client', version: '0.0.1' });
-    const t = new StreamableHTTPClientTransport(new URL(ep.url));
+    const t = validated(new StreamableHTTPClientTransport(new URL(ep.url)));
     await bare.connect(t);
     try {
       const r = await bare.callTool({ name: 'ask_name', arguments: {} });
@@ -395,7 +396,7 @@ describe('v1 SDK client over Streamable HTTP', () => {
 
   test('DELETE ends the session', async () => {
     const c2 = new Client({ name: 'short-lived', version: '0.0.1' });
-    const t2 = new StreamableHTTPClientTransport(new URL(ep.url));
+    const t2 = validated(new StreamableHTTPClientTransport(new URL(ep.url)));
     await c2.connect(t2);
     const sid = t2.sessionId!;
     assert.ok(ep.handler.sessions.has(sid));
@@ -408,7 +409,7 @@ describe('v1 SDK client over Streamable HTTP', () => {
 // ───────────────────────────── stdio ─────────────────────────────
 
 function stdioTransport(args: string[], stderr: string[]): StdioClientTransport {
-  const t = new StdioClientTransport({ command: process.execPath, args: [CLI, ...args], stderr: 'pipe' });
+  const t = validated(new StdioClientTransport({ command: process.execPath, args: [CLI, ...args], stderr: 'pipe' }));
   t.stderr?.on('data', (c: Buffer) => stderr.push(c.toString('utf8')));
   return t;
 }
@@ -565,4 +566,9 @@ describe('v1 SDK client over stdio (interop server: client features and cancella
     const r = await client.callTool({ name: 'abort_log', arguments: {} });
     assert.deepEqual(JSON.parse(text(r)), ['stdio stop']);
   });
+});
+
+test('every message the server sent in this file matches the official schema of its era', () => {
+  assert.deepEqual(violations, []);
+  assert.ok(validatedCount >= 40, `only ${validatedCount} messages were validated`);
 });

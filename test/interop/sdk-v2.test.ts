@@ -5,6 +5,7 @@
  * cancellation), in `auto` and `legacy` negotiation modes, and over stdio with `auto` negotiation.
  */
 import { test, describe, before, after } from 'node:test';
+import { validated, violations, validatedCount } from '../helpers/validated-transport.js';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
@@ -129,7 +130,7 @@ describe('v2 client (2026-07-28 pinned) over Streamable HTTP', () => {
     fx = buildInteropServer('interop-v2');
     ep = await serveHttp(fx.server, { port: 0 });
     ({ client, rec } = makeClient('v2-interop-client', { pin: V26 }));
-    await client.connect(new StreamableHTTPClientTransport(new URL(ep.url), { fetch: spyFetch(wire) }));
+    await client.connect(validated(new StreamableHTTPClientTransport(new URL(ep.url), { fetch: spyFetch(wire) })));
   });
 
   after(async () => {
@@ -323,7 +324,7 @@ describe('v2 client (2026-07-28 pinned) over Streamable HTTP', () => {
 
   test('input_required: missing client capability is error -32021', async () => {
     const { client: bare } = makeClient('v2-bare', { pin: V26 }, { capabilities: false });
-    await bare.connect(new StreamableHTTPClientTransport(new URL(ep.url)));
+    await bare.connect(validated(new StreamableHTTPClientTransport(new URL(ep.url))));
     try {
       await assert.rejects(bare.callTool({ name: 'ask_name', arguments: {} }), (err: Error & { code?: unknown; data?: any }) => {
         assert.equal(err.code, -32021);
@@ -395,7 +396,7 @@ describe('v2 client over Streamable HTTP: negotiation modes', () => {
 
   test("mode 'auto' selects 2026-07-28 from server/discover", async () => {
     const { client } = makeClient('v2-auto', 'auto');
-    await client.connect(new StreamableHTTPClientTransport(new URL(ep.url)));
+    await client.connect(validated(new StreamableHTTPClientTransport(new URL(ep.url))));
     try {
       assert.equal(client.getProtocolEra(), 'modern');
       assert.equal(client.getNegotiatedProtocolVersion(), V26);
@@ -408,7 +409,7 @@ describe('v2 client over Streamable HTTP: negotiation modes', () => {
 
   test("mode 'legacy' uses initialize, a session, and server→client requests", async () => {
     const { client, rec } = makeClient('v2-legacy', 'legacy');
-    const t = new StreamableHTTPClientTransport(new URL(ep.url));
+    const t = validated(new StreamableHTTPClientTransport(new URL(ep.url)));
     await client.connect(t);
     try {
       assert.equal(client.getProtocolEra(), 'legacy');
@@ -433,7 +434,7 @@ describe('v2 client over Streamable HTTP: pagination and shutdown', () => {
     const ep = await serveHttp(fx.server, { port: 0 });
     const wire: Recorded[] = [];
     const { client } = makeClient('v2-pages', { pin: V26 });
-    await client.connect(new StreamableHTTPClientTransport(new URL(ep.url), { fetch: spyFetch(wire) }));
+    await client.connect(validated(new StreamableHTTPClientTransport(new URL(ep.url), { fetch: spyFetch(wire) })));
     try {
       const { tools, nextCursor } = await client.listTools();
       assert.equal(nextCursor, undefined);
@@ -455,7 +456,7 @@ describe('v2 client over Streamable HTTP: pagination and shutdown', () => {
     const fx = buildInteropServer('interop-v2-shutdown');
     const ep = await serveHttp(fx.server, { port: 0 });
     const { client } = makeClient('v2-shutdown', { pin: V26 });
-    await client.connect(new StreamableHTTPClientTransport(new URL(ep.url)));
+    await client.connect(validated(new StreamableHTTPClientTransport(new URL(ep.url))));
     try {
       const sub = await client.listen({ promptsListChanged: true });
       assert.deepEqual(sub.honoredFilter, { promptsListChanged: true });
@@ -475,11 +476,11 @@ describe("v2 client over stdio (mode 'auto')", () => {
 
   before(async () => {
     ({ client, rec } = makeClient('v2-stdio', 'auto'));
-    const transport = new StdioClientTransport({
+    const transport = validated(new StdioClientTransport({
       command: process.execPath,
       args: [CLI, 'serve', resolve(DIST, 'test/interop/interop-server.js'), '--stdio'],
       stderr: 'pipe',
-    });
+    }));
     await withTimeout(client.connect(transport), 10_000, 'stdio connect');
   });
 
@@ -543,4 +544,9 @@ describe("v2 client over stdio (mode 'auto')", () => {
       await sub.close();
     }
   });
+});
+
+test('every message the server sent in this file matches the official schema of its era', () => {
+  assert.deepEqual(violations, []);
+  assert.ok(validatedCount >= 40, `only ${validatedCount} messages were validated`);
 });
