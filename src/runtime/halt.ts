@@ -5,6 +5,7 @@
  */
 import type { Store } from '../store/store.js';
 import { channels } from './events.js';
+import { KeyedSerial } from '../util/keyed-serial.js';
 
 export type HaltKind = 'normal' | 'halted_manual' | 'halted_fatal';
 
@@ -23,7 +24,7 @@ const NS = 'halt';
 export class HaltRegistry {
   private readonly records = new Map<string, HaltRecord>();
   /** Changes to one id are applied and persisted in order (concurrent admin calls stay consistent). */
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedSerial();
 
   constructor(
     private readonly store: Store,
@@ -38,20 +39,9 @@ export class HaltRegistry {
     return this.listHalted();
   }
 
-  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.chains.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.chains.set(id, tail);
-    void tail.then(() => {
-      if (this.chains.get(id) === tail) this.chains.delete(id);
-    });
-    return next;
-  }
-
   /** Sets a halt state (durably) and publishes the change. */
   set(id: string, state: Exclude<HaltKind, 'normal'>, reason: string, by = 'operator'): Promise<HaltRecord> {
-    return this.serial(id, async () => {
+    return this.queue.run(id, async () => {
       const prev = this.records.get(id);
       const rec: HaltRecord = { id, state, reason, since: this.now(), by };
       await this.store.set(NS, id, rec);
@@ -63,7 +53,7 @@ export class HaltRegistry {
 
   /** Clears a halt (resume). Returns the record that was cleared, if any. */
   clear(id: string, by = 'operator'): Promise<HaltRecord | undefined> {
-    return this.serial(id, async () => {
+    return this.queue.run(id, async () => {
       const prev = this.records.get(id);
       if (!prev) return undefined;
       await this.store.delete(NS, id);
@@ -90,7 +80,7 @@ export class HaltRegistry {
   }
 
   /** Resolves when every queued change has been applied and persisted. */
-  async settled(): Promise<void> {
-    await Promise.all(this.chains.values());
+  settled(): Promise<void> {
+    return this.queue.settled();
   }
 }

@@ -14,6 +14,7 @@ import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from './events.js';
+import { KeyedSerial } from '../util/keyed-serial.js';
 import type { HaltRegistry } from './halt.js';
 
 export type RestartType = 'permanent' | 'transient' | 'temporary';
@@ -112,7 +113,7 @@ export class Supervisor {
   private readonly totalRestarts: number[] = [];
   private running = false;
   /** Operations on one child run one at a time (admin halts/resumes can race). */
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedSerial();
   onEscalate: ((error: Error) => void) | undefined;
 
   constructor(options: SupervisorOptions) {
@@ -139,17 +140,6 @@ export class Supervisor {
   async start(): Promise<void> {
     this.running = true;
     for (const c of this.children) await this.startChild(c);
-  }
-
-  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.chains.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.chains.set(id, tail);
-    void tail.then(() => {
-      if (this.chains.get(id) === tail) this.chains.delete(id);
-    });
-    return next;
   }
 
   private async startChild(c: Child): Promise<void> {
@@ -246,7 +236,7 @@ export class Supervisor {
     await this.affected(c, 'crash of sibling');
     c.timer = this.clock.setTimeout(() => {
       c.timer = null;
-      void this.serial(c.spec.id, async () => {
+      void this.queue.run(c.spec.id, async () => {
         if (c.state !== 'restarting' || c.generation !== gen || this.halts.isHalted(c.spec.id)) return;
         c.restarts++;
         channels.restart.publish({ id: c.spec.id, restarts: c.restarts, intensityExceeded: false, error: error.message });
@@ -276,7 +266,7 @@ export class Supervisor {
   /** Halts a component: stops it and records the halt durably. Unknown ids throw. */
   halt(id: string, reason: string, kind: 'halted_manual' | 'halted_fatal' = 'halted_manual', by = 'operator'): Promise<void> {
     const c = this.find(id);
-    return this.serial(id, async () => {
+    return this.queue.run(id, async () => {
       await this.halts.set(id, kind, reason, by);
       await this.stopChild(c, reason);
       c.state = kind;
@@ -286,7 +276,7 @@ export class Supervisor {
   /** Resumes a halted component: clears the halt and starts it again. */
   resume(id: string, by = 'operator'): Promise<void> {
     const c = this.find(id);
-    return this.serial(id, async () => {
+    return this.queue.run(id, async () => {
       await this.halts.clear(id, by);
       c.restartTimes = [];
       if (c.state === 'running' || c.state === 'starting') return;
@@ -298,7 +288,7 @@ export class Supervisor {
   /** Restarts a running component by hand; refused for a halted one. */
   restart(id: string): Promise<void> {
     const c = this.find(id);
-    return this.serial(id, async () => {
+    return this.queue.run(id, async () => {
       const h = this.halts.get(id);
       if (h) {
         this.log.warn({ component: id, reason: h.reason }, 'restart denied: component is halted');

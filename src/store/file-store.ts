@@ -11,6 +11,7 @@ import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/prom
 import { join } from 'node:path';
 import { channels } from '../runtime/events.js';
 import type { QuarantineReport, Store, StoredEntry } from './store.js';
+import { KeyedSerial } from '../util/keyed-serial.js';
 
 const SCHEMA = 'andon-store/1';
 
@@ -56,7 +57,7 @@ export class FileStore implements Store {
   private readonly onQuarantine: (r: QuarantineReport) => void;
   private readonly now: () => number;
   /** Writes to one key are serialised; different keys proceed in parallel. */
-  private readonly chains = new Map<string, Promise<void>>();
+  private readonly queue = new KeyedSerial();
   /** Files quarantined since open. */
   readonly quarantined: QuarantineReport[] = [];
 
@@ -85,7 +86,7 @@ export class FileStore implements Store {
 
   async get<T>(ns: string, key: string): Promise<T | undefined> {
     checkNs(ns);
-    await this.chains.get(`${ns}/${key}`);
+    await this.queue.idle(`${ns}/${key}`);
     const e = await this.load<T>(ns, key, this.path(ns, key));
     return e?.value;
   }
@@ -130,15 +131,7 @@ export class FileStore implements Store {
 
   set(ns: string, key: string, value: unknown): Promise<void> {
     checkNs(ns);
-    const id = `${ns}/${key}`;
-    const prev = this.chains.get(id) ?? Promise.resolve();
-    const next = prev.then(() => this.write(ns, key, value));
-    const tail = next.catch(() => {});
-    this.chains.set(id, tail);
-    void tail.then(() => {
-      if (this.chains.get(id) === tail) this.chains.delete(id);
-    });
-    return next;
+    return this.queue.run(`${ns}/${key}`, () => this.write(ns, key, value));
   }
 
   private async write(ns: string, key: string, value: unknown): Promise<void> {
@@ -169,8 +162,7 @@ export class FileStore implements Store {
 
   async delete(ns: string, key: string): Promise<void> {
     checkNs(ns);
-    const id = `${ns}/${key}`;
-    await this.chains.get(id);
+    await this.queue.idle(`${ns}/${key}`);
     await rm(this.path(ns, key), { force: true });
   }
 
@@ -187,7 +179,7 @@ export class FileStore implements Store {
     for (const name of names) {
       if (!name.endsWith('.json') || name.includes('.tmp-')) continue;
       const key = decodeKey(name);
-      await this.chains.get(`${ns}/${key}`);
+      await this.queue.idle(`${ns}/${key}`);
       const e = await this.load<T>(ns, key, join(this.dir, ns, name));
       if (e) out.push(e);
     }
@@ -208,7 +200,7 @@ export class FileStore implements Store {
     return n;
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.chains.values());
+  close(): Promise<void> {
+    return this.queue.settled();
   }
 }
