@@ -146,8 +146,8 @@ describe('andon cord (real processes)', () => {
     const node = await n.start();
     const s = new Session2025(node.url);
     await s.initialize();
-    const calls = Array.from({ length: 64 }, (_, i) => s.request('tools/call', { name: 'slow', arguments: { ms: 1200 } }).then((r) => ({ i, r })));
-    await new Promise((r) => setTimeout(r, 400));
+    const calls = Array.from({ length: 64 }, (_, i) => s.request('tools/call', { name: 'slow', arguments: { ms: 1500 } }).then((r) => ({ i, r })));
+    await until('64 calls in flight', async () => (await node.admin('GET', '/admin/components/tool:slow')).body.inflight === 64);
     const t0 = Date.now();
     node.child.kill('SIGTERM');
     await until('the drain to start', () => node.stderr().includes('drain: draining'));
@@ -160,7 +160,7 @@ describe('andon cord (real processes)', () => {
     const done = await Promise.all(calls);
     for (const { r } of done) {
       assert.equal(r.status, 200);
-      assert.equal(r.response.result.content[0].text, 'slept 1200');
+      assert.equal(r.response.result.content[0].text, 'slept 1500');
     }
     const exit = await node.exited;
     assert.equal(exit.code, 0);
@@ -174,7 +174,7 @@ describe('andon cord (real processes)', () => {
     const s = new Session2025(node.url);
     await s.initialize();
     const calls = Array.from({ length: 8 }, () => s.request('tools/call', { name: 'slow', arguments: { ms: 10_000 } }));
-    await new Promise((r) => setTimeout(r, 300));
+    await until('8 calls in flight', async () => (await node.admin('GET', '/admin/components/tool:slow')).body.inflight === 8);
     node.child.kill('SIGTERM');
     const replies = await Promise.all(calls);
     for (const r of replies) {
