@@ -16,6 +16,7 @@ import { createClient, type ClientTarget, type McpClient } from '../client/clien
 import { splitCommand } from '../client/shell-split.js';
 import { ClientError, McpError } from '../client/errors.js';
 import type { CallToolResult, ContentBlock, ResourceContents, Tool } from '../client/types.js';
+import type { OAuthOptions } from '../client/oauth.js';
 
 /** Options shared by the client commands. */
 interface ClientFlags {
@@ -25,6 +26,42 @@ interface ClientFlags {
   protocol?: string;
   timeout?: string;
   verbose?: boolean;
+  oauth?: boolean;
+  clientCredentials?: string;
+}
+
+/**
+ * The browser step of OAuth for a terminal: a one-shot loopback server receives the redirect
+ * (RFC 8252 §7.3), and the authorization URL is printed for the person to open.
+ */
+async function loopbackAuthorizer(): Promise<{ redirectUri: string; authorize: (url: URL) => Promise<string>; close: () => void }> {
+  const { createServer } = await import('node:http');
+  let deliver: ((url: string) => void) | undefined;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1`);
+    if (url.pathname !== '/callback') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('Authorization received; you can close this window and return to the terminal.\n');
+    deliver?.(`http://127.0.0.1:${String((server.address() as { port: number }).port)}${req.url ?? ''}`);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    redirectUri: `http://127.0.0.1:${port}/callback`,
+    authorize: (url) =>
+      new Promise<string>((resolveUrl, reject) => {
+        err(`andon: the server requires authorization. Open this URL in a browser:\n\n  ${url.href}\n`);
+        const timer = setTimeout(() => reject(new Error('no authorization within 5 minutes')), 5 * 60_000);
+        timer.unref();
+        deliver = (u) => {
+          clearTimeout(timer);
+          resolveUrl(u);
+        };
+      }),
+    close: () => server.close(),
+  };
 }
 
 function out(text: string): void {
@@ -61,11 +98,22 @@ async function withClient<T>(target: string, flags: ClientFlags, fn: (c: McpClie
     if (argv.length === 0) throw new ClientError('INVALID_ARGUMENT', 'The command is empty');
     spec = { command: argv[0]!, args: argv.slice(1), env: pairs(flags.env, '=', '--env'), stderr: flags.verbose ? 'inherit' : 'pipe' };
   }
+  let oauth: OAuthOptions | undefined;
+  let loopback: Awaited<ReturnType<typeof loopbackAuthorizer>> | undefined;
+  if (flags.clientCredentials !== undefined) {
+    const i = flags.clientCredentials.indexOf(':');
+    if (i <= 0) throw new ClientError('INVALID_ARGUMENT', '--client-credentials must look like CLIENT_ID:CLIENT_SECRET');
+    oauth = { grant: { type: 'client_credentials' }, clientId: flags.clientCredentials.slice(0, i), clientSecret: flags.clientCredentials.slice(i + 1) };
+  } else if (flags.oauth && isUrl) {
+    loopback = await loopbackAuthorizer();
+    oauth = { authorize: loopback.authorize, redirectUri: loopback.redirectUri, clientName: 'andon CLI' };
+  }
   const client = createClient(spec, {
     protocolVersion: flags.protocol ?? 'auto',
     headers: pairs(flags.header, ':', '--header'),
     timeoutMs,
     clientInfo: { name: 'andon-cli', version: '0.1.0' },
+    oauth,
   });
   if (flags.verbose) {
     client.on('reconnect', (r) => err(`andon: reconnect ${JSON.stringify(r)}`));
@@ -80,6 +128,7 @@ async function withClient<T>(target: string, flags: ClientFlags, fn: (c: McpClie
     }
     return await fn(client);
   } finally {
+    loopback?.close();
     await client.close();
   }
 }
@@ -129,7 +178,9 @@ function common(cmd: Command): Command {
     .option('-H, --header <name:value>', 'HTTP header to send (repeatable)', collect)
     .option('-e, --env <NAME=value>', 'environment variable for a command target (repeatable)', collect)
     .option('--protocol <version>', 'protocol version: auto, 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26', 'auto')
-    .option('--timeout <ms>', 'per-request timeout in ms', '60000')
+    .option('--timeout <ms>', 'per-request timeout in ms (an --oauth login waits longer)', '60000')
+    .option('--oauth', 'log in with OAuth if the server asks (prints a URL to open; the redirect comes back to a loopback port)')
+    .option('--client-credentials <id:secret>', 'OAuth client_credentials grant for machine-to-machine access')
     .option('-v, --verbose', 'report the connection and retries on stderr (and show the server\'s stderr)');
 }
 

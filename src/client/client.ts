@@ -26,6 +26,7 @@ import { StdioTransport, type StdioTransportOptions } from './stdio.js';
 import { splitCommand } from './shell-split.js';
 import { requestHeaders2026, toolHeaderParams, type HeaderParams } from './headers.js';
 import type { ReconnectOptions } from './backoff.js';
+import { OAuthFlow, type OAuthOptions } from './oauth.js';
 import { backoffDelay, reconnectPolicy } from './backoff.js';
 import type { ClientTransport, SendContext, TransportSink } from './transport.js';
 import type {
@@ -83,6 +84,12 @@ export interface ClientOptions {
   roots?: RootsProvider;
   /** Extra capabilities to declare (e.g. `experimental`, `extensions`). */
   capabilities?: ClientCapabilities;
+  /**
+   * Declare the 2026 tasks extension on every request, so tools that may run as tasks do (and
+   * `callTool` waits for them). Default false; `callToolAsTask` and the tasks methods declare it
+   * on their own requests anyway.
+   */
+  tasks?: boolean;
   /** Per-request inactivity timeout, ms. Default 60,000. */
   timeoutMs?: number;
   /** Hard per-request limit even while progress arrives, ms. Default 600,000. */
@@ -103,6 +110,11 @@ export interface ClientOptions {
   logLevel?: LoggingLevel;
   /** Extra HTTP headers, e.g. `authorization`. Default none. */
   headers?: Record<string, string>;
+  /**
+   * OAuth 2.1 for HTTP servers that answer 401: discovery, registration, authorization code +
+   * PKCE, refresh and step-up. Default none (a 401 fails with UNAUTHORIZED).
+   */
+  oauth?: OAuthOptions;
   /** Reconnect policy of the HTTP transports and 2026 listen streams. Defaults: see {@link ReconnectOptions}. */
   reconnect?: ReconnectOptions;
   /** Try the 2024 HTTP+SSE transport when a server answers POST with 400/404/405. Default true. */
@@ -157,6 +169,8 @@ interface Pending {
   onSubscription?: (n: SubscriptionNotification) => void;
   /** Set while the transport cannot deliver the request (connection refused, retrying). */
   undelivered?: ClientError;
+  /** The timeouts to restart after a pause; undefined for requests without timeouts. */
+  timers?: { idleMs: number; totalMs: number };
 }
 
 interface CachedTool {
@@ -167,8 +181,10 @@ interface CachedTool {
 
 const DEFAULT_INFO: Implementation = { name: 'andon-mcp-client', version: '0.1.0' };
 const TASK_TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+/** The 2026 tasks extension id. */
+const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 /** Connection failures that mean "no server there", as opposed to "a server that speaks another era". */
-const FATAL_PROBE = new Set(['CONNECTION_FAILED', 'PROCESS_EXITED', 'CONNECTION_CLOSED', 'NOT_CONNECTED', 'ABORTED']);
+const FATAL_PROBE = new Set(['CONNECTION_FAILED', 'PROCESS_EXITED', 'CONNECTION_CLOSED', 'NOT_CONNECTED', 'ABORTED', 'UNAUTHORIZED']);
 
 /** An MCP client. Create it with {@link createClient}, then `await client.connect()`. */
 export class McpClient extends EventEmitter<ClientEvents> {
@@ -377,8 +393,9 @@ export class McpClient extends EventEmitter<ClientEvents> {
   }
 
   /** The capabilities this client declares, from the handlers it was given. */
-  private capabilities(era: Era, version: string): ClientCapabilities {
+  private capabilities(era: Era, version: string, declareTasks = false): ClientCapabilities {
     const caps: ClientCapabilities = { ...this.options.capabilities };
+    if (era === '2026' && (declareTasks || this.options.tasks)) caps.extensions = { ...(caps.extensions as Record<string, unknown> | undefined), [TASKS_EXTENSION]: {} };
     if (this.rootsProvider !== undefined) caps.roots = era === '2025' ? { listChanged: true } : {};
     if (this.options.sampling) caps.sampling = {};
     const e = this.options.elicitation;
@@ -411,6 +428,10 @@ export class McpClient extends EventEmitter<ClientEvents> {
       deliveryFailing: (id, err) => {
         const p = this.pending.get(id);
         if (p) p.undelivered = err;
+      },
+      authorizing: (id, active) => {
+        const p = this.pending.get(id);
+        if (p) this.pauseTimers(p, active);
       },
       closed: (err) => this.onClosed(err),
       event: (name, detail) => {
@@ -535,7 +556,7 @@ export class McpClient extends EventEmitter<ClientEvents> {
     if (opts.onProgress) meta.progressToken = id;
     if (era === '2026') {
       meta[META.protocolVersion] = version;
-      meta[META.clientCapabilities] = this.capabilities('2026', version);
+      meta[META.clientCapabilities] = this.capabilities('2026', version, (opts as { declareTasks?: boolean }).declareTasks === true);
       meta[META.clientInfo] = this.options.clientInfo ?? DEFAULT_INFO;
       if (this.logLevel) meta[META.logLevel] = this.logLevel;
     }
@@ -575,6 +596,7 @@ export class McpClient extends EventEmitter<ClientEvents> {
         opts.signal?.removeEventListener('abort', onAbort);
       };
       if (!opts.noTimeout) {
+        p.timers = { idleMs, totalMs };
         p.idle = setTimeout(() => this.timeout(p, `no response within ${idleMs} ms`), idleMs);
         if (totalMs < Infinity) p.total = setTimeout(() => this.timeout(p, `exceeded the maximum total time of ${totalMs} ms`), totalMs);
       }
@@ -583,6 +605,20 @@ export class McpClient extends EventEmitter<ClientEvents> {
       if (p.progressToken !== undefined) this.byProgressToken.set(p.progressToken, p);
       transport.sendRequest(message, ctx);
     });
+  }
+
+  /**
+   * Stops a request's clocks while it waits for something that is not the server (an OAuth login
+   * with a person in the loop), and starts them afresh afterwards.
+   */
+  private pauseTimers(p: Pending, paused: boolean): void {
+    if (p.idle) clearTimeout(p.idle);
+    if (p.total) clearTimeout(p.total);
+    p.idle = p.total = undefined;
+    if (paused || p.timers === undefined) return;
+    const { idleMs, totalMs } = p.timers;
+    p.idle = setTimeout(() => this.timeout(p, `no response within ${idleMs} ms`), idleMs);
+    if (totalMs < Infinity) p.total = setTimeout(() => this.timeout(p, `exceeded the maximum total time of ${totalMs} ms`), totalMs);
   }
 
   private timeout(p: Pending, why: string): void {
@@ -855,8 +891,8 @@ export class McpClient extends EventEmitter<ClientEvents> {
         else throw err;
       } else throw err;
     }
-    if (isObject(result.task) && !Array.isArray(result.content)) {
-      return this.waitForTask(String((result.task as Task).taskId), { signal: opts.signal });
+    if ((isObject(result.task) || result.resultType === 'task') && !Array.isArray(result.content)) {
+      return this.waitForTask(normaliseTask(result).taskId, { signal: opts.signal });
     }
     if (!Array.isArray(result.content)) throw new ClientError('INVALID_RESULT', `tools/call result for "${name}" has no content array`, { details: { result } });
     const cr = result as unknown as CallToolResult;
@@ -894,50 +930,86 @@ export class McpClient extends EventEmitter<ClientEvents> {
   }
 
   // ───────────────────────────── tasks ─────────────────────────────
+  //
+  // 2025-11-25 (experimental): the client asks with `params.task`; tasks/get, tasks/result,
+  // tasks/list, tasks/cancel. 2026-07-28 (the `io.modelcontextprotocol/tasks` extension): a client
+  // that declares the extension may get a flat `resultType: "task"` result; tasks/get carries the
+  // result, error or pending `inputRequests` inline, tasks/update answers them; no tasks/result or
+  // tasks/list. The methods below hide the difference.
 
-  /** Starts a tool call as a task (`task` param) and returns the task handle at once. */
+  /**
+   * Starts a tool call as a task and returns the handle at once (2025: `params.task`; 2026: the
+   * tasks extension is declared on this call). A tool that runs synchronously anyway is INVALID_RESULT.
+   */
   async callToolAsTask(name: string, args: Record<string, unknown> = {}, opts: RequestOptions & { ttl?: number } = {}): Promise<Task> {
     const task: Record<string, unknown> = {};
     if (opts.ttl !== undefined) task.ttl = opts.ttl;
-    const r = await this.request('tools/call', { name, arguments: args, task }, opts);
-    if (!isObject(r.task) || typeof (r.task as Task).taskId !== 'string') throw new ClientError('INVALID_RESULT', `tools/call with a task for "${name}" returned no task`, { details: { result: r } });
-    return r.task as Task;
+    await this.ready();
+    await this.prefetchTools();
+    const params = this.era_ === '2026' ? { name, arguments: args } : { name, arguments: args, task };
+    const r = await this.request('tools/call', params, { ...opts, declareTasks: true } as RequestOptions);
+    if (!isObject(r.task) && r.resultType !== 'task') throw new ClientError('INVALID_RESULT', `tools/call of "${name}" did not create a task (the tool may not support tasks)`, { details: { result: r } });
+    return normaliseTask(r);
   }
 
-  /** tasks/get. */
+  /** tasks/get: the task's status (in 2026 also its inline result, error or pending inputRequests). */
   async getTask(taskId: string, opts: RequestOptions = {}): Promise<Task> {
-    const r = await this.request('tasks/get', { taskId }, opts);
-    const t = (isObject(r.task) ? r.task : r) as Task;
-    if (typeof t.taskId !== 'string' || typeof t.status !== 'string') throw new ClientError('INVALID_RESULT', 'tasks/get returned no task');
-    return t;
+    return normaliseTask(await this.request('tasks/get', { taskId }, { ...opts, declareTasks: true } as RequestOptions));
   }
 
-  /** tasks/result: the task's final result (the server holds the call until the task ends). */
+  /** The task's final result: 2025 tasks/result (held until the task ends); 2026 polls tasks/get. */
   async getTaskResult(taskId: string, opts: RequestOptions = {}): Promise<CallToolResult> {
+    await this.ready();
+    if (this.era_ === '2026') return this.waitForTask(taskId, { signal: opts.signal });
     return (await this.request('tasks/result', { taskId }, opts)) as unknown as CallToolResult;
   }
 
-  /** tasks/cancel. */
+  /** tasks/cancel; resolves with the task as it stands afterwards. */
   async cancelTask(taskId: string, opts: RequestOptions = {}): Promise<Task> {
-    const r = await this.request('tasks/cancel', { taskId }, opts);
-    return (isObject(r.task) ? r.task : r) as Task;
+    const r = await this.request('tasks/cancel', { taskId }, { ...opts, declareTasks: true } as RequestOptions);
+    if (this.era_ === '2026') return this.getTask(taskId, opts);
+    return normaliseTask(r);
   }
 
-  /** tasks/list (all pages). */
+  /** tasks/list (all pages). 2025 only: the 2026 extension has no listing (UNSUPPORTED). */
   async listTasks(opts: RequestOptions = {}): Promise<Task[]> {
-    return (await this.paginate('tasks/list', 'tasks', opts, (t) => isObject(t) && typeof (t as Task).taskId === 'string')) as Task[];
+    await this.ready();
+    if (this.era_ === '2026') throw new ClientError('UNSUPPORTED', 'The 2026 tasks extension has no tasks/list; keep the task ids you created');
+    const items = await this.paginate('tasks/list', 'tasks', opts, (t) => isObject(t) && typeof (t as Task).taskId === 'string');
+    return items.map((t) => normaliseTask(t as Record<string, unknown>));
   }
 
   /**
-   * Polls tasks/get (at the server's `pollInterval`, default 500 ms) until the task ends, then
-   * returns tasks/result. A cancelled task throws TASK_FAILED; a failed one returns its result.
+   * Polls tasks/get (at the server's poll interval, default 500 ms) until the task ends and
+   * returns its result. In 2026 a task waiting for input (`input_required`) is answered by the
+   * handlers through tasks/update. A cancelled task throws TASK_FAILED; a failed one throws the
+   * server's error (or returns its `isError` result).
    */
   async waitForTask(taskId: string, opts: { signal?: AbortSignal; pollIntervalMs?: number; onStatus?: (t: Task) => void } = {}): Promise<CallToolResult> {
+    const answered = new Set<string>();
     for (;;) {
       const t = await this.getTask(taskId, { signal: opts.signal });
       opts.onStatus?.(t);
       if (t.status === 'cancelled') throw new ClientError('TASK_FAILED', `Task ${taskId} was cancelled${t.statusMessage ? `: ${t.statusMessage}` : ''}`, { details: { task: t } });
-      if (TASK_TERMINAL.has(t.status)) return this.getTaskResult(taskId, { signal: opts.signal });
+      if (this.era_ === '2026') {
+        if (t.status === 'completed' || t.status === 'failed') {
+          if (isObject(t.error)) throw new McpError(Number(t.error.code), String(t.error.message), t.error.data);
+          if (isObject(t.result) && Array.isArray(t.result.content)) return t.result as unknown as CallToolResult;
+          throw new ClientError(t.status === 'failed' ? 'TASK_FAILED' : 'INVALID_RESULT', `Task ${taskId} ${t.status} without a result`, { details: { task: t } });
+        }
+        if (t.status === 'input_required' && isObject(t.inputRequests)) {
+          // Answer each pending request once; the server clears them as tasks/update arrives.
+          const fresh = Object.fromEntries(Object.entries(t.inputRequests).filter(([k]) => !answered.has(k)));
+          if (Object.keys(fresh).length) {
+            const next = await this.answerInputs({ inputRequests: fresh }, opts.signal);
+            for (const k of Object.keys(fresh)) answered.add(k);
+            await this.request('tasks/update', { taskId, inputResponses: next.inputResponses ?? {} }, { signal: opts.signal, declareTasks: true } as RequestOptions);
+            continue;
+          }
+        }
+      } else if (TASK_TERMINAL.has(t.status)) {
+        return this.getTaskResult(taskId, { signal: opts.signal });
+      }
       const wait = opts.pollIntervalMs ?? (typeof t.pollInterval === 'number' ? t.pollInterval : 500);
       await sleep(Math.max(10, wait), opts.signal);
     }
@@ -1222,11 +1294,12 @@ export class McpClient extends EventEmitter<ClientEvents> {
 /** Builds the transport for a target. */
 function makeTransport(target: ClientTarget, options: ClientOptions): ClientTransport {
   if (typeof target === 'object' && target !== null && 'transport' in target) return target.transport;
+  const auth = options.oauth ? new OAuthFlow(options.oauth) : undefined;
   if (target instanceof URL || (typeof target === 'string' && /^https?:\/\//i.test(target.trim()))) {
-    return new StreamableHttpTransport(typeof target === 'string' ? target.trim() : target, { headers: options.headers, reconnect: options.reconnect });
+    return new StreamableHttpTransport(typeof target === 'string' ? target.trim() : target, { headers: options.headers, reconnect: options.reconnect, auth });
   }
   if (typeof target === 'object' && 'url' in target) {
-    return new StreamableHttpTransport(target.url, { headers: { ...options.headers, ...target.headers }, reconnect: options.reconnect });
+    return new StreamableHttpTransport(target.url, { headers: { ...options.headers, ...target.headers }, reconnect: options.reconnect, auth });
   }
   if (typeof target === 'string') {
     const argv = splitCommand(target);
@@ -1257,6 +1330,16 @@ export function withDefaults(schema: unknown, content: Record<string, unknown> |
     }
   }
   return out;
+}
+
+/** One Task shape for both eras: 2026 names `ttlMs`/`pollIntervalMs` what 2025 calls `ttl`/`pollInterval`. */
+function normaliseTask(r: Record<string, unknown>): Task {
+  const t = { ...((isObject(r.task) ? r.task : r) as Record<string, unknown>) };
+  if (typeof t.taskId !== 'string' || typeof t.status !== 'string') throw new ClientError('INVALID_RESULT', 'The result carries no task (taskId and status)', { details: { result: r } });
+  if (t.ttl === undefined && typeof t.ttlMs === 'number') t.ttl = t.ttlMs;
+  if (t.pollInterval === undefined && typeof t.pollIntervalMs === 'number') t.pollInterval = t.pollIntervalMs;
+  delete t.resultType;
+  return t as Task;
 }
 
 function isObject(v: unknown): v is Record<string, any> {
@@ -1294,4 +1377,4 @@ export function createClient(target: ClientTarget, options: ClientOptions = {}):
   return new McpClient(target, options);
 }
 
-export { isStatelessVersion };
+

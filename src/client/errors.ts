@@ -27,6 +27,8 @@ export type ClientErrorCode =
   | 'STREAM_CLOSED'
   /** The server answered with an HTTP status that carries no JSON-RPC response. */
   | 'HTTP_ERROR'
+  /** The server wants authorization (401/403) and none could be obtained (no `oauth` option, or the flow failed). */
+  | 'UNAUTHORIZED'
   /** The bytes the server sent are not JSON, or not a JSON-RPC message. */
   | 'MALFORMED_RESPONSE'
   /** The response is JSON-RPC but its result does not have the shape the method requires. */

@@ -1,6 +1,6 @@
 /**
  * 2026-07-28 HTTP request headers: `Mcp-Method` on every POST, `Mcp-Name` on tools/call,
- * resources/read and prompts/get, and `Mcp-Param-<Name>` for tool arguments the tool's
+ * resources/read and prompts/get (and the tasks extension's tasks/get, update and cancel), and `Mcp-Param-<Name>` for tool arguments the tool's
  * inputSchema marks with `x-mcp-header`. Values that are not plain visible ASCII travel
  * base64-wrapped as `=?base64?…?=`, so a header can never carry control characters or lose
  * leading/trailing whitespace on the way.
@@ -70,10 +70,14 @@ export function encodeHeaderValue(value: unknown): string | undefined {
   return plainSafe(text) ? text : `=?base64?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 }
 
-/** The `Mcp-Name` source of a method: `params.name` or `params.uri`, or null when it has none. */
-export function nameKey(method: string): 'name' | 'uri' | null {
+/**
+ * The `Mcp-Name` source of a method: `params.name`, `params.uri`, or (tasks extension)
+ * `params.taskId`; null when the method has none.
+ */
+export function nameKey(method: string): 'name' | 'uri' | 'taskId' | null {
   if (method === 'tools/call' || method === 'prompts/get') return 'name';
   if (method === 'resources/read') return 'uri';
+  if (method === 'tasks/get' || method === 'tasks/update' || method === 'tasks/cancel') return 'taskId';
   return null;
 }
 

@@ -15,6 +15,7 @@ import { ClientError } from './errors.js';
 import { SseParser } from './sse-parser.js';
 import { backoffDelay, reconnectPolicy, type ReconnectOptions, type ReconnectPolicy } from './backoff.js';
 import type { ClientTransport, SendContext, TransportSink } from './transport.js';
+import { parseBearerChallenge, type OAuthFlow } from './oauth.js';
 
 /** Options of {@link StreamableHttpTransport}. */
 export interface StreamableHttpOptions {
@@ -26,6 +27,8 @@ export interface StreamableHttpOptions {
   maxBodyBytes?: number;
   /** An http(s) Agent to use instead of the transport's own keep-alive agent. */
   agent?: HttpAgent;
+  /** OAuth: answers 401 and 403 `insufficient_scope` challenges and supplies the bearer token. Default none. */
+  auth?: OAuthFlow;
 }
 
 const ACCEPT_BOTH = 'application/json, text/event-stream';
@@ -72,6 +75,8 @@ export class StreamableHttpTransport implements ClientTransport {
   private readonly exchanges = new Map<RequestId, Exchange>();
   private standalone: { active: boolean; lastEventId?: string; retryMs?: number; req?: ClientRequest; res?: IncomingMessage; timer?: NodeJS.Timeout; headers: Record<string, string> } | undefined;
   private closed = false;
+  /** The standalone stream was refused for lack of authorization: re-open it after authorizing. */
+  private standaloneNeedsAuth: Record<string, string> | undefined;
 
   constructor(
     url: string | URL,
@@ -116,7 +121,10 @@ export class StreamableHttpTransport implements ClientTransport {
 
   async sendMessage(message: JsonRpcMessage, ctx: SendContext): Promise<void> {
     if (this.closed) throw new ClientError('NOT_CONNECTED', 'The HTTP transport is closed');
-    const opened = await this.open('POST', this.url, this.headers(ctx.headers, true), JSON.stringify(message), undefined);
+    let opened = await this.open('POST', this.url, await this.withAuth(this.headers(ctx.headers, true)), JSON.stringify(message), undefined);
+    if (await this.challenged(opened, ctx.headers ?? {}, 0)) {
+      opened = await this.open('POST', this.url, await this.withAuth(this.headers(ctx.headers, true)), JSON.stringify(message), undefined);
+    }
     const { res, status } = opened;
     if (status >= 200 && status < 300) {
       // 202 is the norm; a body (some servers answer with {}) is drained so the socket is reused.
@@ -154,10 +162,21 @@ export class StreamableHttpTransport implements ClientTransport {
 
   private async post(ex: Exchange): Promise<void> {
     let attempt = 0;
+    let authorizations = 0;
     let opened: Opened;
     for (;;) {
       try {
-        opened = await this.open('POST', this.url, this.headers(ex.headers, true), ex.body, ex);
+        opened = await this.open('POST', this.url, await this.withAuth(this.headers(ex.headers, true)), ex.body, ex);
+        if (ex.done) {
+          opened.res.destroy();
+          return;
+        }
+        // 401 (or 403 insufficient_scope): authorize and send again; the server did not process it.
+        if (await this.challenged(opened, ex.headers, authorizations, ex.id)) {
+          authorizations++;
+          if (ex.done) return;
+          continue;
+        }
         break;
       } catch (err) {
         if (ex.done) return;
@@ -167,8 +186,9 @@ export class StreamableHttpTransport implements ClientTransport {
         // that are safe to repeat are retried that way; a tool call is never sent twice.
         const reset = code === 'ECONNRESET' && (err as { reusedSocket?: boolean }).reusedSocket === true && !UNSAFE_TO_REPEAT.has(ex.method);
         const retriable = NOT_DELIVERED.has(code) || reset;
+        if (err instanceof ClientError) throw err;
         if (!retriable || ++attempt > this.policy.maxAttempts) {
-          if (NOT_DELIVERED.has(code) || err instanceof ClientError) throw err;
+          if (NOT_DELIVERED.has(code)) throw err;
           throw new ClientError('CONNECTION_CLOSED', `The connection closed before the server answered ${ex.method}: ${(err as Error).message}`, { cause: err });
         }
         const delay = code === 'ECONNRESET' ? 0 : backoffDelay(this.policy, attempt);
@@ -308,9 +328,11 @@ export class StreamableHttpTransport implements ClientTransport {
       if (ex.done) return;
       let opened: Opened;
       try {
-        opened = await this.open('GET', this.url, this.headers({ ...protocolHeader(ex.headers), 'last-event-id': ex.lastEventId }, false), undefined, ex);
-      } catch {
+        opened = await this.open('GET', this.url, await this.withAuth(this.headers({ ...protocolHeader(ex.headers), 'last-event-id': ex.lastEventId }, false), 'GET'), undefined, ex);
+        if (await this.challenged(opened, ex.headers, ex.resumeAttempts - 1, ex.id)) continue;
+      } catch (err) {
         if (ex.done) return;
+        if (err instanceof ClientError && err.code === 'UNAUTHORIZED') return this.fail(ex, err);
         continue;
       }
       const { status, res, headers } = opened;
@@ -365,7 +387,7 @@ export class StreamableHttpTransport implements ClientTransport {
     while (st.active && !this.closed) {
       let opened: Opened | undefined;
       try {
-        const headers = this.headers(st.lastEventId ? { ...st.headers, 'last-event-id': st.lastEventId } : st.headers, false);
+        const headers = await this.withAuth(this.headers(st.lastEventId ? { ...st.headers, 'last-event-id': st.lastEventId } : st.headers, false), 'GET');
         opened = await this.open('GET', this.url, headers, undefined, st);
       } catch {
         opened = undefined;
@@ -381,9 +403,17 @@ export class StreamableHttpTransport implements ClientTransport {
           else failures++;
         } else {
           res.resume();
+          // Authorization is started by requests, never by this background stream: it waits for a
+          // token and is re-opened once one is held.
+          if ((status === 401 || status === 403) && this.options.auth) {
+            this.standaloneNeedsAuth = st.headers;
+            st.active = false;
+            if (this.standalone === st) this.standalone = undefined;
+            return;
+          }
           // 405: no standalone stream on this server. 404/400: no session for it (stateless server).
           // 409: another GET stream is already open. None of these gets better by retrying.
-          if (status === 405 || status === 404 || status === 400 || status === 409 || status === 406) {
+          if (status === 405 || status === 404 || status === 400 || status === 409 || status === 406 || status === 401 || status === 403) {
             st.active = false;
             return;
           }
@@ -470,6 +500,52 @@ export class StreamableHttpTransport implements ClientTransport {
       ex.res?.destroy();
     }
     if (this.ownAgent) this.agent.destroy();
+  }
+
+  // ───────────────────────────── authorization ─────────────────────────────
+
+  private async withAuth(h: Record<string, string>, method = 'POST'): Promise<Record<string, string>> {
+    const auth = this.options.auth;
+    if (!auth) return h;
+    return { ...h, ...(await auth.headers(method, this.url)) };
+  }
+
+  /**
+   * Handles an authorization challenge in a response. Returns true when a new token was obtained
+   * and the request should be sent again; false when the response is not a challenge. Throws
+   * UNAUTHORIZED when the challenge cannot be met.
+   */
+  private async challenged(opened: Opened, reqHeaders: Record<string, string>, authorizations: number, forId?: RequestId): Promise<boolean> {
+    const { status, headers, res } = opened;
+    if (status !== 401 && status !== 403) return false;
+    const challenge = parseBearerChallenge(headers['www-authenticate']);
+    if (status === 403 && challenge.error !== 'insufficient_scope') return false;
+    res.resume();
+    const auth = this.options.auth;
+    // RFC 9449 §9: the server wants a nonce in the DPoP proof. Not a new authorization: retry with it.
+    const nonce = headers['dpop-nonce'];
+    if (auth && status === 401 && challenge.error === 'use_dpop_nonce' && typeof nonce === 'string' && authorizations < auth.maxAuthorizations) {
+      auth.setResourceNonce(nonce);
+      return true;
+    }
+    if (!auth) {
+      throw new ClientError('UNAUTHORIZED', `The server requires authorization (HTTP ${status}${headers['www-authenticate'] ? `, ${String(headers['www-authenticate'])}` : ''}); pass the oauth option or an authorization header`, { status });
+    }
+    if (authorizations >= auth.maxAuthorizations) {
+      throw new ClientError('UNAUTHORIZED', `Still HTTP ${status} after ${authorizations} authorizations${challenge.scope ? ` (the server wants scope "${challenge.scope}")` : ''}; giving up`, { status });
+    }
+    if (forId !== undefined) this.sink.authorizing?.(forId, true);
+    try {
+      await auth.handleChallenge(this.url, status, challenge, reqHeaders['mcp-protocol-version']);
+    } finally {
+      if (forId !== undefined) this.sink.authorizing?.(forId, false);
+    }
+    const pending = this.standaloneNeedsAuth;
+    if (pending && auth.authorized) {
+      this.standaloneNeedsAuth = undefined;
+      this.openStandaloneStream(pending);
+    }
+    return true;
   }
 
   // ───────────────────────────── plumbing ─────────────────────────────

@@ -7,5 +7,6 @@ export { StdioTransport, type StdioTransportOptions } from './stdio.js';
 export { splitCommand } from './shell-split.js';
 export { encodeHeaderValue, toolHeaderParams } from './headers.js';
 export type { ReconnectOptions } from './backoff.js';
+export { OAuthFlow, parseBearerChallenge, signJwt, type OAuthOptions, type MachineGrant, type BearerChallenge } from './oauth.js';
 export type { ClientTransport, TransportSink, SendContext } from './transport.js';
 export type * from './types.js';

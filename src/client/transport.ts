@@ -23,6 +23,8 @@ export interface TransportSink {
    * retries (`undefined`). Lets a timeout say "unreachable" rather than "no answer".
    */
   deliveryFailing?(id: RequestId, err: ClientError | undefined): void;
+  /** The request waits for an OAuth authorization (which may involve a person): its timeout pauses. */
+  authorizing?(id: RequestId, active: boolean): void;
   /** The whole connection is gone (process exited, transport closed). */
   closed(err: ClientError): void;
   /** Something worth telling the user that is not tied to a call (a reconnect, an ignored event…). */

@@ -317,7 +317,7 @@ export class StreamableHttpHandler {
 
   private post2025(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
     if (kind === 'request' && (msg as JsonRpcRequest).method === 'initialize') {
-      const session = new Session();
+      const session = new Session(pooledSessionId());
       this.dispatch(res, msg as JsonRpcRequest, '2025', session, new RequestAbort(), true);
       return;
     }
@@ -403,16 +403,23 @@ export class StreamableHttpHandler {
         target.attach(res, replay);
         return;
       }
-      // The stream already finished: replay what is left (including its final response) and end.
-      const s = new SseStream(streamId, res, { ...this.sseBase, eventStore: undefined, prime: false, headers });
-      this.eventStore.replayEventsAfter(lastEventId, (id, m) => s.writeRaw(`id: ${id}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`));
-      s.finish(null);
-      return;
+      if (streamId !== `${session.id}-standalone`) {
+        // A request stream that already finished: replay what is left (its final response) and end.
+        const s = new SseStream(streamId, res, { ...this.sseBase, eventStore: undefined, prime: false, headers });
+        this.eventStore.replayEventsAfter(lastEventId, (id, m) => s.writeRaw(`id: ${id}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`));
+        s.finish(null);
+        return;
+      }
+      // The standalone stream is resumed even when this process never saw it (a restored session
+      // after a restart): it opens again below, after replaying whatever events survived.
     }
     const existing = this.standaloneStreams.get(session.id);
     if (existing?.attached) throw new HttpError(409, ErrorCode.InvalidRequest, 'Conflict: this session already has an open GET stream');
     const prime = session.protocolVersion >= '2025-11-25';
     const stream = new SseStream(`${session.id}-standalone`, res, { ...this.sseBase, prime, headers });
+    if (typeof lastEventId === 'string' && lastEventId.length) {
+      this.eventStore.replayEventsAfter(lastEventId, (id, m) => stream.writeRaw(`id: ${id}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`));
+    }
     this.standaloneStreams.set(session.id, stream);
     session.standalone = (m) => stream.send(m);
   }
@@ -498,6 +505,23 @@ export class StreamableHttpHandler {
     for (const s of this.sessions.values()) this.server.removeSession(s);
     this.sessions.clear();
   }
+}
+
+/**
+ * Session ids: 128 bits from the CSPRNG as 32 hex chars, like newSessionId(), but drawn from a
+ * 4 KiB pool refilled 256 ids at a time (one randomBytes call per session was 5% of an
+ * initialize). Every byte is used once.
+ */
+let idPool = Buffer.alloc(0);
+let idOffset = 0;
+function pooledSessionId(): string {
+  if (idOffset + 16 > idPool.length) {
+    idPool = randomBytes(4096);
+    idOffset = 0;
+  }
+  const id = idPool.toString('hex', idOffset, idOffset + 16);
+  idOffset += 16;
+  return id;
 }
 
 /** Per-handler state shared by every request's exchange. */

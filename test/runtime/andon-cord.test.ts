@@ -12,6 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { DIST } from '../helpers/paths.js';
+import { createClient } from '../../src/index.js';
 import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
 import { Session2025, post, ACCEPT } from '../helpers/mcp-http.js';
 
@@ -212,6 +213,42 @@ describe('andon cord (real processes)', () => {
         const before = updates.length;
         await until(`an update after ${how}`, async () => {
           await client.callTool({ name: 'touch', arguments: {} });
+          await new Promise((r2) => setTimeout(r2, 150));
+          return updates.length > before;
+        });
+        await new Promise((r2) => setTimeout(r2, 400));
+      }
+    } finally {
+      await client.close().catch(() => {});
+      node.child.kill('SIGTERM');
+      await node.exited;
+    }
+  });
+
+  test('2025 sessions with subscriptions survive a graceful restart and a kill -9 (andon-mcp client)', async () => {
+    const n = await fresh();
+    let node = await n.start();
+    const client = await createClient(node.url, { protocolVersion: '2025-11-25' }).connect();
+    const updates: string[] = [];
+    let reinitialized = 0;
+    client.on('sessionReinitialized', () => void reinitialized++);
+    await client.subscribeResource('test://watched', (uri) => void updates.push(uri));
+    const sid = client.server.sessionId;
+    await client.callTool('touch', {});
+    await until('first update', () => updates.length >= 1);
+    await new Promise((r) => setTimeout(r, 400));
+    try {
+      for (const how of ['SIGTERM', 'SIGKILL'] as const) {
+        node.child.kill(how);
+        await node.exited;
+        node = await n.start();
+        const r = await client.callTool('echo', { text: `after ${how}` });
+        assert.equal((r.content[0] as { text: string }).text, `after ${how}`);
+        assert.equal(client.server.sessionId, sid, 'same session id');
+        assert.equal(reinitialized, 0, 'the session was never lost (no 404, no re-initialize)');
+        const before = updates.length;
+        await until(`an update after ${how}`, async () => {
+          await client.callTool('touch', {});
           await new Promise((r2) => setTimeout(r2, 150));
           return updates.length > before;
         });

