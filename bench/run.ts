@@ -10,8 +10,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -59,6 +59,7 @@ async function start(o: Parameters<typeof spawnServer>[0]): Promise<Child> {
 }
 function killAll(): void {
   for (const c of children) c.proc.kill('SIGKILL');
+  rmSync(STATE_DIR, { recursive: true, force: true });
 }
 process.on('exit', killAll);
 process.on('SIGINT', () => {
@@ -73,10 +74,20 @@ interface ServerSpec {
   config: Record<string, unknown>;
   /** Needs a port chosen up front. */
   fixedPort?: boolean;
+  /** Command-line arguments instead of a JSON config (a child without the control channel). */
+  argv?: (port: number) => string[];
 }
+
+const CLI = resolve(ROOT, 'dist/src/cli/andon.js');
+const STATE_DIR = resolve(tmpdir(), `andon-bench-state-${process.pid}`);
+let stateSeq = 0;
+/** A fresh state directory per CLI child: the runtime restores persisted sessions at start. */
+const stateDir = () => resolve(STATE_DIR, String(++stateSeq));
 
 const HTTP_SERVERS: Record<string, ServerSpec> = {
   bare: { script: 'bare-http.js', config: {} },
+  // The production entry point: the runtime (supervision, journal, ops listener) around the same server.
+  'andon-cli': { script: CLI, config: {}, fixedPort: true, argv: (p) => ['example', 'simple', '--port', String(p), '--ops-port', '0', '--state-dir', stateDir()] },
   andon: { script: 'andon.js', config: { responseMode: 'auto' } },
   'andon-sse': { script: 'andon.js', config: { responseMode: 'sse' } },
   sdk: { script: 'sdk.js', config: { json: true } },
@@ -99,6 +110,7 @@ export interface Scenario {
 const SCENARIOS: Scenario[] = [
   { key: 'bare', group: 'ceiling', label: 'bare node:http JSON-RPC responder (ceiling)', server: 'bare', era: '2025', session: true },
   { key: 'andon-json', group: 'json', label: '**andon-mcp**', server: 'andon', era: '2025', session: true },
+  { key: 'andon-cli-json', group: 'json', label: '**andon-mcp** CLI (`andon example simple`: runtime, journal, ops listener)', server: 'andon-cli', era: '2025', session: true },
   { key: 'sdk-json', group: 'json', label: 'SDK 1.32 stateful', server: 'sdk', era: '2025', session: true },
   { key: 'sdk-stateless-json', group: 'json', label: 'SDK 1.32 stateless', server: 'sdk-stateless', era: '2025', session: false },
   { key: 'fastmcp-json', group: 'json', label: 'fastmcp 4.20', server: 'fastmcp', era: '2025', session: true },
@@ -177,7 +189,8 @@ async function startHttpServers(keys: string[]): Promise<Map<string, Child>> {
   for (const k of keys) {
     const spec = HTTP_SERVERS[k]!;
     const port = spec.fixedPort ? await freePort() : 0;
-    out.set(k, await start({ script: spec.script, config: { ...spec.config, port } }));
+    if (spec.argv) out.set(k, await start({ script: spec.script, argv: spec.argv(port), nodeArgs: [], noIpc: true, readyPort: port }));
+    else out.set(k, await start({ script: spec.script, config: { ...spec.config, port } }));
   }
   return out;
 }
@@ -463,11 +476,10 @@ interface ColdSpec {
   stdio?: boolean;
 }
 
-const CLI = resolve(ROOT, 'dist/src/cli/andon.js');
 const COLD: ColdSpec[] = [
   { key: 'bare', label: 'bare node:http responder', script: 'bare-http.js', config: {} },
   { key: 'andon', label: '**andon-mcp** (`serveHttp`)', script: 'andon.js', config: {} },
-  { key: 'andon-cli', label: '**andon-mcp** CLI (`andon example simple`)', script: CLI, argv: (p) => ['example', 'simple', '--port', String(p)] },
+  { key: 'andon-cli', label: '**andon-mcp** CLI (`andon example simple`)', script: CLI, argv: (p) => ['example', 'simple', '--port', String(p), '--ops-port', '0', '--state-dir', stateDir()] },
   { key: 'sdk', label: 'SDK 1.32 stateful', script: 'sdk.js', config: {} },
   { key: 'v2', label: 'v2 createMcpHandler 2.4', script: 'v2.js', config: {} },
   { key: 'fastmcp', label: 'fastmcp 4.20', script: 'fastmcp.js', config: {} },

@@ -1,6 +1,7 @@
 /** Spawning benchmarked processes pinned to a CPU, and talking to their control channel. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 
@@ -45,6 +46,30 @@ export interface SpawnOptions {
   /** Don't wait for a ready message. */
   noReady?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * A child that does not speak the control channel (e.g. the andon CLI): it is ready when
+   * `readyPort` accepts connections, and its CPU time is read from /proc/<pid>/stat (10 ms ticks).
+   */
+  noIpc?: boolean;
+  readyPort?: number;
+}
+
+/** CPU time of a process from /proc/<pid>/stat (utime + stime, all threads), µs. */
+export function procCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolveC) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolveC(true);
+    });
+    s.once('error', () => resolveC(false));
+  });
 }
 
 /** Spawns a server pinned to a CPU and waits for its ready message. */
@@ -53,7 +78,7 @@ export async function spawnServer(o: SpawnOptions): Promise<Child> {
   const args = [...(o.nodeArgs ?? ['--expose-gc']), script, ...(o.config ? [JSON.stringify(o.config)] : []), ...(o.argv ?? [])];
   const [cmd, argv] = pinned(o.cpu, process.execPath, args);
   const proc = spawn(cmd, argv, {
-    stdio: [o.stdio ? 'pipe' : 'ignore', o.stdio ? 'pipe' : 'ignore', 'pipe', 'ipc'],
+    stdio: o.noIpc ? [o.stdio ? 'pipe' : 'ignore', o.stdio ? 'pipe' : 'ignore', 'pipe'] : [o.stdio ? 'pipe' : 'ignore', o.stdio ? 'pipe' : 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production', ...o.env },
   });
   let stderr = '';
@@ -89,6 +114,7 @@ export async function spawnServer(o: SpawnOptions): Promise<Child> {
       });
     },
     async cpuUs() {
+      if (o.noIpc) return procCpuUs(proc.pid!);
       const r = await child.ask<{ cpuUs: number }>('cpu');
       return r.cpuUs;
     },
@@ -100,6 +126,15 @@ export async function spawnServer(o: SpawnOptions): Promise<Child> {
   };
   if (o.noReady) return child;
   const timeout = o.readyTimeoutMs ?? 20_000;
+  if (o.readyPort !== undefined) {
+    const end = Date.now() + timeout;
+    while (!(await canConnect(o.readyPort))) {
+      if (proc.exitCode !== null || Date.now() > end) throw new Error(`${o.script} did not listen on ${o.readyPort}: ${stderr}`);
+      await sleep(20);
+    }
+    child.port = o.readyPort;
+    return child;
+  }
   child.port = await new Promise<number | undefined>((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error(`${o.script} did not become ready in ${timeout} ms: ${stderr}`)), timeout);
     readyResolve = (port) => {

@@ -1,13 +1,13 @@
 /**
  * Profiles one server under the bench load: `node dist/bench/tools/profile.js <scenario> [calls]`
- * where scenario is http-json | http-sse | http-2026 | stdio. Runs the server with --cpu-prof
+ * where scenario is http-json | http-sse | http-2026 | stdio | sessions. Runs the server with --cpu-prof
  * (pinned to CPU 0), drives it from this process, and prints the top self-time functions.
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer } from '../lib/proc.js';
-import { HttpLoad } from '../lib/load-http.js';
+import { HttpLoad, createSessions } from '../lib/load-http.js';
 import { StdioLoad } from '../lib/load-stdio.js';
 
 const scenario = process.argv[2] ?? 'http-json';
@@ -17,7 +17,10 @@ const dir = mkdtempSync(join(tmpdir(), 'andon-prof-'));
 const stdio = scenario === 'stdio';
 const config: Record<string, unknown> = stdio ? { transport: 'stdio' } : { responseMode: scenario === 'http-sse' ? 'sse' : 'auto' };
 const child = await spawnServer({ script, config, cpu: 0, stdio, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] });
-if (stdio) {
+if (scenario === 'sessions') {
+  const r = await createSessions(`http://127.0.0.1:${child.port}`, '/mcp', calls, 64, 60);
+  console.log(`${r.perSecond.toFixed(0)} sessions/s (${r.created}, ${r.errors} errors)`);
+} else if (stdio) {
   const l = new StdioLoad(child.proc);
   await l.initialize();
   const r = await l.run(calls, 64, 60);

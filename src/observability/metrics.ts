@@ -2,13 +2,14 @@
  * Prometheus metrics (prom-client), fed only by subscribing to diagnostics channels: the server,
  * the runtime, the health monitor and the alert manager publish; this module counts. Every name
  * is prefixed `andon_`; every label is bounded (methods from a fixed list, tool names capped,
- * never a session id, URI or argument). Labelled children are cached so a request costs a Map
- * lookup and two increments, not a label hash.
+ * never a session id, URI or argument). Request series are aggregated in plain numbers (see
+ * request-stats.ts) so that a request costs a Map lookup and a few additions.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { channels, type ComponentEvent, type DrainEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent } from '../runtime/events.js';
 import { obsChannels, type AlertDeliveryEvent, type HealthEvent, type ReadinessEvent } from './events.js';
 import { requestStartChannel } from './tracing.js';
+import { RequestStats } from './request-stats.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -57,9 +58,12 @@ export interface MetricsOptions {
   isHalted?: (state: string) => boolean;
   /**
    * Reads the number of requests in flight at scrape time (e.g. `() => server.inflightRequests().length`).
-   * Default: counted from the request start and completion events.
+   * Default: counted from the request start and completion events (which makes the server publish
+   * the start event for every request, a little more work per request).
    */
   inflight?: () => number;
+  /** Reads readiness at scrape time (e.g. `() => health.readiness().ready`). Default: from `andon:readiness` events. */
+  ready?: () => boolean;
 }
 
 /** Admits label values up to a cap; past it everything is `_other`, so a bug cannot explode cardinality. */
@@ -77,15 +81,11 @@ class BoundedLabel {
   }
 }
 
-type CounterChild = ReturnType<Counter<string>['labels']>;
-type HistogramChild = ReturnType<Histogram<string>['labels']>;
-
 /** The runtime's metrics. `start()` subscribes; `metrics()` renders the exposition text. */
 export class AndonMetrics {
   /** The registry holding every metric (serve it with `registry.metrics()`). */
   readonly registry: Registry;
-  private readonly requests: Counter<string>;
-  private readonly duration: Histogram<string>;
+  private readonly requestStats: RequestStats;
   private readonly sessions: Gauge<string>;
   private readonly sessionsOpened: Counter<string>;
   private readonly componentHalted: Gauge<string>;
@@ -104,8 +104,8 @@ export class AndonMetrics {
   private readonly tools: BoundedLabel;
   private readonly components: BoundedLabel;
   private readonly isHalted: (state: string) => boolean;
-  private readonly reqChildren = new Map<string, [CounterChild, HistogramChild]>();
   private inflight = 0;
+  private readonly inflightFn: (() => number) | undefined;
   private drain: DrainEvent['phase'] = 'running';
   private started = false;
 
@@ -119,9 +119,9 @@ export class AndonMetrics {
     this.isHalted = options.isHalted ?? ((st) => st.startsWith('halted'));
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
 
-    this.requests = new Counter({ name: `${p}requests_total`, help: 'MCP requests completed, by method, tool (tools/call only), era and outcome (ok, error, tool_error, input_required).', labelNames: ['method', 'tool', 'era', 'outcome'], registers });
-    this.duration = new Histogram({ name: `${p}request_duration_seconds`, help: 'MCP request latency from dispatch to response, seconds.', labelNames: ['method', 'tool', 'outcome'], buckets: options.buckets ?? DEFAULT_BUCKETS, registers });
+    this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
     // collect() runs with `this` bound to the gauge, so read our state through closures.
+    this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);
     const haltedGauge = () => this.componentHalted;
     new Gauge({
@@ -156,7 +156,15 @@ export class AndonMetrics {
     this.storeOps = new Counter({ name: `${p}store_operations_total`, help: 'State store operations, by operation and result (ok, error).', labelNames: ['op', 'result'], registers });
     this.alerts = new Counter({ name: `${p}alerts_total`, help: 'Alert deliveries by channel, severity and outcome (sent, failed, suppressed, dropped).', labelNames: ['channel', 'severity', 'outcome'], registers });
     this.health = new Gauge({ name: `${p}health_status`, help: 'Component health check: 1 healthy, 0 unhealthy, -1 not yet checked.', labelNames: ['component'], registers });
-    this.ready = new Gauge({ name: `${p}ready`, help: '1 when /health/ready answers 200, else 0.', registers });
+    const readyFn = options.ready;
+    this.ready = new Gauge({
+      name: `${p}ready`,
+      help: '1 when /health/ready answers 200, else 0.',
+      registers,
+      collect() {
+        if (readyFn) this.set(readyFn() ? 1 : 0);
+      },
+    });
   }
 
   private readonly onStart = (): void => {
@@ -166,23 +174,19 @@ export class AndonMetrics {
   private readonly onRequest = (msg: unknown): void => {
     const e = msg as RequestEvent;
     this.inflight--;
-    const key = `${e.method}\0${e.name ?? ''}\0${e.era}\0${e.outcome}`;
-    let c = this.reqChildren.get(key);
-    if (!c) {
-      const method = KNOWN_METHODS.has(e.method) ? e.method : '_other';
-      let tool = '';
-      if (method === 'tools/call' && e.name !== undefined) {
-        // A name is admitted only once a call to it did not fail at protocol level (unknown tool
-        // names fail with -32602), so clients cannot mint label values.
-        tool = e.outcome === 'error' && !this.tools.has(e.name) ? '_unknown' : this.tools.admit(e.name);
-      }
-      c = [this.requests.labels(method, tool, e.era, e.outcome), this.duration.labels(method, tool, e.outcome)];
-      // The cache is keyed on the raw values; cap it so unknown methods cannot grow it forever.
-      if (this.reqChildren.size < 10_000) this.reqChildren.set(key, c);
-    }
-    c[0].inc();
-    c[1].observe(e.durationMs / 1000);
+    this.requestStats.record(e.method, e.name, e.era, e.outcome, e.durationMs / 1000, () => this.labelsOf(e));
   };
+
+  private labelsOf(e: RequestEvent): { method: string; tool: string; era: string; outcome: string } {
+    const method = KNOWN_METHODS.has(e.method) ? e.method : '_other';
+    let tool = '';
+    if (method === 'tools/call' && e.name !== undefined) {
+      // A name is admitted only once a call to it did not fail at protocol level (unknown tool
+      // names fail with -32602), so clients cannot mint label values.
+      tool = e.outcome === 'error' && !this.tools.has(e.name) ? '_unknown' : this.tools.admit(e.name);
+    }
+    return { method, tool, era: e.era, outcome: e.outcome };
+  }
 
   private readonly onSession = (msg: unknown): void => {
     const e = msg as SessionEvent;
@@ -239,7 +243,6 @@ export class AndonMetrics {
 
   private subs(): Array<[{ subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): unknown }, (m: unknown) => void]> {
     return [
-      [requestStartChannel, this.onStart],
       [channels.request, this.onRequest],
       [channels.session, this.onSession],
       [channels.component, this.onComponent],
@@ -252,11 +255,12 @@ export class AndonMetrics {
     ];
   }
 
-  /** Subscribes to every channel. Idempotent. */
+  /** Subscribes to every channel (the request start channel only when `inflight` is not given). Idempotent. */
   start(): this {
     if (this.started) return this;
     this.started = true;
     for (const [ch, fn] of this.subs()) ch.subscribe(fn);
+    if (!this.inflightFn) requestStartChannel.subscribe(this.onStart);
     return this;
   }
 
@@ -265,6 +269,7 @@ export class AndonMetrics {
     if (!this.started) return;
     this.started = false;
     for (const [ch, fn] of this.subs()) ch.unsubscribe(fn);
+    if (!this.inflightFn) requestStartChannel.unsubscribe(this.onStart);
   }
 
   /** Sets the readiness gauge directly (HealthMonitor publishes it; this is for embedders without one). */

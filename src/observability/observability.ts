@@ -17,7 +17,9 @@ import { wireAlerts, type AlertWiringOptions } from './alerts/wiring.js';
 /** Options of {@link createObservability}; every part is on by default except alerts (needs config). */
 export interface ObservabilityOptions {
   logger?: Logger;
-  /** `false` turns metrics off. */
+  /** The server, for the in-flight gauge (read at scrape time instead of counted per request). */
+  server?: { inflightRequests(): readonly unknown[] };
+  /** `false` turns metrics off. Pass `inflight: () => server.inflightRequests().length` to read in-flight requests from the server. */
   metrics?: MetricsOptions | false;
   /** `false` turns the request scope (trace ids in logs, OTel spans) off. */
   tracing?: TracingOptions | false;
@@ -72,10 +74,13 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     });
     if (options.alertWiring !== false) unwire = wireAlerts(alerts, options.alertWiring || {});
   }
-  const metrics = options.metrics === false ? undefined : new AndonMetrics(options.metrics).start();
+  const health = new HealthMonitor(options.health);
+  const server = options.server;
+  const inflight = server ? () => server.inflightRequests().length : undefined;
+  const metrics = options.metrics === false ? undefined : new AndonMetrics({ ready: () => health.readiness().ready, inflight, ...options.metrics }).start();
   const tracing = options.tracing === false ? undefined : new RequestTracing(options.tracing).start();
-  const requestLogging = options.requestLogging === false ? undefined : new RequestLogging({ ...options.requestLogging, logger: log }).start();
-  const health = new HealthMonitor(options.health).start();
+  const requestLogging = options.requestLogging === false ? undefined : new RequestLogging({ ...options.requestLogging, logger: log, tracing }).start();
+  health.start();
   return {
     metrics,
     health,

@@ -6,7 +6,8 @@
  */
 import { channels, type RequestEvent } from '../runtime/events.js';
 import type { Logger } from '../util/logger.js';
-import { requestStartChannel, type RequestStartEvent } from './tracing.js';
+import { requestStartChannel, type RequestStartEvent, type RequestTracing } from './tracing.js';
+import type { RequestScope } from './scope.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -19,6 +20,19 @@ export interface RequestLoggingOptions {
   completeLevel?: Level | 'off';
   /** Level of the completion line for protocol errors. Default `info`. */
   errorLevel?: Level | 'off';
+  /**
+   * Where the request's trace and session ids come from when they are not in the async context
+   * (tracing without `propagate`). Subscribe it first: it must see the start event before this.
+   */
+  tracing?: RequestTracing;
+}
+
+function stamp(line: Record<string, unknown>, s: RequestScope | undefined): Record<string, unknown> {
+  if (!s) return line;
+  line.trace_id = s.traceId;
+  line.span_id = s.spanId;
+  if (s.sessionId !== undefined) line.session_id = s.sessionId;
+  return line;
 }
 
 /** Subscribes request start and completion events and writes them as log lines. */
@@ -27,7 +41,10 @@ export class RequestLogging {
   private readonly startLevel: Level | 'off';
   private readonly completeLevel: Level | 'off';
   private readonly errorLevel: Level | 'off';
+  private readonly tracing: RequestTracing | undefined;
   private started = false;
+  private subscribedStart = false;
+  private subscribedEnd = false;
 
   /** See {@link RequestLoggingOptions} for defaults. */
   constructor(options: RequestLoggingOptions) {
@@ -35,6 +52,7 @@ export class RequestLogging {
     this.startLevel = options.startLevel ?? 'debug';
     this.completeLevel = options.completeLevel ?? 'debug';
     this.errorLevel = options.errorLevel ?? 'info';
+    this.tracing = options.tracing;
   }
 
   private enabled(level: Level | 'off'): level is Level {
@@ -48,31 +66,43 @@ export class RequestLogging {
     const line: Record<string, unknown> = { event: 'request.start', method: e.request.method, id: e.request.id, era: e.era };
     if (e.request.params !== undefined) line.params = e.request.params;
     if (e.headers) line.headers = e.headers;
-    this.log[this.startLevel](line, 'request received');
+    this.log[this.startLevel](stamp(line, this.tracing?.scopeFor(e, this.enabled(this.completeLevel) || this.enabled(this.errorLevel))), 'request received');
   };
 
   private readonly onEnd = (msg: unknown): void => {
-    const e = msg as RequestEvent;
+    const e = msg as RequestEvent & { incoming?: object };
     const level = e.outcome === 'error' ? this.errorLevel : this.completeLevel;
     if (!this.enabled(level)) return;
     const line: Record<string, unknown> = { event: 'request.end', method: e.method, era: e.era, outcome: e.outcome, durationMs: Math.round(e.durationMs * 1000) / 1000 };
     if (e.name !== undefined) line.name = e.name;
-    this.log[level](line, 'request completed');
+    this.log[level](stamp(line, this.tracing?.scopeFor(e.incoming)), 'request completed');
   };
 
-  /** Subscribes. Idempotent. */
+  /**
+   * Subscribes to what the logger's level lets through, as set now: a start subscriber alone makes
+   * the server run every request through the start channel, so there is none unless the start
+   * line is enabled. Call `restart()` after changing the logger's level. Idempotent.
+   */
   start(): this {
     if (this.started) return this;
     this.started = true;
-    requestStartChannel.subscribe(this.onStart);
-    channels.request.subscribe(this.onEnd);
+    this.subscribedStart = this.enabled(this.startLevel);
+    this.subscribedEnd = this.enabled(this.completeLevel) || this.enabled(this.errorLevel);
+    if (this.subscribedStart) requestStartChannel.subscribe(this.onStart);
+    if (this.subscribedEnd) channels.request.subscribe(this.onEnd);
     return this;
   }
 
   stop(): void {
     if (!this.started) return;
     this.started = false;
-    requestStartChannel.unsubscribe(this.onStart);
-    channels.request.unsubscribe(this.onEnd);
+    if (this.subscribedStart) requestStartChannel.unsubscribe(this.onStart);
+    if (this.subscribedEnd) channels.request.unsubscribe(this.onEnd);
+  }
+
+  /** Re-reads the logger's level (after it changed). */
+  restart(): this {
+    this.stop();
+    return this.start();
   }
 }

@@ -14,9 +14,9 @@ import type { Span } from '@opentelemetry/api';
 
 /** What is known about the request in whose async context code runs. */
 export interface RequestScope {
-  /** W3C trace id, 32 lowercase hex (from `traceparent`, or generated when absent). */
+  /** W3C trace id, 32 lowercase hex (from `traceparent`, or generated on first read when absent). */
   traceId: string;
-  /** This request's span id, 16 hex. */
+  /** This request's span id, 16 hex (generated on first read). */
   spanId: string;
   /** The caller's span id from `traceparent`, when there was one. */
   parentSpanId: string | undefined;
@@ -30,7 +30,7 @@ export interface RequestScope {
   method: string;
   /** `performance.now()` at dispatch. */
   startedAt: number;
-  /** The OpenTelemetry span, when tracing with OTel is enabled (a no-op span without an SDK). */
+  /** The OpenTelemetry span, when tracing with OTel is enabled and an SDK is installed. */
   span: Span | undefined;
 }
 

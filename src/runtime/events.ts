@@ -14,6 +14,22 @@ export interface RequestEvent {
   era: Era;
   outcome: 'ok' | 'error' | 'tool_error' | 'input_required';
   durationMs: number;
+  /** The object published on `requestStart` for this request (correlates the two events). */
+  incoming?: RequestStartEvent;
+}
+
+/**
+ * A request is about to be dispatched: the server's IncomingRequest itself (no copy). Published
+ * with `runStores`, so a subscriber that binds an AsyncLocalStorage to this channel (observability
+ * binds the request's trace scope) has it active for the whole request, the `request` event included.
+ */
+export interface RequestStartEvent {
+  request: { id: string | number | null; method: string; params?: Record<string, unknown> | undefined };
+  era: Era;
+  session?: { id: string } | undefined;
+  peer?: unknown;
+  /** HTTP request headers, when the request came over HTTP. */
+  headers?: Record<string, string | string[] | undefined> | undefined;
 }
 
 /** A session or connection opened or closed. */
@@ -62,6 +78,7 @@ export interface StoreEvent {
 /** The channels, typed. Subscribe with `channels.request.subscribe((e) => …)`. */
 export const channels = {
   request: channel('andon:request') as Channel & { publish(e: RequestEvent): void },
+  requestStart: channel('andon:request:start') as Channel & { publish(e: RequestStartEvent): void },
   session: channel('andon:session') as Channel & { publish(e: SessionEvent): void },
   component: channel('andon:component') as Channel & { publish(e: ComponentEvent): void },
   restart: channel('andon:restart') as Channel & { publish(e: RestartEvent): void },

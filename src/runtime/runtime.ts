@@ -27,6 +27,9 @@ import { nullLogger, type Logger } from '../util/logger.js';
 import { OpsServer } from '../admin/ops-server.js';
 import { mountAdminApi } from '../admin/admin-api.js';
 import { channels, type DrainEvent } from './events.js';
+import { createObservability, type Observability, type ObservabilityOptions } from '../observability/observability.js';
+import { mountObservability } from '../observability/mount.js';
+import { loadAlertsConfig } from '../observability/alerts/config.js';
 import { HaltRegistry, type HaltRecord } from './halt.js';
 import { Supervisor, UnknownComponentError, type ChildLink, type ComponentInfo } from './supervisor.js';
 
@@ -58,6 +61,11 @@ export interface RuntimeOptions {
   flushMs?: number;
   /** Install SIGTERM/SIGINT handlers that drain and exit. Default true. */
   signals?: boolean;
+  /**
+   * Metrics, request logs, health and alerts (see docs/operations.md). Alerts are configured by
+   * `observability.alerts`, or by the JSON file named in ANDON_ALERTS_CONFIG. `false` turns it off.
+   */
+  observability?: Omit<ObservabilityOptions, 'server' | 'logger' | 'stateDir'> | false;
   /** Called with the exit code after a signal-initiated drain. Default process.exit. */
   exit?: (code: number) => void;
   logger?: Logger;
@@ -123,6 +131,8 @@ export class Runtime {
   http: HttpEndpoint | undefined;
   stdio: StdioConnection | undefined;
   ops: OpsServer | undefined;
+  /** Metrics, health, alerts; undefined when turned off. */
+  obs: Observability | undefined;
   adminToken = '';
   private phase: DrainEvent['phase'] = 'running';
   private phaseSince = Date.now();
@@ -175,6 +185,8 @@ export class Runtime {
     const halted = await this.halts.load();
     for (const h of halted) this.log.warn({ component: h.id, state: h.state, reason: h.reason, since: new Date(h.since).toISOString() }, 'component is halted from a previous run');
     this.adminToken = await this.loadAdminToken();
+    (this.log as { addSecret?: (v: string) => void }).addSecret?.(this.adminToken);
+    if (this.opts.observability !== false) this.startObservability();
     this.installServerHooks();
 
     await this.root.add({ id: 'store', kind: 'store', critical: true, start: () => ({ stop: () => {} }) });
@@ -208,10 +220,40 @@ export class Runtime {
       const o = this.opts.ops ?? {};
       this.ops = new OpsServer({ token: this.adminToken, port: o.port, host: o.host });
       mountAdminApi(this.ops, this);
+      if (this.obs) mountObservability(this.ops, this.obs);
       await this.ops.listen();
     }
     if (this.opts.signals !== false) this.installSignals();
     this.log.info({ url: this.http?.url, ops: this.ops?.url, stateDir: this.stateDir, halted: halted.map((h) => h.id) }, 'andon runtime started');
+  }
+
+  private startObservability(): void {
+    const o = this.opts.observability || {};
+    const file = process.env.ANDON_ALERTS_CONFIG;
+    const alerts = o.alerts ?? (file ? loadAlertsConfig(file) : undefined);
+    this.obs = createObservability({
+      ...o,
+      alerts,
+      server: this.server,
+      logger: this.log,
+      stateDir: this.stateDir,
+      onSecret: (v) => (this.log as { addSecret?: (v: string) => void }).addSecret?.(v),
+    });
+    this.obs.health.register('store', async () => {
+      await this.store.get('health', 'probe');
+    }, { critical: true });
+    this.obs.health.register('transport:http', () => {
+      if (this.http && !this.http.handler.isAccepting && this.phase === 'running' && !this.halts.isHalted('node') && !this.halts.isHalted('transport:http')) {
+        throw new Error('HTTP transport is not accepting requests');
+      }
+    });
+    this.feedHealth();
+  }
+
+  /** Tells health which critical components are halted (readiness goes false). */
+  private feedHealth(): void {
+    if (!this.obs) return;
+    this.obs.health.setHaltedCritical(this.components().filter((c) => c.critical && c.state.startsWith('halted')).map((c) => c.id));
   }
 
   private async loadAdminToken(): Promise<string> {
@@ -381,10 +423,12 @@ export class Runtime {
     if (id === 'node') {
       const rec = await this.halts.set('node', 'halted_manual', reason, by);
       this.applyNodeHalt(reason);
+      this.feedHealth();
       await this.server.whenIdle(this.graceMs);
       return rec;
     }
     await this.supervisorOf(id).halt(id, reason, 'halted_manual', by);
+    this.feedHealth();
     return this.halts.get(id)!;
   }
 
@@ -393,9 +437,11 @@ export class Runtime {
     if (id === 'node') {
       await this.halts.clear('node', by);
       if (this.phase === 'running') this.http?.handler.setAccepting(true);
+      this.feedHealth();
       return;
     }
     await this.supervisorOf(id).resume(id, by);
+    this.feedHealth();
   }
 
   private applyNodeHalt(reason: string): void {
@@ -506,6 +552,7 @@ export class Runtime {
     const durationMs = now - this.phaseSince;
     this.phase = phase;
     this.phaseSince = now;
+    this.obs?.health.setDraining(phase !== 'running');
     channels.drain.publish({ phase, durationMs, inflight: this.server.inflightRequests().length, ...extra });
     this.log.info({ phase, previousPhaseMs: durationMs, ...extra }, `drain: ${phase}`);
   }
@@ -558,8 +605,11 @@ export class Runtime {
     })();
     const timedOut = await Promise.race([halting.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), haltMs).unref())]);
     if (timedOut) this.log.error({ haltMs }, 'halting phase ran out of time; stopping anyway');
-    await this.ops?.close();
     this.setPhase('stopped', { drained, forced });
+    // Observability goes last: the stopped phase is logged and alerts in flight get to finish.
+    await this.obs?.stop();
+    await this.ops?.close();
+    await new Promise<void>((r) => ((this.log as { flush?: (cb: () => void) => void }).flush ? (this.log as { flush: (cb: () => void) => void }).flush(() => r()) : r()));
     return { graceExpired: !idle, drained, forced, durationMs: Date.now() - started };
   }
 

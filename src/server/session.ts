@@ -99,6 +99,8 @@ export class Peer {
 export class Session extends Peer {
   readonly id: string;
   protocolVersion = '';
+  /** The transport carrying the session (a metrics label). */
+  transport: 'http' | 'stdio' = 'http';
   clientInfo: Implementation | undefined;
   clientCapabilities: ClientCapabilities = {};
   /** Minimum level for notifications/message; undefined sends everything. */

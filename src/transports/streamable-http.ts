@@ -22,6 +22,7 @@ import { MemoryEventStore, type EventStore } from './event-store.js';
 import { SseStream, type SseOptions } from './sse.js';
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
+import { channels } from '../runtime/events.js';
 
 /** Options of the Streamable HTTP transport. */
 export interface HttpTransportOptions {
@@ -307,9 +308,12 @@ export class StreamableHttpHandler {
     const listener = this.server.openListener(request, (m) => stream.send(m));
     const entry = { stream, listener, requestId: request.id };
     this.listenStreams.add(entry);
+    // A 2026 listen stream is that era's long-lived connection: count it like a session.
+    if (channels.session.hasSubscribers) channels.session.publish({ action: 'open', era: '2026', transport: 'http' });
     stream.onDetach = () => {
       this.server.removeListener(listener);
       this.listenStreams.delete(entry);
+      if (channels.session.hasSubscribers) channels.session.publish({ action: 'close', era: '2026', transport: 'http' });
     };
   }
 
@@ -370,7 +374,7 @@ export class StreamableHttpHandler {
   private dispatch(res: ServerResponse, request: JsonRpcRequest, era: Era, session: Session | undefined, ac: RequestAbort, isInit = false): HttpExchange {
     const x = new HttpExchange(this.shared, res, request.id, era, session, ac, isInit);
     if (this.mode === 'sse' && !isInit) x.openStream();
-    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac)).then(
+    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers)).then(
       (response) => x.finish(response),
       (err: unknown) => x.finish(errorResponse(request.id, err)),
     );

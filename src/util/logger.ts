@@ -6,7 +6,8 @@
  * `trace_id`, `span_id` and `session_id` (see src/observability/scope.ts).
  */
 import { pino, type DestinationStream } from 'pino';
-import { renameSync, statSync, existsSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { KeyMatcher, REDACTED, Scrubber, redactObject } from '../observability/redact.js';
 import { requestScope } from '../observability/scope.js';
 
@@ -35,7 +36,7 @@ export interface LoggerOptions {
   name?: string;
   /**
    * Log to this file instead of stderr (or `ANDON_LOG_FILE`). Directories are created. Rotated by
-   * size: `file` → `file.1` → … → `file.<maxFiles>`.
+   * size: `file` → `file.1` → … → `file.<maxFiles>` (the oldest is deleted).
    */
   file?: string;
   /** Rotate the file when it grows past this many bytes. Default 10 MiB (or `ANDON_LOG_MAX_BYTES`). */
@@ -125,18 +126,15 @@ function decorate(l: pino.Logger, scrubber: Scrubber): AndonLogger {
 }
 
 /**
- * A file destination rotated by size. Writing goes through pino's SonicBoom (async, buffered);
- * rotation renames the files and asks SonicBoom to reopen the path, so writes still pending land
- * in the file that was just rotated and nothing is lost.
+ * A file destination rotated by size. Each file is written by its own fs.WriteStream: at rotation
+ * the live file is renamed, its stream ends (what is still buffered lands in the renamed file, in
+ * order, through the descriptor it already holds) and a new stream opens the path again. Nothing
+ * is lost and nothing is written to the wrong generation.
  */
 export class RotatingFileStream {
-  private readonly sonic: ReturnType<typeof pino.destination>;
+  private stream: WriteStream;
   private size: number;
-  /**
-   * True while SonicBoom opens the file (at start and after a rotation); rotation waits, and the
-   * bytes keep counting, so a burst rotates at the first write after the file is open.
-   */
-  private reopening = false;
+  private readonly closing = new Set<WriteStream>();
 
   /** `maxBytes` per file; `maxFiles` rotated files kept (default 10 MiB, 5). */
   constructor(
@@ -144,19 +142,23 @@ export class RotatingFileStream {
     private readonly maxBytes = 10 * 1024 * 1024,
     private readonly maxFiles = 5,
   ) {
-    this.sonic = pino.destination({ dest: path, sync: false, mkdir: true });
+    mkdirSync(dirname(path), { recursive: true });
     this.size = existsSync(path) ? statSync(path).size : 0;
-    // The first open is asynchronous too: renaming before it exists would lose the rotation.
-    this.reopening = true;
-    this.sonic.once('ready', () => {
-      this.reopening = false;
-    });
+    this.stream = this.open();
+  }
+
+  private open(): WriteStream {
+    const s = createWriteStream(this.path, { flags: 'a', mode: 0o640 });
+    // A logging failure (disk full, permissions) must not crash the process it is observing.
+    s.on('error', () => {});
+    return s;
   }
 
   write(chunk: string): boolean {
-    const ok = this.sonic.write(chunk);
+    const ok = this.stream.write(chunk);
     this.size += Buffer.byteLength(chunk);
-    if (this.size >= this.maxBytes && !this.reopening) this.rotate();
+    // While the new file is still opening (`pending`) the path may not exist yet: rotate later.
+    if (this.size >= this.maxBytes && !this.stream.pending) this.rotate();
     return ok;
   }
 
@@ -173,23 +175,27 @@ export class RotatingFileStream {
       }
     } catch {
       // A failed rename (file removed by an operator, read-only dir) must not take logging down:
-      // reopening below keeps writing to whatever the path now is.
+      // the new stream below writes to whatever the path now is.
     }
-    this.reopening = true;
-    this.sonic.once('ready', () => {
-      this.reopening = false;
-    });
-    this.sonic.reopen();
+    const old = this.stream;
+    this.closing.add(old);
+    old.end(() => this.closing.delete(old));
+    this.stream = this.open();
   }
 
-  /** Writes out what is buffered, once any reopen has finished. */
+  /** Calls back once everything written so far is on its file (all generations). */
   flush(cb?: (err?: Error) => void): void {
-    if (this.reopening) this.sonic.once('ready', () => this.flush(cb));
-    else this.sonic.flush(cb);
+    const waits = [...this.closing].map((s) => new Promise<void>((r) => (s.closed ? r() : s.once('close', () => r()))));
+    // A write's callback runs after every earlier write of the same stream has completed.
+    waits.push(new Promise<void>((r) => this.stream.write('', () => r())));
+    Promise.all(waits).then(
+      () => cb?.(),
+      (err: Error) => cb?.(err),
+    );
   }
 
   /** Flushes and closes the file. */
-  end(): void {
-    this.sonic.end();
+  end(cb?: () => void): void {
+    this.flush(() => this.stream.end(cb));
   }
 }

@@ -328,6 +328,34 @@ describe('andon cord (real processes)', () => {
     await node.exited;
   });
 
+  test('ops listener: metrics count real traffic; readiness follows a node halt and the drain', async () => {
+    const n = await fresh();
+    const node = await n.start();
+    const s = new Session2025(node.url);
+    await s.initialize();
+    await s.call('tools/call', { name: 'echo', arguments: { text: 'x' } });
+    await s.call('tools/call', { name: 'flaky', arguments: {} });
+    const metrics = await (await fetch(`${node.opsUrl}/metrics`)).text();
+    assert.match(metrics, /andon_requests_total\{method="tools\/call",tool="echo",era="2025",outcome="ok"\} 1/);
+    assert.match(metrics, /andon_requests_total\{method="tools\/call",tool="flaky",era="2025",outcome="tool_error"\} 1/);
+    assert.match(metrics, /andon_sessions_active\{transport="http",era="2025"\} 1/);
+    assert.doesNotMatch(metrics, new RegExp(s.sessionId), 'no session id in any label');
+    assert.equal((await fetch(`${node.opsUrl}/health/ready`)).status, 200);
+    assert.equal((await fetch(`${node.opsUrl}/health/live`)).status, 200);
+    await node.admin('POST', '/admin/components/node/halt', { reason: 'readiness check' });
+    const ready = await fetch(`${node.opsUrl}/health/ready`);
+    assert.equal(ready.status, 503);
+    assert.deepEqual(((await ready.json()) as { reasons: string[] }).reasons, ['critical component halted: node']);
+    await node.admin('POST', '/admin/components/node/resume');
+    assert.equal((await fetch(`${node.opsUrl}/health/ready`)).status, 200);
+    const slow = s.request('tools/call', { name: 'slow', arguments: { ms: 800 } });
+    await until('the slow call in flight', async () => (await node.admin('GET', '/admin/components/tool:slow')).body.inflight === 1);
+    node.child.kill('SIGTERM');
+    await until('readiness off while draining', async () => (await fetch(`${node.opsUrl}/health/ready`)).status === 503);
+    assert.equal((await slow).response.result.content[0].text, 'slept 800');
+    assert.equal((await node.exited).code, 0);
+  });
+
   test('admin API: bad token 401, unknown component 404, missing reason 400; node halt refuses work until resumed', async () => {
     const n = await fresh();
     const node = await n.start();
