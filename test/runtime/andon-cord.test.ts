@@ -373,6 +373,13 @@ describe('andon cord (real processes)', () => {
     assert.match(refused.response.error.message, /node halted \(incident 42\)/);
     await node.admin('POST', '/admin/components/node/resume');
     assert.equal((await s.call('tools/call', { name: 'echo', arguments: { text: 'ok' } })).content[0].text, 'ok');
+    assert.equal((await node.admin('POST', '/admin/components/transport:http/halt', { reason: 'network maintenance' })).status, 200);
+    const closed = await s.request('tools/call', { name: 'echo', arguments: { text: 'x' } });
+    assert.equal(closed.status, 503);
+    assert.match(closed.response.error.message, /transport halted \(network maintenance\)/);
+    assert.ok(closed.headers.get('retry-after'));
+    assert.equal((await node.admin('POST', '/admin/components/transport:http/resume')).status, 200);
+    assert.equal((await s.call('tools/call', { name: 'echo', arguments: { text: 'open again' } })).content[0].text, 'open again');
     node.child.kill('SIGTERM');
     await node.exited;
   });
