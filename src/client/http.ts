@@ -12,7 +12,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { JsonRpcMessage, JsonRpcRequest, RequestId } from '../protocol/jsonrpc.js';
 import { ClientError } from './errors.js';
-import { SseParser } from './sse-parser.js';
+import { readBody, readSseMessages, snippet, toClientError, tryJson } from './http-response.js';
 import { backoffDelay, reconnectPolicy, type ReconnectOptions, type ReconnectPolicy } from './backoff.js';
 import type { ClientTransport, SendContext, TransportSink } from './transport.js';
 import { parseBearerChallenge, type OAuthFlow } from './oauth.js';
@@ -270,24 +270,8 @@ export class StreamableHttpTransport implements ClientTransport {
    */
   private readStream(ex: Exchange, res: IncomingMessage, resumed = false): Promise<void> {
     return new Promise((resolve) => {
-      let delivered = false;
-      const parser = new SseParser({
-        onId: (id) => {
-          ex.lastEventId = id;
-        },
-        onRetry: (ms) => {
-          ex.retryMs = ms;
-        },
-        onEvent: (ev) => {
-          if (ev.event !== 'message' || ev.data.trim() === '') return;
-          let value: unknown;
-          try {
-            value = JSON.parse(ev.data);
-          } catch (err) {
-            this.sink.malformed(`SSE event is not JSON: ${(err as Error).message}${snippet(ev.data)}`, ex.id);
-            return;
-          }
-          delivered = true;
+      readSseMessages(res, ex, {
+        message: (value) => {
           const isAnswer = isResponseTo(value, ex.id);
           if (isAnswer) ex.gotResponse = true;
           this.sink.message(value, ex.id);
@@ -296,16 +280,12 @@ export class StreamableHttpTransport implements ClientTransport {
             resolve();
           }
         },
+        malformed: (why) => this.sink.malformed(`SSE event is not JSON: ${why}`, ex.id),
+        end: (delivered) => {
+          if (delivered) ex.resumeAttempts = 0;
+          resolve();
+        },
       });
-      res.on('data', (chunk: Buffer) => parser.push(chunk));
-      const done = () => {
-        parser.end();
-        if (delivered) ex.resumeAttempts = 0;
-        resolve();
-      };
-      res.once('end', done);
-      res.once('close', done);
-      res.once('error', done);
     });
   }
 
@@ -436,35 +416,11 @@ export class StreamableHttpTransport implements ClientTransport {
 
   private readStandalone(st: NonNullable<typeof this.standalone>, res: IncomingMessage): Promise<boolean> {
     return new Promise((resolve) => {
-      let delivered = false;
-      const parser = new SseParser({
-        onId: (id) => {
-          st.lastEventId = id;
-        },
-        onRetry: (ms) => {
-          st.retryMs = ms;
-        },
-        onEvent: (ev) => {
-          if (ev.event !== 'message' || ev.data.trim() === '') return;
-          let value: unknown;
-          try {
-            value = JSON.parse(ev.data);
-          } catch (err) {
-            this.sink.malformed(`SSE event on the standalone stream is not JSON: ${(err as Error).message}${snippet(ev.data)}`);
-            return;
-          }
-          delivered = true;
-          this.sink.message(value);
-        },
+      readSseMessages(res, st, {
+        message: (value) => this.sink.message(value),
+        malformed: (why) => this.sink.malformed(`SSE event on the standalone stream is not JSON: ${why}`),
+        end: resolve,
       });
-      res.on('data', (chunk: Buffer) => parser.push(chunk));
-      const done = () => {
-        parser.end();
-        resolve(delivered);
-      };
-      res.once('end', done);
-      res.once('close', done);
-      res.once('error', done);
     });
   }
 
@@ -588,46 +544,10 @@ export class StreamableHttpTransport implements ClientTransport {
   }
 }
 
-/** Reads a whole body as UTF-8, failing past `limit` bytes. */
-export function readBody(res: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        res.destroy();
-        reject(new ClientError('MALFORMED_RESPONSE', `The response body exceeds ${limit} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.once('error', (err) => reject(new ClientError('STREAM_CLOSED', `The response body was cut: ${err.message}`, { cause: err })));
-    res.once('close', () => {
-      if (!res.complete) reject(new ClientError('STREAM_CLOSED', 'The connection closed before the response body was complete'));
-    });
-  });
-}
-
 function isResponseTo(value: unknown, id: RequestId): boolean {
   if (!value || typeof value !== 'object') return false;
   const m = value as Record<string, unknown>;
   return m.id === id && !('method' in m) && ('result' in m || 'error' in m);
-}
-
-function tryJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function snippet(text: string): string {
-  const t = text.trim();
-  if (!t) return '';
-  return `: ${t.length > 200 ? `${t.slice(0, 200)}…` : t}`;
 }
 
 function describe(message: JsonRpcMessage): string {
@@ -638,11 +558,4 @@ function describe(message: JsonRpcMessage): string {
 function protocolHeader(h: Record<string, string>): Record<string, string> {
   const v = h['mcp-protocol-version'];
   return v === undefined ? {} : { 'mcp-protocol-version': v };
-}
-
-/** Maps socket errors to CONNECTION_FAILED; keeps ClientErrors. */
-export function toClientError(err: unknown): ClientError {
-  if (err instanceof ClientError) return err;
-  const e = err as NodeJS.ErrnoException;
-  return new ClientError('CONNECTION_FAILED', `HTTP request failed: ${e?.code ? `${e.code} ` : ''}${e?.message ?? String(err)}`, { cause: err });
 }

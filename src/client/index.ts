@@ -1,5 +1,8 @@
 /** andon-mcp client: connect to any MCP server over stdio or HTTP, in either protocol era. */
-export { createClient, McpClient, CLIENT_SESSION_VERSIONS, withDefaults, type ClientOptions, type ClientTarget, type ClientEvents } from './client.js';
+export { createClient, McpClient } from './client.js';
+export type { ClientOptions, ClientTarget, ClientEvents } from './options.js';
+export { CLIENT_SESSION_VERSIONS } from './lifecycle.js';
+export { withDefaults } from './inbound.js';
 export { ClientError, isClientError, isServerError, McpError, type ClientErrorCode } from './errors.js';
 export { StreamableHttpTransport, type StreamableHttpOptions } from './http.js';
 export { LegacySseTransport, type LegacySseOptions } from './legacy-sse.js';
@@ -7,6 +10,7 @@ export { StdioTransport, type StdioTransportOptions } from './stdio.js';
 export { splitCommand } from './shell-split.js';
 export { encodeHeaderValue, toolHeaderParams } from './headers.js';
 export type { ReconnectOptions } from './backoff.js';
-export { OAuthFlow, parseBearerChallenge, signJwt, type OAuthOptions, type MachineGrant, type BearerChallenge } from './oauth.js';
+export { OAuthFlow, parseBearerChallenge, type OAuthOptions, type MachineGrant, type BearerChallenge } from './oauth.js';
+export { signJwt } from './jwt.js';
 export type { ClientTransport, TransportSink, SendContext } from './transport.js';
 export type * from './types.js';

@@ -7,7 +7,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { JsonRpcMessage, JsonRpcRequest, RequestId } from '../protocol/jsonrpc.js';
 import { ClientError } from './errors.js';
-import { readBody, toClientError } from './http.js';
+import { readBody, toClientError } from './http-response.js';
 import { SseParser } from './sse-parser.js';
 import type { ClientTransport, SendContext, TransportSink } from './transport.js';
 

@@ -11,8 +11,10 @@
  * The browser step is the application's: `authorize(url)` must send the user to `url` and resolve
  * with the URL the authorization server redirected back to.
  */
-import { constants, createHash, createPrivateKey, generateKeyPairSync, randomBytes, randomUUID, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { ClientError } from './errors.js';
+import { base64url, signJwt } from './jwt.js';
+import { authorizationServerMetadata, canonicalResource, protectedResourceMetadata, resourceMatches, type AsMetadata } from './oauth-discovery.js';
 
 /**
  * A grant without a browser, for agents and gateways: `client_credentials` (with `clientId` and
@@ -69,21 +71,6 @@ export interface BearerChallenge {
   resourceMetadata?: string;
 }
 
-interface AsMetadata {
-  issuer: string;
-  authorization_endpoint: string;
-  token_endpoint: string;
-  registration_endpoint?: string;
-  scopes_supported?: string[];
-  code_challenge_methods_supported?: string[];
-  token_endpoint_auth_methods_supported?: string[];
-  authorization_response_iss_parameter_supported?: boolean;
-  client_id_metadata_document_supported?: boolean;
-  dpop_signing_alg_values_supported?: string[];
-  /** Not from the server: true when no metadata was found and 2025-03-26 default endpoints are used. */
-  fallback?: boolean;
-}
-
 interface ClientCredentials {
   clientId: string;
   clientSecret?: string;
@@ -113,10 +100,6 @@ export function parseBearerChallenge(header: string | string[] | undefined): Bea
     else if (key === 'resource_metadata') out.resourceMetadata = value;
   }
   return out;
-}
-
-function base64url(buf: Buffer): string {
-  return buf.toString('base64url');
 }
 
 /** The OAuth state of one client: credentials per issuer, the current tokens, scopes asked for. */
@@ -222,7 +205,7 @@ export class OAuthFlow {
   }
 
   private async authorizeFlow(serverUrl: URL, status: number, challenge: BearerChallenge, protocolVersion: string | undefined): Promise<void> {
-    const prm = await this.protectedResourceMetadata(serverUrl, challenge.resourceMetadata);
+    const prm = await protectedResourceMetadata(serverUrl, challenge.resourceMetadata, (url) => this.getJson(url));
     let issuer: string;
     let resource: string | undefined;
     if (prm) {
@@ -238,7 +221,7 @@ export class OAuthFlow {
       issuer = serverUrl.origin;
       resource = protocolVersion !== undefined && protocolVersion <= '2025-03-26' ? undefined : canonicalResource(serverUrl);
     }
-    const meta = await this.authorizationServerMetadata(issuer, prm === undefined);
+    const meta = await authorizationServerMetadata(issuer, prm === undefined, (url) => this.getJson(url));
     if (this.options.grant) return this.machineGrant(this.options.grant, issuer, meta, resource, this.chooseScope(status, challenge, prm, meta, false));
     if (!this.options.authorize) throw new ClientError('UNAUTHORIZED', 'The server requires OAuth authorization, but neither oauth.authorize nor oauth.grant was given');
     const client = await this.client(issuer, meta);
@@ -274,57 +257,6 @@ export class OAuthFlow {
     if (resource !== undefined) body.set('resource', resource);
     await this.tokenRequest(meta, client, body, issuer, resource);
     if (scope) for (const s of scope.split(' ')) this.requestedScopes.add(s);
-  }
-
-  /** RFC 9728 discovery: the challenge's URL, else path-based, else root. Undefined when there is none. */
-  private async protectedResourceMetadata(serverUrl: URL, fromChallenge: string | undefined): Promise<Record<string, any> | undefined> {
-    const candidates: string[] = [];
-    if (fromChallenge) candidates.push(fromChallenge);
-    else {
-      const path = serverUrl.pathname.replace(/\/+$/, '');
-      if (path) candidates.push(`${serverUrl.origin}/.well-known/oauth-protected-resource${path}`);
-      candidates.push(`${serverUrl.origin}/.well-known/oauth-protected-resource`);
-    }
-    for (const url of candidates) {
-      const doc = await this.getJson(url);
-      if (doc) return doc;
-    }
-    return undefined;
-  }
-
-  /**
-   * RFC 8414 / OIDC discovery for `issuer`, trying the well-known locations in the order the MCP
-   * spec gives. The document's `issuer` must be exactly the one asked about. With no metadata at
-   * all and no resource metadata either (a 2025-03-26 server), the default endpoints are used.
-   */
-  private async authorizationServerMetadata(issuer: string, legacy: boolean): Promise<AsMetadata> {
-    let u: URL;
-    try {
-      u = new URL(issuer);
-    } catch {
-      throw new ClientError('UNAUTHORIZED', `The authorization server "${issuer}" is not a URL`);
-    }
-    const path = u.pathname.replace(/\/+$/, '');
-    const candidates = path
-      ? [`${u.origin}/.well-known/oauth-authorization-server${path}`, `${u.origin}/.well-known/openid-configuration${path}`, `${u.origin}${path}/.well-known/openid-configuration`]
-      : [`${u.origin}/.well-known/oauth-authorization-server`, `${u.origin}/.well-known/openid-configuration`];
-    for (const url of candidates) {
-      const doc = await this.getJson(url);
-      if (!doc) continue;
-      if (doc.issuer !== issuer) {
-        throw new ClientError('UNAUTHORIZED', `The authorization server metadata at ${url} names issuer "${String(doc.issuer)}", not "${issuer}"; refusing to use it`);
-      }
-      if (typeof doc.authorization_endpoint !== 'string' || typeof doc.token_endpoint !== 'string') {
-        throw new ClientError('UNAUTHORIZED', `The authorization server metadata at ${url} lacks authorization_endpoint or token_endpoint`);
-      }
-      const methods = doc.code_challenge_methods_supported;
-      if (!Array.isArray(methods) || !methods.includes('S256')) {
-        throw new ClientError('UNAUTHORIZED', `The authorization server ${issuer} does not advertise PKCE S256 support; refusing to authorize`);
-      }
-      return doc as AsMetadata;
-    }
-    if (!legacy) throw new ClientError('UNAUTHORIZED', `No authorization server metadata found for ${issuer}`);
-    return { issuer, authorization_endpoint: `${u.origin}/authorize`, token_endpoint: `${u.origin}/token`, registration_endpoint: `${u.origin}/register`, fallback: true };
   }
 
   /** Credentials for `issuer`: cached, pre-registered, a metadata document URL, or a new registration. */
@@ -430,7 +362,7 @@ export class OAuthFlow {
   }
 
   private async refresh(t: Tokens): Promise<void> {
-    const meta = await this.authorizationServerMetadata(t.issuer, false).catch(() => undefined);
+    const meta = await authorizationServerMetadata(t.issuer, false, (url) => this.getJson(url)).catch(() => undefined);
     const client = this.clients.get(t.issuer);
     if (!meta || !client || !t.refreshToken) throw new ClientError('UNAUTHORIZED', 'Cannot refresh the token');
     const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: t.refreshToken });
@@ -508,42 +440,8 @@ export class OAuthFlow {
   }
 }
 
-/** Signs a compact JWS (ES256/384/512, RS256/384/512, PS256/384/512, EdDSA) with node:crypto. */
-export function signJwt(payload: Record<string, unknown>, privateKey: string | KeyObject, alg: string, header: Record<string, unknown> = { typ: 'JWT' }): string {
-  const input = `${base64url(Buffer.from(JSON.stringify({ alg, ...header })))}.${base64url(Buffer.from(JSON.stringify(payload)))}`;
-  const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
-  const bits = alg.slice(2);
-  const hash = alg === 'EdDSA' ? null : `sha${bits}`;
-  let sig: Buffer;
-  if (alg.startsWith('ES')) sig = sign(hash, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-  else if (alg.startsWith('PS')) sig = sign(hash, Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 });
-  else if (alg.startsWith('RS') || alg === 'EdDSA') sig = sign(hash, Buffer.from(input), key);
-  else throw new ClientError('INVALID_ARGUMENT', `Unsupported JWT signing algorithm ${alg}`);
-  return `${input}.${base64url(sig)}`;
-}
-
 /** `client_secret_basic` unless only `client_secret_post` is supported. */
 function secretMethod(supported: string[] | undefined): 'client_secret_basic' | 'client_secret_post' {
   if (supported && !supported.includes('client_secret_basic') && supported.includes('client_secret_post')) return 'client_secret_post';
   return 'client_secret_basic';
-}
-
-/** The server URL as a resource indicator: no fragment, no trailing slash on the root. */
-function canonicalResource(u: URL): string {
-  const s = `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}${u.search}`;
-  return s;
-}
-
-/** A PRM `resource` covers the server URL when same origin and its path is a prefix of the server's. */
-function resourceMatches(resource: string, server: URL): boolean {
-  let r: URL;
-  try {
-    r = new URL(resource);
-  } catch {
-    return false;
-  }
-  if (r.origin !== server.origin) return false;
-  const rp = r.pathname.replace(/\/+$/, '');
-  const sp = server.pathname.replace(/\/+$/, '');
-  return rp === '' || sp === rp || sp.startsWith(`${rp}/`);
 }

@@ -4,26 +4,10 @@
  * there rather than declared twice.
  */
 import type { JsonSchema } from '../protocol/schema.js';
-import type {
-  Annotations,
-  CallToolResult,
-  ContentBlock,
-  CreateMessageParams,
-  CreateMessageResult,
-  ElicitFormParams,
-  ElicitResult,
-  ElicitUrlParams,
-  GetPromptResult,
-  Icon,
-  Implementation,
-  LoggingLevel,
-  ReadResourceResult,
-  ResourceContents,
-  Root,
-  ToolAnnotations,
-} from '../server/types.js';
 import type { Era } from '../protocol/versions.js';
+import type { Annotations, CreateMessageParams, CreateMessageResult, ElicitFormParams, ElicitResult, ElicitUrlParams, Icon, Implementation, Root, ToolAnnotations } from '../server/types.js';
 
+export type { JsonSchema, Era };
 export type {
   Annotations,
   CallToolResult,
@@ -41,9 +25,7 @@ export type {
   ResourceContents,
   Root,
   ToolAnnotations,
-  JsonSchema,
-  Era,
-};
+} from '../server/types.js';
 
 /** A tool as listed by the server. */
 export interface Tool {
