@@ -46,16 +46,22 @@ export interface HttpSummary {
   errors: number;
 }
 
+/** The ceiling a scenario is compared with: the bare responder fed the same request shape. */
+export function ceilingOf(s: Scenario): string {
+  return s.era === '2026' ? 'bare-2026' : 'bare';
+}
+
 export function summariseHttp(r: Results): HttpSummary[] {
   const out: HttpSummary[] = [];
   for (const s of r.scenarios) {
+    const ceilKey = r.http.some((x) => x.key === ceilingOf(s)) ? ceilingOf(s) : 'bare';
     for (const c of [1, 16, 64]) {
       const cells = r.http.filter((x) => x.key === s.key && x.c === c);
       if (!cells.length) continue;
       const ratio = (pick: (x: HttpCell) => number) =>
         median(
           cells.map((x) => {
-            const ceil = r.http.find((y) => y.key === 'bare' && y.c === c && y.rep === x.rep);
+            const ceil = r.http.find((y) => y.key === ceilKey && y.c === c && y.rep === x.rep);
             return ceil ? pick(x) / pick(ceil) : NaN;
           }),
         );
@@ -152,7 +158,7 @@ export function renderMarkdown(r: Results): string {
   L.push('');
   L.push(`Command: \`${r.command}\` (${f0(r.seconds)} s). Machine: ${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memGiB)} GiB, Linux ${String(m.kernel)}, Node ${String(m.node)}; ${String(m.pinned)}.`);
   L.push(`Peers: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}. Load client: undici Pool, one keep-alive connection per in-flight request.`);
-  L.push(`Medians of ${r.reps} repetitions interleaved across servers; "x ceiling" is the median of per-repetition ratios to the bare responder measured in the same repetition. Server CPU per call = the server process's own CPU time (user+system, all threads) / calls.`);
+  L.push(`Medians of ${r.reps} repetitions interleaved across servers; "x ceiling" is the median of per-repetition ratios to the bare responder measured in the same repetition and concurrency, fed the same request shape (2025 rows: 2025-shaped requests; 2026 rows: 2026-shaped requests). Server CPU per call = the server process's own CPU time (user+system, all threads) / calls.`);
   L.push('');
 
   const t = targets(r);
@@ -180,7 +186,9 @@ export function renderMarkdown(r: Results): string {
     const row = (grp: string, s: HttpSummary) =>
       `| ${grp} | ${label(s.key)} | ${f0(s.rps)} | ${f2(s.rpsX)} | ${f2(s.p50)} | ${f1(s.p99)} | ${fx(s.p99X)} | ${f1(s.cpu)} | ${fx(s.cpuX)} |${s.errors ? ` ${s.errors} errors` : ''}`;
     const ceil64 = hs.find((x) => x.key === 'bare' && x.c === 64);
-    if (ceil64) L.push(row('any', ceil64));
+    if (ceil64) L.push(row('2025 (any)', ceil64));
+    const ceil64b = hs.find((x) => x.key === 'bare-2026' && x.c === 64);
+    if (ceil64b) L.push(row('2026', ceil64b));
     for (const [g, name] of groups) {
       for (const s of r.scenarios.filter((x) => x.group === g)) {
         const x = hs.find((y) => y.key === s.key && y.c === 64);
@@ -275,5 +283,55 @@ export function renderMarkdown(r: Results): string {
     L.push(`Idle machine CPU sampled for 1 s between sections: ${r.background.map((b) => `${b.when} ${f1(b.busyPct)}%`).join(', ')} (steal max ${f1(Math.max(...r.background.map((b) => b.stealPct)))}%). Load average at start: ${r.background[0]!.loadavg.map(f2).join(' ')}.`);
     L.push('');
   }
+  return `${L.join('\n')}\n`;
+}
+
+/** The short section for the README: the C=64 headline and the session, stream and start-up figures. */
+export function renderReadme(r: Results): string {
+  const L: string[] = [];
+  const m = r.machine;
+  const hs = summariseHttp(r);
+  const label = (key: string) => r.scenarios.find((s) => s.key === key)?.label ?? key;
+  const h = (key: string) => hs.find((x) => x.key === key && x.c === 64);
+  L.push(`Measured ${r.date.slice(0, 10)} with \`${r.command}\` on ${String(m.cpus)} × ${String(m.cpuModel)} (${String(m.memGiB)} GiB), Node ${String(m.node)}, server pinned to CPU 0 and the undici load client to CPU 1; medians of ${r.reps} interleaved repetitions, each ratio against the bare \`node:http\` responder measured in the same repetition. tools/call of one \`echo\` tool, 64 in flight:`);
+  L.push('');
+  L.push('| requests | server | req/s | x ceiling | p99 ms | server CPU µs/call | x ceiling |');
+  L.push('|---|---|---|---|---|---|---|');
+  const rows: Array<[string, string]> = [
+    ['bare', '2025'],
+    ['andon-json', '2025, JSON'],
+    ['sdk-json', '2025, JSON'],
+    ['sdk-stateless-json', '2025, JSON'],
+    ['fastmcp-json', '2025, JSON'],
+    ['andon-sse', '2025, SSE'],
+    ['sdk-sse', '2025, SSE'],
+    ['bare-2026', '2026'],
+    ['andon-2026', '2026'],
+    ['v2-2026', '2026'],
+  ];
+  for (const [key, grp] of rows) {
+    const x = h(key);
+    if (x) L.push(`| ${grp} | ${label(key)} | ${f0(x.rps)} | ${f2(x.rpsX)} | ${f1(x.p99)} | ${f1(x.cpu)} | ${fx(x.cpuX)} |`);
+  }
+  const st = (key: string) => r.stdio.filter((x) => x.key === key);
+  if (r.stdio.length) {
+    const parts = ['bare-stdio', 'andon-stdio', 'sdk-stdio', 'v2-stdio'].map((k) => `${r.stdioSpecs.find((s) => s.key === k)?.label ?? k} ${f0(median(st(k).map((x) => x.rps)))}`);
+    L.push('');
+    L.push(`stdio, 64 in flight (req/s): ${parts.join(' · ')}.`);
+  }
+  const ses = (key: string) => r.sessions.filter((x) => x.key === key);
+  if (r.sessions.length) {
+    L.push(
+      `2025 sessions: andon-mcp creates ${f0(median(ses('andon').map((x) => x.perSecond)))}/s and holds an idle one in ${f2(median(ses('andon').map((x) => x.rssKiBPerSession)))} KiB RSS (SDK: ${f0(median(ses('sdk').map((x) => x.perSecond)))}/s, ${f1(median(ses('sdk').map((x) => x.rssKiBPerSession)))} KiB; fastmcp: ${f0(median(ses('fastmcp').map((x) => x.perSecond)))}/s, ${f1(median(ses('fastmcp').map((x) => x.rssKiBPerSession)))} KiB).`,
+    );
+  }
+  const a = r.streams.find((x) => x.key === 'andon');
+  if (a) L.push(`${f0(a.opened)} idle sessions each holding a GET SSE stream: ${f0(a.rssMiB)} MiB RSS; one resources/updated reaches all of them in ${f0(median(a.broadcasts.map((b) => b.ms)))} ms.`);
+  if (r.cold.length) {
+    const c = (key: string) => f0(median(r.cold.filter((x) => x.key === key).map((x) => x.ms)));
+    L.push(`Spawn to first initialize response: andon-mcp ${c('andon')} ms (CLI ${c('andon-cli')} ms), bare node:http ${c('bare')} ms, SDK ${c('sdk')} ms, v2 ${c('v2')} ms, fastmcp ${c('fastmcp')} ms.`);
+  }
+  L.push('');
+  L.push(`Full tables (C = 1, 16, 64; SSE; stdio; sessions; streams; start-up; background CPU): [bench/results/${r.date.slice(0, 10)}.md](bench/results/${r.date.slice(0, 10)}.md). Method, every optimisation and what it bought: [docs/performance.md](docs/performance.md).`);
   return `${L.join('\n')}\n`;
 }

@@ -20,7 +20,7 @@ import { HttpLoad, createSessions, initializeBody, type LoadResult } from './lib
 import { StdioLoad } from './lib/load-stdio.js';
 import { median, minMax } from './lib/stats.js';
 import { cpuDelta, foreignCpuUs, idleBackground, machine, sampleCpu, sampleProcs } from './lib/sysstat.js';
-import { renderMarkdown, type Results } from './report.js';
+import { renderMarkdown, renderReadme, type Results } from './report.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -109,6 +109,9 @@ export interface Scenario {
 
 const SCENARIOS: Scenario[] = [
   { key: 'bare', group: 'ceiling', label: 'bare node:http JSON-RPC responder (ceiling)', server: 'bare', era: '2025', session: true },
+  // The same responder fed the 2026-shaped requests (three routing headers, `_meta`): the ceiling
+  // for the 2026 rows, so that the client does the same work on both sides of the ratio.
+  { key: 'bare-2026', group: 'ceiling', label: 'bare node:http JSON-RPC responder, 2026-shaped requests (ceiling for 2026)', server: 'bare', era: '2026', session: false },
   { key: 'andon-json', group: 'json', label: '**andon-mcp**', server: 'andon', era: '2025', session: true },
   { key: 'andon-cli-json', group: 'json', label: '**andon-mcp** CLI (`andon example simple`: runtime, journal, ops listener)', server: 'andon-cli', era: '2025', session: true },
   { key: 'sdk-json', group: 'json', label: 'SDK 1.32 stateful', server: 'sdk', era: '2025', session: true },
@@ -656,6 +659,7 @@ async function main(): Promise<number> {
   const md = renderMarkdown(results);
   writeFileSync(resolve(OUT, `${day}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(resolve(OUT, `${day}.md`), md);
+  writeFileSync(resolve(OUT, `${day}.readme.md`), renderReadme(results));
   console.log(md);
   log(`wrote ${resolve(OUT, `${day}.json`)} and .md in ${results.seconds.toFixed(0)} s`);
   const [lo, hi] = minMax(results.background.map((b) => b.busyPct));

@@ -18,4 +18,3 @@ export { MemoryStore } from './store/memory-store.js';
 export type { Store, StoredEntry, QuarantineReport } from './store/store.js';
 export { systemClock, TestClock, type Clock } from './util/clock.js';
 export { createClient, McpClient, ClientError, isClientError, isServerError, splitCommand, StreamableHttpTransport, LegacySseTransport, StdioTransport, OAuthFlow, type ClientOptions, type ClientTarget, type ClientEvents, type ClientErrorCode, type ClientTransport, type RequestOptions, type CallToolOptions, type OAuthOptions, type Tool, type Resource, type ResourceTemplate, type Prompt, type Task, type ServerSummary, type Subscription, type SubscriptionFilter, type SamplingHandler, type ElicitationHandler, type RootsProvider, type HandlerContext, type Progress } from './client/index.js';
-export * from './observability/index.js';

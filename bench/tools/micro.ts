@@ -18,6 +18,7 @@ class MockRes extends EventEmitter {
   statusCode = 0;
   bytes = 0;
   socket = null;
+  req: MockReq | undefined;
   constructor(private readonly done: () => void) {
     super();
   }
@@ -65,6 +66,7 @@ function once(headers: Record<string, string>, body: string): Promise<MockRes> {
   return new Promise((resolve) => {
     const res: MockRes = new MockRes(() => resolve(res));
     const req = new MockReq(headers);
+    res.req = req;
     if (mode === 'bare') {
       // The JS floor: what the bare responder does per request.
       const chunks: Buffer[] = [];

@@ -27,9 +27,9 @@ import { nullLogger, type Logger } from '../util/logger.js';
 import { OpsServer } from '../admin/ops-server.js';
 import { mountAdminApi } from '../admin/admin-api.js';
 import { channels, type DrainEvent } from './events.js';
-import { createObservability, type Observability, type ObservabilityOptions } from '../observability/observability.js';
-import { mountObservability } from '../observability/mount.js';
-import { loadAlertsConfig } from '../observability/alerts/config.js';
+// Observability pulls in prom-client, nodemailer and OpenTelemetry (30-40 ms of imports each);
+// it is loaded when a runtime starts, so `import 'andon-mcp'` alone stays quick to cold-start.
+import type { Observability, ObservabilityOptions } from '../observability/observability.js';
 import { HaltRegistry, type HaltRecord } from './halt.js';
 import { Supervisor, UnknownComponentError, type ChildLink, type ComponentInfo } from './supervisor.js';
 
@@ -186,7 +186,7 @@ export class Runtime {
     for (const h of halted) this.log.warn({ component: h.id, state: h.state, reason: h.reason, since: new Date(h.since).toISOString() }, 'component is halted from a previous run');
     this.adminToken = await this.loadAdminToken();
     (this.log as { addSecret?: (v: string) => void }).addSecret?.(this.adminToken);
-    if (this.opts.observability !== false) this.startObservability();
+    if (this.opts.observability !== false) await this.startObservability();
     this.installServerHooks();
 
     await this.root.add({ id: 'store', kind: 'store', critical: true, start: () => ({ stop: () => {} }) });
@@ -220,14 +220,16 @@ export class Runtime {
       const o = this.opts.ops ?? {};
       this.ops = new OpsServer({ token: this.adminToken, port: o.port, host: o.host });
       mountAdminApi(this.ops, this);
-      if (this.obs) mountObservability(this.ops, this.obs);
+      if (this.obs) (await import('../observability/mount.js')).mountObservability(this.ops, this.obs);
       await this.ops.listen();
     }
     if (this.opts.signals !== false) this.installSignals();
     this.log.info({ url: this.http?.url, ops: this.ops?.url, stateDir: this.stateDir, halted: halted.map((h) => h.id) }, 'andon runtime started');
   }
 
-  private startObservability(): void {
+  private async startObservability(): Promise<void> {
+    const { createObservability } = await import('../observability/observability.js');
+    const { loadAlertsConfig } = await import('../observability/alerts/config.js');
     const o = this.opts.observability || {};
     const file = process.env.ANDON_ALERTS_CONFIG;
     const alerts = o.alerts ?? (file ? loadAlertsConfig(file) : undefined);

@@ -411,7 +411,9 @@ export class McpServer {
    * Serves one request and resolves with its response (never rejects). A 2026 request whose
    * handler needs client input resolves with an `input_required` result.
    */
-  async handleRequest(inc: IncomingRequest): Promise<JsonRpcResponse> {
+  handleRequest(inc: IncomingRequest): Promise<JsonRpcResponse> {
+    // Not async itself: returning serve()'s promise from an async function would cost one more
+    // promise and a thenable job per request. serve() never rejects.
     // Observability binds the request's trace scope to the start channel; runStores enters it for
     // the whole request, so every log line and the completion event below see it.
     if (requestStartChannel.hasSubscribers) return requestStartChannel.runStores(inc, this.serve, this, inc);
@@ -889,12 +891,14 @@ export function check2026Meta(params: Record<string, unknown> | undefined): McpE
   if (meta === undefined || meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
     return new McpError(ErrorCode.InvalidParams, `Invalid params: "_meta" is required on every ${STATELESS_VERSIONS[0]} request (with ${META.protocolVersion} and ${META.clientCapabilities})`);
   }
-  const missing: string[] = [];
-  if (typeof meta[META.protocolVersion] !== 'string') missing.push(META.protocolVersion);
+  const versionOk = typeof meta[META.protocolVersion] === 'string';
   const caps = meta[META.clientCapabilities];
-  if (caps === null || typeof caps !== 'object' || Array.isArray(caps)) missing.push(META.clientCapabilities);
-  if (missing.length) return new McpError(ErrorCode.InvalidParams, `Invalid params: missing or malformed _meta keys: ${missing.join(', ')}`);
-  return null;
+  const capsOk = caps !== null && typeof caps === 'object' && !Array.isArray(caps);
+  if (versionOk && capsOk) return null;
+  const missing: string[] = [];
+  if (!versionOk) missing.push(META.protocolVersion);
+  if (!capsOk) missing.push(META.clientCapabilities);
+  return new McpError(ErrorCode.InvalidParams, `Invalid params: missing or malformed _meta keys: ${missing.join(', ')}`);
 }
 
 /** 2026: -32022 with the requested and supported versions when `version` is not served statelessly. */

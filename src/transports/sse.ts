@@ -6,7 +6,8 @@ import type { ServerResponse } from 'node:http';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { EventStore } from './event-store.js';
 
-const SSE_HEADERS = {
+/** Response headers of every SSE stream. */
+export const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
   connection: 'keep-alive',
@@ -35,19 +36,34 @@ function ensureTicker(ms: number): void {
 
 /**
  * Streams whose headers have not gone out yet. A stream buffers what it writes during the
- * event-loop turn that opened it; at the end of the turn (one setImmediate for all of them) the
- * headers and the buffer leave together. A stream that ends within that turn (a fast handler)
+ * event-loop turn that opened it; at the end of the turn (one setImmediate for all of them, and
+ * only while one is still pending) the headers and the buffer leave together. A stream that ends within that turn (a fast handler)
  * never becomes chunked at all: it is sent as one response with a Content-Length, in one write,
  * which is also cheaper for the client to read.
  */
 let unflushed: SseStream[] = [];
-let flushScheduled = false;
+/** How many streams in `unflushed` still have their headers pending. */
+let pendingCount = 0;
+let flushTimer: NodeJS.Immediate | undefined;
 
 function flushAll(): void {
-  flushScheduled = false;
+  flushTimer = undefined;
   const list = unflushed;
   unflushed = [];
+  pendingCount = 0;
   for (const s of list) s.flush();
+}
+
+/**
+ * A stream that ended before the end of its turn no longer needs the flush. When none is left the
+ * immediate is cancelled, so a loop turn that only served fast requests schedules nothing.
+ */
+function settled(): void {
+  if (--pendingCount === 0 && flushTimer) {
+    clearImmediate(flushTimer);
+    flushTimer = undefined;
+    unflushed = [];
+  }
 }
 
 export interface SseOptions {
@@ -80,10 +96,8 @@ export class SseStream {
     this.res = res;
     this.headers = opts.headers ? { ...SSE_HEADERS, ...opts.headers } : SSE_HEADERS;
     unflushed.push(this);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushAll);
-    }
+    pendingCount++;
+    flushTimer ??= setImmediate(flushAll);
     if (opts.prime && opts.eventStore) {
       const id = opts.eventStore.storeEvent(streamId, null);
       this.write(`id: ${id}\nretry: ${opts.retryMs}\ndata: \n\n`);
@@ -177,6 +191,7 @@ export class SseStream {
     if (!res) return;
     const text = this.pending;
     this.pending = null;
+    if (text !== null) settled();
     if (text !== null && !res.headersSent) {
       // Nothing has gone out yet: one plain response with a length, in one write.
       res.writeHead(200, { ...this.headers, 'content-length': String(Buffer.byteLength(text)) });

@@ -19,7 +19,7 @@ import { RequestAbort, type Exchange } from '../server/context.js';
 import { Incoming, check2026Meta, check2026Version, type Listener, type McpServer } from '../server/server.js';
 import { Session } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
-import { SseStream, type SseOptions } from './sse.js';
+import { SSE_HEADERS, SseStream, type SseOptions } from './sse.js';
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from '../runtime/events.js';
@@ -293,7 +293,7 @@ export class StreamableHttpHandler {
     if (request.method === 'subscriptions/listen') return this.listen(res, request);
     const x = this.dispatch(res, request, '2026', undefined, new RequestAbort());
     // Closing the stream is cancellation in 2026.
-    res.once('close', () => {
+    res.on('close', () => {
       if (!x.done) x.ac.abort(new Error('client closed the request stream'));
     });
   }
@@ -373,7 +373,7 @@ export class StreamableHttpHandler {
   /** Serves one request: its related messages and its response go through a new {@link HttpExchange}. */
   private dispatch(res: ServerResponse, request: JsonRpcRequest, era: Era, session: Session | undefined, ac: RequestAbort, isInit = false): HttpExchange {
     const x = new HttpExchange(this.shared, res, request.id, era, session, ac, isInit);
-    if (this.mode === 'sse' && !isInit) x.openStream();
+    if (this.mode === 'sse' && !isInit) x.deferOpen();
     this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers)).then(
       (response) => x.finish(response),
       (err: unknown) => x.finish(errorResponse(request.id, err)),
@@ -548,6 +548,8 @@ class HttpExchange implements Exchange {
   private stream: SseStream | null = null;
   /** Set once the response is produced: a connection closing after that is not a cancellation. */
   done = false;
+  /** `responseMode: 'sse'`: the stream opens at the end of the turn, unless the response comes first. */
+  private deferred = false;
 
   constructor(
     private readonly shared: ExchangeShared,
@@ -559,8 +561,33 @@ class HttpExchange implements Exchange {
     private readonly isInit: boolean,
   ) {}
 
+  /** Schedules the SSE stream to open at the end of this event-loop turn (see `toOpen`). */
+  deferOpen(): void {
+    this.deferred = true;
+    toOpen.push(this);
+    toOpenCount++;
+    openTimer ??= setImmediate(openDeferred);
+  }
+
+  /** @internal End of the turn: the handler is still running, so open the stream now. */
+  openIfDeferred(): void {
+    if (!this.deferred) return;
+    this.deferred = false;
+    this.openStream();
+  }
+
+  private undefer(): void {
+    this.deferred = false;
+    if (--toOpenCount === 0 && openTimer) {
+      clearImmediate(openTimer);
+      openTimer = undefined;
+      toOpen = [];
+    }
+  }
+
   /** Opens (once) the SSE stream this request's messages and response go to. */
   openStream(): SseStream {
+    if (this.deferred) this.undefer();
     let stream = this.stream;
     if (!stream) {
       const { shared, session, era } = this;
@@ -587,6 +614,24 @@ class HttpExchange implements Exchange {
     this.stream?.close();
   }
 
+  /** The whole SSE response at once: the priming event and the response, one write. */
+  private sseOnce(response: JsonRpcResponse): void {
+    const { res, session, era, shared } = this;
+    const streamId = shared.nextStreamId(session);
+    const store = era === '2025' ? shared.eventStore : undefined;
+    const retry = shared.sseBase.retryMs;
+    let text = '';
+    if (era === '2025' && session !== undefined && session.protocolVersion >= '2025-11-25') {
+      text = store ? `id: ${store.storeEvent(streamId, null)}\nretry: ${retry}\ndata: \n\n` : `retry: ${retry}\n\n`;
+    }
+    const id = store?.storeEvent(streamId, response);
+    text += id ? `id: ${id}\nevent: message\ndata: ${JSON.stringify(response)}\n\n` : `event: message\ndata: ${JSON.stringify(response)}\n\n`;
+    if (res.writableEnded || res.destroyed || res.headersSent) return;
+    const length = String(Buffer.byteLength(text));
+    res.writeHead(200, session ? { ...SSE_HEADERS, 'mcp-session-id': session.id, 'content-length': length } : { ...SSE_HEADERS, 'content-length': length });
+    res.end(text);
+  }
+
   /** Writes the response: the final SSE event, or one JSON body. */
   finish(response: JsonRpcResponse): void {
     this.done = true;
@@ -595,6 +640,11 @@ class HttpExchange implements Exchange {
       if (session && 'result' in response) shared.register(session);
     } else if (era === '2025' && session) {
       session.inflight.delete(this.id);
+    }
+    if (this.deferred) {
+      this.undefer();
+      if (era === '2025' && this.ac.cancelledByClient) this.openStream();
+      else return this.sseOnce(response);
     }
     const s = this.stream;
     // A request the client cancelled gets no response (2025 cancellation rule). HTTP still
@@ -622,6 +672,25 @@ class HttpExchange implements Exchange {
     );
     res.end(body);
   }
+}
+
+/**
+ * Exchanges in `responseMode: 'sse'` whose stream is not open yet. A handler that answers within
+ * the event-loop turn that received its request never needs an SseStream: its events (priming
+ * event and response, stored for resumption as always) go out as one SSE body with a
+ * Content-Length. The others get their stream, headers and priming event at the end of the turn,
+ * as before. One immediate serves them all and is cancelled when none is left.
+ */
+let toOpen: HttpExchange[] = [];
+let toOpenCount = 0;
+let openTimer: NodeJS.Immediate | undefined;
+
+function openDeferred(): void {
+  openTimer = undefined;
+  const list = toOpen;
+  toOpen = [];
+  toOpenCount = 0;
+  for (const x of list) x.openIfDeferred();
 }
 
 /** HTTP status for a 2026 error response: 404 unknown method, 400 client errors, 500 internal. */
