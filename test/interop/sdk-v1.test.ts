@@ -6,6 +6,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import { validated, violations, validatedCount } from '../helpers/validated-transport.js';
+import { text, waitFor, withTimeout } from '../helpers/wait.js';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -29,31 +30,6 @@ import { forecast } from '../../examples/weather.js';
 import { CLI, DIST } from '../helpers/paths.js';
 import { buildInteropServer, type InteropServer } from './interop-server.js';
 
-/** Resolves when `cond()` holds, polling every 5 ms; rejects after `ms`. */
-async function waitFor(cond: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
-
-function text(result: unknown): string {
-  const content = (result as { content?: unknown }).content as Array<{ type: string; text?: string }>;
-  assert.ok(Array.isArray(content) && content.length > 0, 'result has content');
-  assert.equal(content[0]!.type, 'text');
-  return content[0]!.text!;
-}
 
 /** What the client's handlers saw. */
 interface ClientRecord {
