@@ -27,7 +27,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { serveHttp, type HttpEndpoint } from '../../src/index.js';
 import { forecast } from '../../examples/weather.js';
-import { CLI, DIST } from '../helpers/paths.js';
+import { CLI, DIST, TEST_STATE_DIR } from '../helpers/paths.js';
 import { buildInteropServer, type InteropServer } from './interop-server.js';
 
 
@@ -396,7 +396,7 @@ describe('v1 SDK client over stdio (andon example weather --stdio)', () => {
 
   before(async () => {
     client = new Client({ name: 'v1-stdio-client', version: '0.0.1' });
-    await withTimeout(client.connect(stdioTransport(['example', 'weather', '--stdio'], stderr)), 10_000, 'stdio connect');
+    await withTimeout(client.connect(stdioTransport(['example', 'weather', '--stdio', '--state-dir', TEST_STATE_DIR], stderr)), 10_000, 'stdio connect');
   });
 
   after(async () => {
@@ -504,7 +504,7 @@ describe('v1 SDK client over stdio (interop server: client features and cancella
   before(async () => {
     ({ client, rec } = fullClient('v1-stdio-full'));
     const mod = resolve(DIST, 'test/interop/interop-server.js');
-    await withTimeout(client.connect(stdioTransport(['serve', mod, '--stdio'], stderr)), 10_000, 'stdio connect');
+    await withTimeout(client.connect(stdioTransport(['serve', mod, '--stdio', '--state-dir', TEST_STATE_DIR], stderr)), 10_000, 'stdio connect');
   });
 
   after(async () => {

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { Client, StreamableHTTPClientTransport, type FetchLike, type McpSubscription } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { serveHttp, type HttpEndpoint } from '../../src/index.js';
-import { CLI, DIST } from '../helpers/paths.js';
+import { CLI, DIST, TEST_STATE_DIR } from '../helpers/paths.js';
 import { buildInteropServer, type InteropServer } from './interop-server.js';
 
 const V26 = '2026-07-28';
@@ -455,7 +455,7 @@ describe("v2 client over stdio (mode 'auto')", () => {
     ({ client, rec } = makeClient('v2-stdio', 'auto'));
     const transport = validated(new StdioClientTransport({
       command: process.execPath,
-      args: [CLI, 'serve', resolve(DIST, 'test/interop/interop-server.js'), '--stdio'],
+      args: [CLI, 'serve', resolve(DIST, 'test/interop/interop-server.js'), '--stdio', '--state-dir', TEST_STATE_DIR],
       stderr: 'pipe',
     }));
     await withTimeout(client.connect(transport), 10_000, 'stdio connect');

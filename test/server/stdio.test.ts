@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { serveStdio } from '../../src/index.js';
-import { CLI } from '../helpers/paths.js';
+import { CLI, TEST_STATE_DIR } from '../helpers/paths.js';
 import { checkServerMessage } from '../helpers/schema.js';
 import { buildTestServer } from './test-server.js';
 
@@ -43,7 +43,7 @@ function lineClient(input: NodeJS.WritableStream, output: NodeJS.ReadableStream)
 
 describe('stdio transport', () => {
   test('a real child process: nothing but JSON-RPC on stdout; a malformed line gets -32700 and the next is served', async () => {
-    const child = spawn(process.execPath, [CLI, 'example', 'simple', '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'example', 'simple', '--stdio', '--state-dir', TEST_STATE_DIR], { stdio: ['pipe', 'pipe', 'pipe'] });
     try {
       const c = lineClient(child.stdin!, child.stdout!);
       const init = await c.request(1, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } });
