@@ -4,38 +4,39 @@
  * sockets or streams itself, which is what lets one server speak stdio, HTTP and more.
  */
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import type { IncomingHttpHeaders } from 'node:http';
 import { channels, type RequestEvent } from '../runtime/events.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
 import { errorResponse, resultResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
-import { ALL_VERSIONS, META, SESSION_VERSIONS, STATELESS_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
-import { InputRequiredSignal, RequestContext, type Exchange } from './context.js';
+import { ALL_VERSIONS, META, SESSION_VERSIONS, STATELESS_VERSIONS, type Era } from '../protocol/versions.js';
+import { InputRequiredSignal, RequestContext } from './context.js';
 import { makePrompt, makeResource, makeTemplate, makeTool, type PromptEntry, type ResourceEntry, type TemplateEntry, type ToolEntry } from './registry.js';
 import { ClientCancelled, type Peer, type Session, type Sink } from './session.js';
-import { TaskManager, TASKS_EXTENSION } from './tasks.js';
+import { TaskManager } from './tasks.js';
 import { StateSealer } from './request-state.js';
+import { check2026Meta, check2026Version, inputRequired } from './era2026.js';
+import { initialize } from './initialize.js';
+import { Incoming, type IncomingRequest, type RequestHook } from './incoming.js';
+import { paginate } from './pagination.js';
+import { readResource } from './resources.js';
+import { getPrompt } from './prompts.js';
+import { complete } from './completion.js';
+import { runToolHandler, serveToolCall } from './tools.js';
 import {
   LOG_LEVELS,
-  type CallToolResult,
   type ClientCapabilities,
-  type Completer,
-  type GetPromptResult,
   type Icon,
   type Implementation,
   type LoggingLevel,
   type PromptHandler,
   type PromptOptions,
-  type PromptReturn,
   type ReadResourceResult,
   type ResourceOptions,
   type ResourceReader,
-  type ResourceReturn,
   type ResourceTemplateOptions,
   type TemplateReader,
   type ToolHandler,
   type ToolOptions,
-  type ToolReturn,
 } from './types.js';
 
 /** Options of {@link createServer}. */
@@ -61,47 +62,6 @@ export interface ServerOptions {
 
 export type { RequestEvent };
 
-/** Everything a transport knows about one incoming request. */
-export interface IncomingRequest {
-  request: JsonRpcRequest;
-  /** The 2025 session, or the stdio peer (which also carries 2026 requests). */
-  peer: Peer | undefined;
-  /** The 2025 session when the request is a 2025-era request. */
-  session: Session | undefined;
-  era: Era;
-  exchange: Exchange;
-  /** Aborted by the transport on cancellation or (2026) stream close. */
-  signal: AbortSignal;
-  /** Lets the runtime abort the request (drain, halt). */
-  abort?: (reason: Error) => void;
-  /** HTTP request headers (trace context for observability); undefined on stdio. */
-  headers?: IncomingHttpHeaders;
-}
-
-/**
- * The IncomingRequest transports build on the hot path: `signal` is a getter, so the AbortSignal
- * (~2.5 µs to create) exists only if a handler, a hook or the runtime asks for it.
- */
-export class Incoming implements IncomingRequest {
-  constructor(
-    readonly request: JsonRpcRequest,
-    readonly peer: Peer | undefined,
-    readonly session: Session | undefined,
-    readonly era: Era,
-    readonly exchange: Exchange,
-    readonly aborter: AbortController,
-    readonly headers?: IncomingHttpHeaders,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.aborter.signal;
-  }
-
-  abort(reason: Error): void {
-    this.aborter.abort(reason);
-  }
-}
-
 /** Runtime callbacks the server invokes; all optional, none on the path unless set. */
 export interface ServerObserver {
   /** A tool handler finished; `error` is set when it threw (not for isError results it returned). */
@@ -116,9 +76,6 @@ export interface Listener {
   filter: { toolsListChanged?: boolean; resourcesListChanged?: boolean; promptsListChanged?: boolean; resourceSubscriptions?: string[] };
   send: Sink;
 }
-
-/** Hook run before every request is dispatched; throw an McpError to refuse it. */
-export type RequestHook = (req: IncomingRequest) => void | Promise<void>;
 
 const requestChannel = channels.request;
 const requestStartChannel = channels.requestStart;
@@ -526,7 +483,7 @@ export class McpServer {
   private async dispatch2025(inc: IncomingRequest): Promise<Record<string, unknown>> {
     const { request, session } = inc;
     const method = request.method;
-    if (method === 'initialize') return this.initialize(request, session);
+    if (method === 'initialize') return initialize(this, request, session);
     if (method === 'ping') return {};
     if (!session || !session.protocolVersion) {
       throw new McpError(ErrorCode.InvalidRequest, `Invalid Request: "${method}" before initialize; send initialize first`);
@@ -566,7 +523,7 @@ export class McpServer {
         return this.tasks.handle(method, params, ctx, session);
       case 'tools/call':
         // The hot method skips common()'s async frame: one promise and one frame less per call.
-        return this.callTool(params, ctx, '2025');
+        return serveToolCall(this, this.tools, params, ctx, '2025');
       default:
         return this.common(method, params, ctx, '2025');
     }
@@ -631,28 +588,14 @@ export class McpServer {
         throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method} (removed in protocol ${String(version)})`);
       default:
         try {
-          result = await (method === 'tools/call' ? this.callTool(params, ctx, '2026') : this.common(method, params, ctx, '2026'));
+          result = await (method === 'tools/call' ? serveToolCall(this, this.tools, params, ctx, '2026') : this.common(method, params, ctx, '2026'));
         } catch (err) {
-          if (err instanceof InputRequiredSignal || ctx.pendingInputs) return this.inputRequired(ctx);
+          if (err instanceof InputRequiredSignal || ctx.pendingInputs) return inputRequired(ctx, this.state, this.serverMeta);
           throw err;
         }
-        if (ctx.pendingInputs) return this.inputRequired(ctx);
+        if (ctx.pendingInputs) return inputRequired(ctx, this.state, this.serverMeta);
     }
     return this.complete(result);
-  }
-
-  private inputRequired(ctx: RequestContext): Record<string, unknown> {
-    const r: Record<string, unknown> = { resultType: 'input_required', inputRequests: ctx.pendingInputs ?? {} };
-    const user = ctx.nextRequestState ?? ctx.requestState;
-    const used = ctx.usedAnswers;
-    if (user !== undefined || used) {
-      const env: { u?: string; a?: Record<string, unknown> } = {};
-      if (user !== undefined) env.u = user;
-      if (used) env.a = used;
-      r.requestState = this.state.seal(JSON.stringify(env));
-    }
-    r._meta = this.serverMeta;
-    return r;
   }
 
   private complete(result: Record<string, unknown>): Record<string, unknown> {
@@ -683,42 +626,15 @@ export class McpServer {
     return new RequestContext(inc.request.id, inc.request.method, inc.era, version, inc instanceof Incoming ? inc : inc.signal, meta, caps, clientInfo, inc.exchange, inc.peer, logLevel, inputResponses, requestState);
   }
 
-  private initialize(request: JsonRpcRequest, session: Session | undefined): Record<string, unknown> {
-    const p = request.params ?? EMPTY;
-    const requested = p.protocolVersion;
-    if (typeof requested !== 'string') throw invalidParams('protocolVersion', 'must be a string');
-    if (p.capabilities !== undefined && (typeof p.capabilities !== 'object' || p.capabilities === null)) {
-      throw invalidParams('capabilities', 'must be an object');
-    }
-    const info = p.clientInfo as Implementation | undefined;
-    if (info !== undefined && (typeof info !== 'object' || info === null || typeof info.name !== 'string')) {
-      throw invalidParams('clientInfo', 'must be an object with a string "name"');
-    }
-    // The client offers its latest; we echo it when we speak it, else offer our latest session version.
-    const version = SESSION_VERSIONS.includes(requested) ? requested : SESSION_VERSIONS[0]!;
-    if (session) {
-      session.protocolVersion = version;
-      session.clientCapabilities = (p.capabilities as ClientCapabilities) ?? {};
-      session.clientInfo = info;
-    }
-    const result: Record<string, unknown> = {
-      protocolVersion: version,
-      capabilities: this.capabilities('2025'),
-      serverInfo: this.info,
-    };
-    if (this.instructions) result.instructions = this.instructions;
-    return result;
-  }
-
   /** Methods whose semantics are the same in both eras. */
   private async common(method: string, params: Record<string, unknown>, ctx: RequestContext, era: Era): Promise<Record<string, unknown>> {
     switch (method) {
       case 'tools/call':
-        return this.callTool(params, ctx, era);
+        return serveToolCall(this, this.tools, params, ctx, era);
       case 'tools/list': {
         const visible: Record<string, unknown>[] = [];
         for (const t of this.tools.values()) if (t.haltedReason === null) visible.push(t.wire);
-        return this.cacheable(this.page('tools', visible, params), era);
+        return this.cacheable(paginate('tools', visible, params, this.pageSize), era);
       }
       case 'resources/list': {
         const all: Record<string, unknown>[] = [];
@@ -730,214 +646,32 @@ export class McpServer {
             all.push({ uri, name: rest.name ?? uri, ...rest });
           }
         }
-        return this.cacheable(this.page('resources', all, params), era);
+        return this.cacheable(paginate('resources', all, params, this.pageSize), era);
       }
       case 'resources/templates/list':
-        return this.cacheable(this.page('resourceTemplates', this.templates.map((t) => t.wire), params), era);
+        return this.cacheable(paginate('resourceTemplates', this.templates.map((t) => t.wire), params, this.pageSize), era);
       case 'resources/read':
-        return this.cacheable(await this.readResource(params, ctx, era), era);
+        return this.cacheable(await readResource(this.resources, this.templates, params, ctx, era), era);
       case 'prompts/list':
-        return this.cacheable(this.page('prompts', [...this.prompts.values()].map((p) => p.wire), params), era);
+        return this.cacheable(paginate('prompts', [...this.prompts.values()].map((p) => p.wire), params, this.pageSize), era);
       case 'prompts/get':
-        return this.getPrompt(params, ctx);
+        return getPrompt(this.prompts, params, ctx);
       case 'completion/complete':
-        return this.complete2(params);
+        return complete(this.prompts, this.templates, this.resources, params);
       default:
         throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
     }
   }
 
-  private page(key: string, items: Record<string, unknown>[], params: Record<string, unknown>): Record<string, unknown> {
-    let start = 0;
-    const cursor = params.cursor;
-    if (cursor !== undefined) {
-      if (typeof cursor !== 'string') throw invalidParams('cursor', 'must be a string');
-      const n = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8').replace(/^o:/, ''), 10);
-      if (!Buffer.from(cursor, 'base64url').toString('utf8').startsWith('o:') || !Number.isInteger(n) || n < 0 || n > items.length) {
-        throw invalidParams('cursor', 'is not a cursor this server issued');
-      }
-      start = n;
-    }
-    const end = start + this.pageSize;
-    const result: Record<string, unknown> = { [key]: start === 0 && end >= items.length ? items : items.slice(start, end) };
-    if (end < items.length) result.nextCursor = Buffer.from(`o:${end}`).toString('base64url');
-    return result;
-  }
-
-  /** @internal Runs a tool and turns whatever it did into a CallToolResult. */
-  async callTool(params: Record<string, unknown>, ctx: RequestContext, era: Era): Promise<Record<string, unknown>> {
-    const name = params.name;
-    if (typeof name !== 'string') throw invalidParams('name', 'must be a string');
-    const tool = this.tools.get(name);
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    if (tool.haltedReason !== null) return toolError(`Tool "${name}" is halted: ${tool.haltedReason}`);
-    if (tool.unavailableReason !== null) return toolError(`Tool "${name}" is unavailable: ${tool.unavailableReason}`);
-    let args = params.arguments as Record<string, unknown> | undefined;
-    if (args === undefined) args = {};
-    else if (args === null || typeof args !== 'object' || Array.isArray(args)) throw invalidParams('arguments', 'must be an object');
-    if (tool.validateInput) {
-      const problem = tool.validateInput(args);
-      if (problem) return toolError(`Invalid arguments for tool "${name}": ${problem}`);
-    }
-    const support = tool.options.taskSupport ?? 'forbidden';
-    if (tool.options.prepare) ctx.prepared = await tool.options.prepare(args, ctx);
-    if (era === '2026') {
-      // 2026 tasks extension: the server decides; a `task` param from older clients is ignored.
-      const ext = (ctx.clientCapabilities.extensions as Record<string, unknown> | undefined)?.[TASKS_EXTENSION] !== undefined;
-      if (support === 'required' && !ext) {
-        throw new McpError(ErrorCode.MissingRequiredClientCapability, `Tool "${name}" runs only as a task: declare the ${TASKS_EXTENSION} extension`, {
-          requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
-        });
-      }
-      if (support !== 'forbidden' && ext) return this.tasks.create(tool, args, params, ctx, era);
-      return this.runTool(tool, args, ctx);
-    }
-    if (params.task !== undefined || support === 'required') return this.tasks.create(tool, args, params, ctx, era);
-    return this.runTool(tool, args, ctx);
+  /** @internal Runs a tool and turns whatever it did into a CallToolResult (the pipeline is in tools.ts). */
+  callTool(params: Record<string, unknown>, ctx: RequestContext, era: Era): Promise<Record<string, unknown>> {
+    return serveToolCall(this, this.tools, params, ctx, era);
   }
 
   /** @internal */
-  async runTool(tool: ToolEntry, args: Record<string, unknown>, ctx: RequestContext): Promise<Record<string, unknown>> {
-    let ret: ToolReturn;
-    try {
-      ret = await (this.toolScope ? this.toolScope.run(tool.name, tool.handler, args, ctx) : tool.handler(args, ctx));
-      this.observer.toolResult?.(tool.name, undefined);
-    } catch (err) {
-      if (err instanceof InputRequiredSignal) throw err;
-      if (ctx.signal.aborted) return toolError(`Tool "${tool.name}" was cancelled`);
-      // An McpError is the handler saying "protocol error" on purpose (-32042 URL elicitation
-      // required, -32021 missing capability, …): it goes out as a JSON-RPC error.
-      if (err instanceof McpError) throw err;
-      this.observer.toolResult?.(tool.name, err instanceof Error ? err : new Error(String(err)));
-      // The message is the tool's own words; the stack stays on the server.
-      return toolError(err instanceof Error ? err.message || err.name : String(err));
-    }
-    const result = normaliseToolResult(ret, tool.validateOutput !== null);
-    if (tool.validateOutput && !result.isError) {
-      if (result.structuredContent === undefined) return toolError(`Tool "${tool.name}" declares an outputSchema but returned no structuredContent`);
-      const problem = tool.validateOutput(result.structuredContent);
-      if (problem) return toolError(`Tool "${tool.name}" returned output that does not match its outputSchema: ${problem}`);
-    }
-    return result as unknown as Record<string, unknown>;
+  runTool(tool: ToolEntry, args: Record<string, unknown>, ctx: RequestContext): Promise<Record<string, unknown>> {
+    return runToolHandler(this, tool, args, ctx);
   }
-
-  private async readResource(params: Record<string, unknown>, ctx: RequestContext, era: Era): Promise<Record<string, unknown>> {
-    const uri = params.uri;
-    if (typeof uri !== 'string') throw invalidParams('uri', 'must be a string');
-    const exact = this.resources.get(uri);
-    if (exact) return normaliseResource(await exact.read(uri, ctx), uri, exact.options.mimeType);
-    for (const t of this.templates) {
-      const vars = t.template.match(uri);
-      if (vars) return normaliseResource(await t.read(uri, vars, ctx), uri, t.options.mimeType);
-    }
-    const code = era === '2026' ? ErrorCode.InvalidParams : ErrorCode.ResourceNotFound;
-    throw new McpError(code, `Resource not found: ${uri}`, { uri });
-  }
-
-  private async getPrompt(params: Record<string, unknown>, ctx: RequestContext): Promise<Record<string, unknown>> {
-    const name = params.name;
-    if (typeof name !== 'string') throw invalidParams('name', 'must be a string');
-    const prompt = this.prompts.get(name);
-    if (!prompt) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
-    const args = (params.arguments ?? {}) as Record<string, unknown>;
-    if (typeof args !== 'object' || args === null || Array.isArray(args)) throw invalidParams('arguments', 'must be an object');
-    for (const a of prompt.options.arguments ?? []) {
-      const v = args[a.name];
-      if (a.required && (v === undefined || v === null)) throw invalidParams(`arguments.${a.name}`, 'is required');
-      if (v !== undefined && typeof v !== 'string') throw invalidParams(`arguments.${a.name}`, 'must be a string');
-    }
-    const out = normalisePrompt(await prompt.handler(args as Record<string, string>, ctx));
-    if (prompt.options.description && out.description === undefined) out.description = prompt.options.description;
-    return out as unknown as Record<string, unknown>;
-  }
-
-  private async complete2(params: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const ref = params.ref as Record<string, unknown> | undefined;
-    const arg = params.argument as Record<string, unknown> | undefined;
-    if (!ref || typeof ref !== 'object') throw invalidParams('ref', 'must be an object');
-    if (!arg || typeof arg.name !== 'string' || typeof arg.value !== 'string') {
-      throw invalidParams('argument', 'must be an object with string "name" and "value"');
-    }
-    const context = { arguments: ((params.context as Record<string, unknown> | undefined)?.arguments ?? {}) as Record<string, string> };
-    let completer: Completer | undefined;
-    if (ref.type === 'ref/prompt') {
-      const p = this.prompts.get(ref.name as string);
-      if (!p) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${String(ref.name)}`);
-      completer = p.completers.get(arg.name);
-    } else if (ref.type === 'ref/resource') {
-      const t = this.templates.find((x) => x.template.template === ref.uri);
-      if (!t && !this.resources.has(ref.uri as string)) throw new McpError(ErrorCode.InvalidParams, `Unknown resource template: ${String(ref.uri)}`);
-      completer = t?.options.complete?.[arg.name];
-    } else {
-      throw invalidParams('ref.type', 'must be "ref/prompt" or "ref/resource"');
-    }
-    if (!completer) return { completion: { values: [], hasMore: false } };
-    const got = await completer(arg.value, context);
-    const list = Array.isArray(got) ? { values: got } : got;
-    const values = list.values.slice(0, 100);
-    const completion: Record<string, unknown> = { values };
-    completion.total = list.total ?? list.values.length;
-    completion.hasMore = list.hasMore ?? list.values.length > 100;
-    return { completion };
-  }
-}
-
-/**
- * 2026: `_meta` with protocolVersion and clientCapabilities is required on every request.
- * Returns the -32602 error naming what is missing, or null.
- */
-export function check2026Meta(params: Record<string, unknown> | undefined): McpError | null {
-  const meta = params?._meta as Record<string, unknown> | undefined;
-  if (meta === undefined || meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
-    return new McpError(ErrorCode.InvalidParams, `Invalid params: "_meta" is required on every ${STATELESS_VERSIONS[0]} request (with ${META.protocolVersion} and ${META.clientCapabilities})`);
-  }
-  const versionOk = typeof meta[META.protocolVersion] === 'string';
-  const caps = meta[META.clientCapabilities];
-  const capsOk = caps !== null && typeof caps === 'object' && !Array.isArray(caps);
-  if (versionOk && capsOk) return null;
-  const missing: string[] = [];
-  if (!versionOk) missing.push(META.protocolVersion);
-  if (!capsOk) missing.push(META.clientCapabilities);
-  return new McpError(ErrorCode.InvalidParams, `Invalid params: missing or malformed _meta keys: ${missing.join(', ')}`);
-}
-
-/** 2026: -32022 with the requested and supported versions when `version` is not served statelessly. */
-export function check2026Version(version: string): McpError | null {
-  if (isStatelessVersion(version)) return null;
-  return new McpError(ErrorCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${version}`, { requested: version, supported: [...STATELESS_VERSIONS] });
-}
-
-function toolError(text: string): Record<string, unknown> {
-  return { content: [{ type: 'text', text }], isError: true };
-}
-
-function normaliseToolResult(ret: ToolReturn, structured: boolean): CallToolResult {
-  if (typeof ret === 'string') return { content: [{ type: 'text', text: ret }] };
-  if (ret && typeof ret === 'object' && Array.isArray((ret as CallToolResult).content)) {
-    const r = ret as CallToolResult;
-    if (r.structuredContent !== undefined && r.content.length === 0) {
-      return { ...r, content: [{ type: 'text', text: JSON.stringify(r.structuredContent) }] };
-    }
-    return r;
-  }
-  if (ret && typeof ret === 'object') {
-    const obj = ret as Record<string, unknown>;
-    if (structured) return { content: [{ type: 'text', text: JSON.stringify(obj) }], structuredContent: obj };
-    return { content: [{ type: 'text', text: JSON.stringify(obj) }] };
-  }
-  return { content: [{ type: 'text', text: String(ret) }] };
-}
-
-function normaliseResource(ret: ResourceReturn, uri: string, mimeType: string | undefined): Record<string, unknown> {
-  if (typeof ret === 'string') return { contents: [mimeType ? { uri, mimeType, text: ret } : { uri, text: ret }] };
-  if ('contents' in ret && Array.isArray(ret.contents)) return ret as unknown as Record<string, unknown>;
-  return { contents: [ret] };
-}
-
-function normalisePrompt(ret: PromptReturn): GetPromptResult {
-  if (typeof ret === 'string') return { messages: [{ role: 'user', content: { type: 'text', text: ret } }] };
-  if (Array.isArray(ret)) return { messages: ret };
-  return { ...ret };
 }
 
 /** Creates an MCP server. */
@@ -947,3 +681,6 @@ export function createServer(options: ServerOptions): McpServer {
 
 export type { ReadResourceResult };
 export { ALL_VERSIONS };
+// Transports import the 2026 checks from here.
+export { check2026Meta, check2026Version };
+export { Incoming, type IncomingRequest, type RequestHook };

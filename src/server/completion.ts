@@ -1,0 +1,42 @@
+/**
+ * `completion/complete`: finds the completer of a prompt argument or a resource-template variable
+ * and caps its answer at the 100 values the protocol allows, keeping the true total and hasMore.
+ */
+import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
+import type { PromptEntry, ResourceEntry, TemplateEntry } from './registry.js';
+import type { Completer } from './types.js';
+
+export async function complete(
+  prompts: Map<string, PromptEntry>,
+  templates: TemplateEntry[],
+  resources: Map<string, ResourceEntry>,
+  params: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const ref = params.ref as Record<string, unknown> | undefined;
+  const arg = params.argument as Record<string, unknown> | undefined;
+  if (!ref || typeof ref !== 'object') throw invalidParams('ref', 'must be an object');
+  if (!arg || typeof arg.name !== 'string' || typeof arg.value !== 'string') {
+    throw invalidParams('argument', 'must be an object with string "name" and "value"');
+  }
+  const context = { arguments: ((params.context as Record<string, unknown> | undefined)?.arguments ?? {}) as Record<string, string> };
+  let completer: Completer | undefined;
+  if (ref.type === 'ref/prompt') {
+    const p = prompts.get(ref.name as string);
+    if (!p) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${String(ref.name)}`);
+    completer = p.completers.get(arg.name);
+  } else if (ref.type === 'ref/resource') {
+    const t = templates.find((x) => x.template.template === ref.uri);
+    if (!t && !resources.has(ref.uri as string)) throw new McpError(ErrorCode.InvalidParams, `Unknown resource template: ${String(ref.uri)}`);
+    completer = t?.options.complete?.[arg.name];
+  } else {
+    throw invalidParams('ref.type', 'must be "ref/prompt" or "ref/resource"');
+  }
+  if (!completer) return { completion: { values: [], hasMore: false } };
+  const got = await completer(arg.value, context);
+  const list = Array.isArray(got) ? { values: got } : got;
+  const values = list.values.slice(0, 100);
+  const completion: Record<string, unknown> = { values };
+  completion.total = list.total ?? list.values.length;
+  completion.hasMore = list.hasMore ?? list.values.length > 100;
+  return { completion };
+}

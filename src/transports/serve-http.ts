@@ -1,0 +1,56 @@
+/**
+ * serveHttp: the Streamable HTTP handler on its own node:http server, for when andon owns the
+ * listening socket (mount {@link StreamableHttpHandler} yourself to share one).
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { McpServer } from '../server/server.js';
+import { StreamableHttpHandler, type HttpTransportOptions } from './streamable-http.js';
+
+/** Options of {@link serveHttp}. */
+export interface ServeHttpOptions extends HttpTransportOptions {
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+  /** Default 127.0.0.1: bind to loopback unless told otherwise. */
+  host?: string;
+}
+
+/** A running HTTP endpoint. */
+export interface HttpEndpoint {
+  url: string;
+  port: number;
+  httpServer: HttpServer;
+  handler: StreamableHttpHandler;
+  close(): Promise<void>;
+}
+
+/** Serves `server` over Streamable HTTP on its own node:http server. */
+export async function serveHttp(server: McpServer, options: ServeHttpOptions = {}): Promise<HttpEndpoint> {
+  const handler = new StreamableHttpHandler(server, options);
+  const httpServer = createHttpServer({ keepAliveTimeout: 65_000 }, handler.handle);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port ?? 0, host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}${options.path ?? '/mcp'}`,
+    port,
+    httpServer,
+    handler,
+    async close() {
+      await handler.close();
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        // Streams are ended above; what remains are idle keep-alive sockets, which would otherwise
+        // hold close() until the client's own keep-alive timeout.
+        httpServer.closeAllConnections();
+      });
+    },
+  };
+}
