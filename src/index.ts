@@ -12,7 +12,7 @@ export { createLogger, nullLogger, type Logger } from './util/logger.js';
 export { createRuntime, Runtime, EXIT, type RuntimeOptions, type DrainResult } from './runtime/runtime.js';
 export { Supervisor, HaltedError, UnknownComponentError, type ChildSpec, type ChildHandle, type ChildLink, type ComponentInfo, type Strategy, type RestartType } from './runtime/supervisor.js';
 export { HaltRegistry, type HaltRecord, type HaltKind } from './runtime/halt.js';
-export { channels, type RequestEvent as RequestFinishedEvent, type SessionEvent, type ComponentEvent, type RestartEvent, type DrainEvent, type StoreEvent } from './runtime/events.js';
+export { channels, type SessionEvent, type ComponentEvent, type RestartEvent, type DrainEvent, type StoreEvent } from './runtime/events.js';
 export { FileStore, type FileStoreOptions } from './store/file-store.js';
 export { MemoryStore } from './store/memory-store.js';
 export type { Store, StoredEntry, QuarantineReport } from './store/store.js';

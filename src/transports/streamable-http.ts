@@ -48,8 +48,6 @@ export interface HttpTransportOptions {
   /** Sessions idle this long without an open stream are closed. Default 30 minutes. */
   sessionIdleMs?: number;
   logger?: Logger;
-  /** Called for each new 2025 session (e.g. to persist it). */
-  onSession?: (session: Session) => void;
 }
 
 const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
@@ -119,7 +117,6 @@ export class StreamableHttpHandler {
         session.standalone = null;
         this.sessions.set(session.id, session);
         this.server.addSession(session);
-        this.options.onSession?.(session);
       },
     };
   }
