@@ -188,9 +188,49 @@ describe('andon cord (real processes)', () => {
     assert.equal(exit.code, 3, 'exit code says the grace ran out');
   });
 
+  /**
+   * One client, subscribed to test://watched, across a SIGTERM restart and a kill -9 restart:
+   * each time the same session answers (no 404) and resource updates keep arriving.
+   */
+  async function survives(c: {
+    node: NodeProc;
+    restart: () => Promise<NodeProc>;
+    echo: (text: string) => Promise<string>;
+    touch: () => Promise<unknown>;
+    updates: () => number;
+    afterRestart: (node: NodeProc) => void;
+    close: () => Promise<unknown>;
+  }): Promise<void> {
+    let node = c.node;
+    await c.touch();
+    await until('first update', () => c.updates() >= 1);
+    await new Promise((r) => setTimeout(r, 400));
+    try {
+      for (const how of ['SIGTERM', 'SIGKILL'] as const) {
+        node.child.kill(how);
+        await node.exited;
+        node = await c.restart();
+        assert.match(node.stderr(), /restored sessions/);
+        assert.equal(await c.echo(`after ${how}`), `after ${how}`, 'same session, no 404');
+        c.afterRestart(node);
+        const before = c.updates();
+        await until(`an update after ${how}`, async () => {
+          await c.touch();
+          await new Promise((r2) => setTimeout(r2, 150));
+          return c.updates() > before;
+        });
+        await new Promise((r2) => setTimeout(r2, 400));
+      }
+    } finally {
+      await c.close().catch(() => {});
+      node.child.kill('SIGTERM');
+      await node.exited;
+    }
+  }
+
   test('2025 sessions with subscriptions survive a graceful restart and a kill -9 (official SDK client)', async () => {
     const n = await fresh();
-    let node = await n.start();
+    const node = await n.start();
     const client = new Client({ name: 'survivor', version: '1.0.0' });
     const transport = new StreamableHTTPClientTransport(new URL(node.url), { reconnectionOptions: { initialReconnectionDelay: 100, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: 100 } });
     const updates: string[] = [];
@@ -198,67 +238,38 @@ describe('andon cord (real processes)', () => {
     await client.connect(transport);
     const sid = transport.sessionId;
     await client.subscribeResource({ uri: 'test://watched' });
-    await client.callTool({ name: 'touch', arguments: {} });
-    await until('first update', () => updates.length >= 1);
-    await new Promise((r) => setTimeout(r, 400));
-    try {
-      for (const how of ['SIGTERM', 'SIGKILL'] as const) {
-        node.child.kill(how);
-        await node.exited;
-        node = await n.start();
-        assert.match(node.stderr(), /restored sessions/);
-        const r = await client.callTool({ name: 'echo', arguments: { text: `after ${how}` } });
-        assert.equal((r.content as Array<{ text: string }>)[0]!.text, `after ${how}`, 'same session, no 404');
-        assert.equal(transport.sessionId, sid);
-        const before = updates.length;
-        await until(`an update after ${how}`, async () => {
-          await client.callTool({ name: 'touch', arguments: {} });
-          await new Promise((r2) => setTimeout(r2, 150));
-          return updates.length > before;
-        });
-        await new Promise((r2) => setTimeout(r2, 400));
-      }
-    } finally {
-      await client.close().catch(() => {});
-      node.child.kill('SIGTERM');
-      await node.exited;
-    }
+    await survives({
+      node,
+      restart: () => n.start(),
+      echo: async (text) => ((await client.callTool({ name: 'echo', arguments: { text } })).content as Array<{ text: string }>)[0]!.text,
+      touch: () => client.callTool({ name: 'touch', arguments: {} }),
+      updates: () => updates.length,
+      afterRestart: () => assert.equal(transport.sessionId, sid),
+      close: () => client.close(),
+    });
   });
 
   test('2025 sessions with subscriptions survive a graceful restart and a kill -9 (andon-mcp client)', async () => {
     const n = await fresh();
-    let node = await n.start();
+    const node = await n.start();
     const client = await createClient(node.url, { protocolVersion: '2025-11-25' }).connect();
     const updates: string[] = [];
     let reinitialized = 0;
     client.on('sessionReinitialized', () => void reinitialized++);
     await client.subscribeResource('test://watched', (uri) => void updates.push(uri));
     const sid = client.server.sessionId;
-    await client.callTool('touch', {});
-    await until('first update', () => updates.length >= 1);
-    await new Promise((r) => setTimeout(r, 400));
-    try {
-      for (const how of ['SIGTERM', 'SIGKILL'] as const) {
-        node.child.kill(how);
-        await node.exited;
-        node = await n.start();
-        const r = await client.callTool('echo', { text: `after ${how}` });
-        assert.equal((r.content[0] as { text: string }).text, `after ${how}`);
+    await survives({
+      node,
+      restart: () => n.start(),
+      echo: async (text) => ((await client.callTool('echo', { text })).content[0] as { text: string }).text,
+      touch: () => client.callTool('touch', {}),
+      updates: () => updates.length,
+      afterRestart: () => {
         assert.equal(client.server.sessionId, sid, 'same session id');
         assert.equal(reinitialized, 0, 'the session was never lost (no 404, no re-initialize)');
-        const before = updates.length;
-        await until(`an update after ${how}`, async () => {
-          await client.callTool('touch', {});
-          await new Promise((r2) => setTimeout(r2, 150));
-          return updates.length > before;
-        });
-        await new Promise((r2) => setTimeout(r2, 400));
-      }
-    } finally {
-      await client.close().catch(() => {});
-      node.child.kill('SIGTERM');
-      await node.exited;
-    }
+      },
+      close: () => client.close(),
+    });
   });
 
   test('requests in flight at kill -9: idempotent ones are replayed once, others fail clearly; an id never runs twice', async () => {
