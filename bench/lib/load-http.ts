@@ -32,6 +32,24 @@ export interface LoadResult {
   clientCpuUs: number;
 }
 
+/** The result of a load run from the recorded latencies (ms) of `done` calls. */
+export function summarise(lat: Float64Array, done: number, errors: number, firstError: string | undefined, seconds: number, cpu: NodeJS.CpuUsage): LoadResult {
+  const sorted = lat.subarray(0, done).sort();
+  let sum = 0;
+  for (let i = 0; i < done; i++) sum += sorted[i]!;
+  return {
+    calls: done,
+    errors,
+    firstError,
+    seconds,
+    rps: done / seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    mean: done ? sum / done : NaN,
+    clientCpuUs: cpu.user + cpu.system,
+  };
+}
+
 const TEXT = 'hello, andon';
 
 function callBody(id: number, era: '2025' | '2026'): string {
@@ -123,20 +141,7 @@ export class HttpLoad {
     await Promise.all(workers);
     const seconds = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const sorted = lat.subarray(0, done).sort();
-    let sum = 0;
-    for (let i = 0; i < done; i++) sum += sorted[i]!;
-    return {
-      calls: done,
-      errors,
-      firstError,
-      seconds,
-      rps: done / seconds,
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
-      mean: done ? sum / done : NaN,
-      clientCpuUs: cpu.user + cpu.system,
-    };
+    return summarise(lat, done, errors, firstError, seconds, cpu);
   }
 
   async close(): Promise<void> {

@@ -5,8 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { percentile } from './stats.js';
-import { INITIALIZED, initializeBody, type LoadResult } from './load-http.js';
+import { INITIALIZED, initializeBody, summarise, type LoadResult } from './load-http.js';
 
 const TEXT = 'hello, andon';
 
@@ -79,20 +78,7 @@ export class StdioLoad {
         this.onLine = null;
         const seconds = (performance.now() - start) / 1000;
         const cpu = process.cpuUsage(cpu0);
-        const sorted = lat.subarray(0, done).sort();
-        let sum = 0;
-        for (let i = 0; i < done; i++) sum += sorted[i]!;
-        resolve({
-          calls: done,
-          errors,
-          firstError,
-          seconds,
-          rps: done / seconds,
-          p50: percentile(sorted, 50),
-          p99: percentile(sorted, 99),
-          mean: done ? sum / done : NaN,
-          clientCpuUs: cpu.user + cpu.system,
-        });
+        resolve(summarise(lat, done, errors, firstError, seconds, cpu));
       };
       this.onLine = (line) => {
         const at = line.indexOf('"id":');
