@@ -118,4 +118,20 @@ export const Errors = {
     httpStatus: 503,
     when: 'the server, a transport or a prompt/resource component is halted; `data.component` names it',
   }),
+  RateLimited: defineError({
+    code: 'ANDON_RATE_LIMITED',
+    message: 'Rate limit exceeded',
+    retryable: true,
+    wireCode: ErrorCode.Unavailable,
+    httpStatus: 429,
+    when: 'a rate-limit or quota stage refused the request; `data.retryAfterMs` says when the next one is admitted',
+  }),
+  Unauthenticated: defineError({
+    code: 'ANDON_UNAUTHENTICATED',
+    message: 'Unauthenticated: the request carries no valid credential',
+    retryable: false,
+    wireCode: ErrorCode.InvalidRequest,
+    httpStatus: 401,
+    when: 'a user admission stage (auth) found no valid credential on the request',
+  }),
 } as const;

@@ -31,6 +31,8 @@ import { channels, type DrainEvent } from './events.js';
 // it is loaded when a runtime starts, so `import 'andon-mcp'` alone stays quick to cold-start.
 import type { Observability, ObservabilityOptions } from '../observability/observability.js';
 import { HaltRegistry, type HaltRecord } from './halt.js';
+import { nodeStage } from '../admission/stages/node.js';
+import type { AdmissionPipeline } from '../admission/pipeline.js';
 import { Supervisor, UnknownComponentError, type ChildLink, type ComponentInfo } from './supervisor.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
@@ -144,7 +146,6 @@ export class Runtime {
   private flushTimer: NodeJS.Timeout | undefined;
   private journaledVersion = -1;
   private journalCount = 0;
-  private serverHalted: string | null = null;
   private signalCount = 0;
   /** Off once shutdown starts: closing the transport must not erase the sessions we keep. */
   private persistSessions = true;
@@ -195,12 +196,13 @@ export class Runtime {
       id: serverId,
       kind: 'server',
       critical: true,
+      // A halted server is refused by the admission pipeline's halt stage.
       start: () => {
-        this.serverHalted = null;
-        return { stop: (reason) => void (this.serverHalted = this.halts.isHalted(serverId) ? reason : null) };
+        this.server.halts.setComponent(serverId, null);
+        return { stop: (reason) => this.server.halts.setComponent(serverId, this.halts.isHalted(serverId) ? reason : null) };
       },
     });
-    if (this.halts.isHalted(serverId)) this.serverHalted = this.halts.get(serverId)!.reason;
+    if (this.halts.isHalted(serverId)) this.server.halts.setComponent(serverId, this.halts.get(serverId)!.reason);
     for (const name of this.server.toolNames()) {
       // A tool halted in a previous run is not started, so hide it here, before any request.
       const h = this.halts.get(`tool:${name}`);
@@ -376,14 +378,13 @@ export class Runtime {
         this.dirtyBuckets.add(b);
       },
     };
-    this.server.gate = (inc) => {
-      if (this.phase !== 'running') return new McpError(ErrorCode.Unavailable, 'Server is draining; retry on another instance');
-      const node = this.halts.get('node');
-      if (node) return new McpError(ErrorCode.Unavailable, `Node is halted: ${node.reason}`);
-      if (this.serverHalted !== null) return new McpError(ErrorCode.Unavailable, `Server ${this.server.info.name} is halted: ${this.serverHalted}`);
-      void inc;
-      return null;
-    };
+    // Drain and node halt are the admission pipeline's first phase (src/admission/stages/node.ts).
+    this.server.use(nodeStage({ drainPhase: () => this.phase, nodeHalt: () => this.halts.get('node') }));
+  }
+
+  /** The server's admission pipeline: `runtime.admission.use({ name, phase, admit, around, visible })`. */
+  get admission(): AdmissionPipeline {
+    return this.server.admission;
   }
 
   // ───────────────────────────── operator actions ─────────────────────────────

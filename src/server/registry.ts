@@ -23,10 +23,6 @@ export interface ToolEntry {
   wire: Record<string, unknown>;
   validateInput: Validator | null;
   validateOutput: Validator | null;
-  /** Set when an operator halted the tool: hidden from lists, calls answer with this reason. */
-  haltedReason: string | null;
-  /** Set while the tool's supervisor restarts it: listed, but calls answer with this reason. */
-  unavailableReason: string | null;
   /** 2026 `x-mcp-header` parameters: [argument, header suffix]. */
   headerParams: Array<[string, string]> | undefined;
 }
@@ -81,8 +77,6 @@ export function makeTool(name: string, options: ToolOptions, handler: ToolHandle
     wire,
     validateInput: trivial ? null : lazyValidator(inputSchema, 'arguments'),
     validateOutput: outputSchema ? lazyValidator(outputSchema, 'structuredContent') : null,
-    haltedReason: null,
-    unavailableReason: null,
     headerParams: headerParamsOf(inputSchema),
   };
 }

@@ -5,27 +5,34 @@
  */
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { channels, type RequestEvent } from '../runtime/events.js';
-import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { errorResponse, resultResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
 import { ALL_VERSIONS, META, SESSION_VERSIONS, STATELESS_VERSIONS, type Era } from '../protocol/versions.js';
 import { InputRequiredSignal, RequestContext } from './context.js';
 import { makePrompt, makeResource, makeTemplate, makeTool, type PromptEntry, type ResourceEntry, type TemplateEntry, type ToolEntry } from './registry.js';
-import { ClientCancelled, type Peer, type Session, type Sink } from './session.js';
+import type { Peer, Session, Sink } from './session.js';
+import { clientNotification } from './client-notification.js';
+import { Fanout, type Listener } from './fanout.js';
+import { Inflight } from './inflight.js';
+import { AdmissionPipeline, type Stage } from '../admission/pipeline.js';
+import { HaltStage } from '../admission/stages/halts.js';
+import { AndonError } from '../errors/catalogue.js';
 import { TaskManager } from './tasks.js';
 import { StateSealer } from './request-state.js';
 import { check2026Meta, check2026Version, inputRequired } from './era2026.js';
 import { initialize } from './initialize.js';
 import { Incoming, type IncomingRequest, type RequestHook } from './incoming.js';
-import { paginate } from './pagination.js';
+import { listPage, type Lists } from './lists.js';
 import { readResource } from './resources.js';
 import { getPrompt } from './prompts.js';
 import { complete } from './completion.js';
-import { runToolHandler, serveToolCall } from './tools.js';
+import { runToolHandler, serveToolCall, toolError } from './tools.js';
+import { declaredCapabilities, withTaskCapabilities } from './capabilities.js';
+import type { ServerObserver, ServerOptions } from './options.js';
 import {
   LOG_LEVELS,
   type ClientCapabilities,
-  type Icon,
   type Implementation,
   type LoggingLevel,
   type PromptHandler,
@@ -39,47 +46,13 @@ import {
   type ToolOptions,
 } from './types.js';
 
-/** Options of {@link createServer}. */
-export interface ServerOptions {
-  name: string;
-  version: string;
-  title?: string;
-  description?: string;
-  icons?: Icon[];
-  websiteUrl?: string;
-  /** Natural-language guidance for the client's model. */
-  instructions?: string;
-  /** Items per page of every `* /list`. Default 100. */
-  pageSize?: number;
-  /** 2026 cache hints on list and read results. Default `{ ttlMs: 0, scope: 'private' }`. */
-  cache?: { ttlMs?: number; scope?: 'public' | 'private' };
-  /**
-   * Key that signs 2026 `requestState` (HMAC-SHA256) so a client cannot forge or alter it.
-   * Default: random per process; set it (e.g. from a secret) when several nodes serve one client.
-   */
-  stateSecret?: string | Buffer;
-}
-
+export type { ServerOptions, ServerObserver };
 export type { RequestEvent };
 
-/** Runtime callbacks the server invokes; all optional, none on the path unless set. */
-export interface ServerObserver {
-  /** A tool handler finished; `error` is set when it threw (not for isError results it returned). */
-  toolResult?(name: string, error: Error | undefined): void;
-  /** A 2025 session opened, changed (log level, subscriptions) or closed. */
-  session?(session: Session, change: 'open' | 'update' | 'close'): void;
-}
-
-/** A 2026 `subscriptions/listen` stream. */
-export interface Listener {
-  id: RequestId;
-  filter: { toolsListChanged?: boolean; resourcesListChanged?: boolean; promptsListChanged?: boolean; resourceSubscriptions?: string[] };
-  send: Sink;
-}
+export type { Listener };
 
 const requestChannel = channels.request;
 const requestStartChannel = channels.requestStart;
-const sessionChannel = channels.session;
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export class McpServer {
@@ -93,16 +66,17 @@ export class McpServer {
   private readonly resources = new Map<string, ResourceEntry>();
   private readonly templates: TemplateEntry[] = [];
   private readonly prompts = new Map<string, PromptEntry>();
-  private readonly sessions = new Set<Session>();
-  private readonly subscribers = new Map<string, Set<Session>>();
-  private readonly listeners = new Set<Listener>();
-  private readonly hooks: RequestHook[] = [];
-  private readonly inflight = new Set<IncomingRequest>();
-  private idleWaiters: Array<() => void> = [];
-  /** Bumped whenever the in-flight set changes (the runtime journals it when it moves). */
-  inflightVersion = 0;
-  /** Admission gate set by the runtime (halted node or server, draining): an error refuses the request. */
-  gate: ((inc: IncomingRequest) => McpError | null) | null = null;
+  private readonly fanout: Fanout;
+  private readonly lists: Lists;
+  private readonly inflight = new Inflight();
+  private hookCount = 0;
+  /**
+   * The admission pipeline every request passes (see src/admission/pipeline.ts for the phases).
+   * Add stages with {@link McpServer.use}.
+   */
+  readonly admission: AdmissionPipeline;
+  /** Built-in `halt` stage: server, transport and tool halts. */
+  readonly halts = new HaltStage();
   /** Runtime callbacks. */
   observer: ServerObserver = {};
   /**
@@ -111,7 +85,6 @@ export class McpServer {
    */
   toolScope: AsyncLocalStorage<string> | undefined;
   private capsCache: Record<string, unknown> | undefined;
-  private changed = { tools: false, resources: false, prompts: false, scheduled: false };
   private readonly serverMeta: Record<string, unknown>;
   /** Task support for tools that declare it (2025 tasks, 2026 tasks extension). */
   readonly tasks: TaskManager;
@@ -131,6 +104,18 @@ export class McpServer {
     this.serverMeta = { [META.serverInfo]: info };
     this.tasks = new TaskManager(this);
     this.state = new StateSealer(options.stateSecret);
+    this.fanout = new Fanout(
+      (s, change) => this.observer.session?.(s, change),
+      () => this.capabilities('2026'),
+    );
+    this.admission = new AdmissionPipeline((inc) => (inc.era === '2026' ? this.dispatch2026(inc) : this.dispatch2025(inc)));
+    this.admission.use(this.halts);
+    this.lists = { tools: this.tools, resources: this.resources, templates: this.templates, prompts: this.prompts, admission: this.admission, pageSize: this.pageSize };
+  }
+
+  /** Bumped whenever the in-flight set changes (the runtime journals it when it moves). */
+  get inflightVersion(): number {
+    return this.inflight.version;
   }
 
   // ───────────────────────────── registration ─────────────────────────────
@@ -162,11 +147,8 @@ export class McpServer {
    * calls to it return an error result carrying the reason. Clients are told the list changed.
    */
   setToolHalted(name: string, reason: string | null): void {
-    const t = this.tools.get(name);
-    if (!t) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    if (t.haltedReason === reason) return;
-    t.haltedReason = reason;
-    this.listChanged('tools');
+    if (!this.tools.has(name)) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (this.halts.setToolHalted(name, reason)) this.listChanged('tools');
   }
 
   /**
@@ -174,9 +156,8 @@ export class McpServer {
    * supervisor waits to restart it: calls return an error result carrying the reason.
    */
   setToolUnavailable(name: string, reason: string | null): void {
-    const t = this.tools.get(name);
-    if (!t) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    t.unavailableReason = reason;
+    if (!this.tools.has(name)) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    this.halts.setToolUnavailable(name, reason);
   }
 
   /** Options a tool was registered with (e.g. `idempotent`), or undefined. */
@@ -211,66 +192,52 @@ export class McpServer {
     return this;
   }
 
-  /** Adds a hook that runs before each request is dispatched (halt checks, rate limits…). */
+  /**
+   * Adds an admission stage (auth, quotas…) in its phase; a stage with the same name is
+   * replaced. Returns a function that removes it. See src/admission/pipeline.ts.
+   */
+  use(stage: Stage): () => void {
+    return this.admission.use(stage);
+  }
+
+  /**
+   * Compatibility alias of {@link McpServer.use}: `hook` becomes a stage of the `handler` phase
+   * (after every built-in stage), awaited before the handler starts; throwing refuses the request.
+   */
   addHook(hook: RequestHook): void {
-    this.hooks.push(hook);
+    this.admission.use({
+      name: `hook:${++this.hookCount}`,
+      phase: 'handler',
+      admit: (inc) => hook(inc),
+    });
   }
 
   /** The capabilities declared, derived from what is registered. */
   capabilities(era: Era = '2025'): Record<string, unknown> {
-    if (!this.capsCache) {
-      const caps: Record<string, unknown> = { logging: {} };
-      if (this.tools.size) caps.tools = { listChanged: true };
-      if (this.resources.size || this.templates.length) caps.resources = { subscribe: true, listChanged: true };
-      if (this.prompts.size) caps.prompts = { listChanged: true };
-      let completions = false;
-      for (const p of this.prompts.values()) if (p.completers.size) completions = true;
-      for (const t of this.templates) if (t.options.complete) completions = true;
-      if (completions) caps.completions = {};
-      this.capsCache = caps;
-    }
-    const taskTools = [...this.tools.values()].some((t) => t.options.taskSupport && t.options.taskSupport !== 'forbidden');
-    if (!taskTools) return this.capsCache;
-    if (era === '2025') return { ...this.capsCache, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } };
-    return { ...this.capsCache, extensions: { 'io.modelcontextprotocol/tasks': {} } };
+    this.capsCache ??= declaredCapabilities(this.tools, this.resources, this.templates, this.prompts);
+    return withTaskCapabilities(this.capsCache, this.tools, era);
   }
 
   // ───────────────────────────── peers and notifications ─────────────────────────────
 
   /** @internal A transport registers a live session so it receives list changes and updates. */
   addSession(s: Session): void {
-    this.sessions.add(s);
-    // A restored session comes back with its subscriptions: index them so updates fire.
-    for (const uri of s.subscriptions) {
-      let set = this.subscribers.get(uri);
-      if (!set) this.subscribers.set(uri, (set = new Set()));
-      set.add(s);
-    }
-    this.observer.session?.(s, 'open');
-    if (sessionChannel.hasSubscribers) sessionChannel.publish({ action: 'open', era: '2025', transport: s.transport });
+    this.fanout.addSession(s);
   }
 
   /** @internal */
   removeSession(s: Session): void {
-    if (this.sessions.delete(s)) {
-      this.observer.session?.(s, 'close');
-      if (sessionChannel.hasSubscribers) sessionChannel.publish({ action: 'close', era: '2025', transport: s.transport });
-    }
-    for (const uri of s.subscriptions) this.subscribers.get(uri)?.delete(s);
-    s.subscriptions.clear();
-    s.closed = true;
-    s.abortAll('session closed');
-    s.rejectAll('session closed');
+    this.fanout.removeSession(s);
   }
 
   /** Live 2025 sessions. */
   sessionCount(): number {
-    return this.sessions.size;
+    return this.fanout.sessions.size;
   }
 
   /** @internal */
   addListener(l: Listener): void {
-    this.listeners.add(l);
+    this.fanout.addListener(l);
   }
 
   /**
@@ -278,57 +245,27 @@ export class McpServer {
    * server supports, sends the acknowledgement first, then registers the listener.
    */
   openListener(request: JsonRpcRequest, send: Sink): Listener {
-    const requested = ((request.params ?? {}).notifications ?? {}) as Listener['filter'];
-    const caps = this.capabilities('2026') as Record<string, Record<string, unknown> | undefined>;
-    const agreed: Listener['filter'] = {};
-    if (requested.toolsListChanged && caps.tools) agreed.toolsListChanged = true;
-    if (requested.promptsListChanged && caps.prompts) agreed.promptsListChanged = true;
-    if (requested.resourcesListChanged && caps.resources) agreed.resourcesListChanged = true;
-    if (Array.isArray(requested.resourceSubscriptions) && caps.resources) agreed.resourceSubscriptions = requested.resourceSubscriptions.filter((u) => typeof u === 'string');
-    const listener: Listener = { id: request.id, filter: agreed, send };
-    send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: agreed, _meta: { [META.subscriptionId]: request.id } } });
-    this.listeners.add(listener);
-    return listener;
+    return this.fanout.openListener(request, send);
   }
 
   /** @internal The result that ends a listen stream gracefully (e.g. at shutdown). */
   listenerClosing(l: Listener): JsonRpcResponse {
-    this.listeners.delete(l);
-    return { jsonrpc: '2.0', id: l.id, result: { resultType: 'complete', _meta: { [META.subscriptionId]: l.id } } };
+    return this.fanout.listenerClosing(l);
   }
 
   /** @internal */
   removeListener(l: Listener): void {
-    this.listeners.delete(l);
+    this.fanout.removeListener(l);
   }
 
   /** Tells every subscriber (2025 resources/subscribe, 2026 subscriptions/listen) that `uri` changed. */
   notifyResourceUpdated(uri: string): number {
-    let sent = 0;
-    const params = { uri };
-    const msg: JsonRpcNotification = { jsonrpc: '2.0', method: 'notifications/resources/updated', params };
-    const subs = this.subscribers.get(uri);
-    if (subs) {
-      for (const s of subs) {
-        if (s.standalone) {
-          s.standalone(msg);
-          sent++;
-        }
-      }
-    }
-    for (const l of this.listeners) {
-      if (l.filter.resourceSubscriptions?.includes(uri)) {
-        l.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri, _meta: { [META.subscriptionId]: l.id } } });
-        sent++;
-      }
-    }
-    return sent;
+    return this.fanout.notifyResourceUpdated(uri);
   }
 
   /** Sends a notification to every live 2025 session's standalone stream (e.g. a broadcast log). */
   broadcast(method: string, params?: Record<string, unknown>): void {
-    const msg: JsonRpcNotification = params ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', method };
-    for (const s of this.sessions) if (s.initialized && s.standalone) s.standalone(msg);
+    this.fanout.broadcast(method, params);
   }
 
   /** Tells clients (2025 sessions and 2026 listeners) that a list changed, e.g. after an external reload. */
@@ -343,23 +280,7 @@ export class McpServer {
 
   private listChanged(kind: 'tools' | 'resources' | 'prompts'): void {
     this.capsCache = undefined;
-    this.changed[kind] = true;
-    if (this.changed.scheduled) return;
-    this.changed.scheduled = true;
-    // Coalesce a burst of registrations into one notification per kind.
-    queueMicrotask(() => {
-      const c = this.changed;
-      this.changed = { tools: false, resources: false, prompts: false, scheduled: false };
-      for (const kind2 of ['tools', 'resources', 'prompts'] as const) {
-        if (!c[kind2]) continue;
-        const method = `notifications/${kind2}/list_changed`;
-        this.broadcast(method);
-        const key = `${kind2}ListChanged` as const;
-        for (const l of this.listeners) {
-          if (l.filter[key]) l.send({ jsonrpc: '2.0', method, params: { _meta: { [META.subscriptionId]: l.id } } });
-        }
-      }
-    });
+    this.fanout.listChanged(kind);
   }
 
   // ───────────────────────────── dispatch ─────────────────────────────
@@ -381,33 +302,20 @@ export class McpServer {
     const { request } = inc;
     const started = requestChannel.hasSubscribers ? performance.now() : 0;
     let outcome: RequestEvent['outcome'] = 'ok';
-    if (this.gate) {
-      const refused = this.gate(inc);
-      if (refused) {
-        // Refused requests are requests too: metrics count them as errors, logs show them.
-        if (started) requestChannel.publish({ method: request.method, name: (request.params?.name ?? request.params?.uri) as string | undefined, era: inc.era, outcome: 'error', durationMs: performance.now() - started, incoming: inc } satisfies RequestEvent);
-        return errorResponse(request.id, refused);
-      }
-    }
+    // In flight from the start: drain waits for a request an async stage (auth, a journal
+    // write) still holds, and a refused one leaves again before anything ran.
     this.inflight.add(inc);
-    this.inflightVersion++;
     try {
-      if (this.hooks.length) for (const hook of this.hooks) await hook(inc);
-      const result = inc.era === '2026' ? await this.dispatch2026(inc) : await this.dispatch2025(inc);
+      const result = await this.admission.run(inc);
       if (result.isError === true) outcome = 'tool_error';
       else if (result.resultType === 'input_required') outcome = 'input_required';
       return resultResponse(request.id, result);
     } catch (err) {
+      // Refusals are requests too: metrics count them as errors, logs show them.
       outcome = 'error';
-      return errorResponse(request.id, err);
+      return errorResponse(request.id, err instanceof AndonError ? err.toMcpError() : err);
     } finally {
       this.inflight.delete(inc);
-      this.inflightVersion++;
-      if (this.inflight.size === 0 && this.idleWaiters.length) {
-        const w = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const f of w) f();
-      }
       if (started) {
         const p = request.params;
         const name = (p?.name ?? p?.uri) as string | undefined;
@@ -418,23 +326,12 @@ export class McpServer {
 
   /** Requests being served right now. */
   inflightRequests(): IncomingRequest[] {
-    return [...this.inflight];
+    return [...this.inflight.set];
   }
 
   /** Resolves true when no request is in flight, or false after `timeoutMs`. */
   whenIdle(timeoutMs: number): Promise<boolean> {
-    if (this.inflight.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.idleWaiters = this.idleWaiters.filter((f) => f !== done);
-        resolve(false);
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(t);
-        resolve(true);
-      };
-      this.idleWaiters.push(done);
-    });
+    return this.inflight.whenIdle(timeoutMs);
   }
 
   /**
@@ -442,37 +339,12 @@ export class McpServer {
    * channel, then the handler's signal is aborted. Returns how many were aborted.
    */
   abortInflight(reason: string): number {
-    let n = 0;
-    for (const inc of this.inflight) {
-      if (inc.signal.aborted) continue;
-      n++;
-      try {
-        inc.exchange.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: inc.request.id, reason } });
-      } catch {
-        // The channel may already be gone; aborting the handler is what matters.
-      }
-      inc.abort?.(new Error(reason));
-    }
-    return n;
+    return this.inflight.abortAll(reason);
   }
 
   /** Handles a client notification (initialized, cancelled, roots/list_changed…). */
   handleNotification(msg: JsonRpcNotification, peer: Peer | undefined): void {
-    switch (msg.method) {
-      case 'notifications/initialized':
-        if (peer && 'initialized' in peer) (peer as Session).initialized = true;
-        return;
-      case 'notifications/cancelled': {
-        const id = msg.params?.requestId as RequestId | undefined;
-        if (id === undefined || !peer) return;
-        const ac = peer.inflight.get(id);
-        if (ac) ac.abort(new ClientCancelled(typeof msg.params?.reason === 'string' ? msg.params.reason : 'cancelled by client'));
-        return;
-      }
-      default:
-        // Unknown notifications are ignored, as JSON-RPC requires (no response to a notification).
-        return;
-    }
+    clientNotification(msg, peer);
   }
 
   /** Routes a client's response to a server→client request. Returns false if nothing awaited it. */
@@ -504,15 +376,8 @@ export class McpServer {
       case 'resources/unsubscribe': {
         const uri = params.uri;
         if (typeof uri !== 'string') throw invalidParams('uri', 'must be a string');
-        if (method === 'resources/subscribe') {
-          session.subscriptions.add(uri);
-          let set = this.subscribers.get(uri);
-          if (!set) this.subscribers.set(uri, (set = new Set()));
-          set.add(session);
-        } else {
-          session.subscriptions.delete(uri);
-          this.subscribers.get(uri)?.delete(session);
-        }
+        if (method === 'resources/subscribe') this.fanout.subscribe(session, uri);
+        else this.fanout.unsubscribe(session, uri);
         this.observer.session?.(session, 'update');
         return {};
       }
@@ -525,7 +390,7 @@ export class McpServer {
         // The hot method skips common()'s async frame: one promise and one frame less per call.
         return serveToolCall(this, this.tools, params, ctx, '2025');
       default:
-        return this.common(method, params, ctx, '2025');
+        return this.common(method, params, ctx, '2025', inc);
     }
   }
 
@@ -588,7 +453,7 @@ export class McpServer {
         throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method} (removed in protocol ${String(version)})`);
       default:
         try {
-          result = await (method === 'tools/call' ? serveToolCall(this, this.tools, params, ctx, '2026') : this.common(method, params, ctx, '2026'));
+          result = await (method === 'tools/call' ? serveToolCall(this, this.tools, params, ctx, '2026') : this.common(method, params, ctx, '2026', inc));
         } catch (err) {
           if (err instanceof InputRequiredSignal || ctx.pendingInputs) return inputRequired(ctx, this.state, this.serverMeta);
           throw err;
@@ -627,33 +492,17 @@ export class McpServer {
   }
 
   /** Methods whose semantics are the same in both eras. */
-  private async common(method: string, params: Record<string, unknown>, ctx: RequestContext, era: Era): Promise<Record<string, unknown>> {
+  private async common(method: string, params: Record<string, unknown>, ctx: RequestContext, era: Era, inc: IncomingRequest): Promise<Record<string, unknown>> {
     switch (method) {
       case 'tools/call':
         return serveToolCall(this, this.tools, params, ctx, era);
-      case 'tools/list': {
-        const visible: Record<string, unknown>[] = [];
-        for (const t of this.tools.values()) if (t.haltedReason === null) visible.push(t.wire);
-        return this.cacheable(paginate('tools', visible, params, this.pageSize), era);
-      }
-      case 'resources/list': {
-        const all: Record<string, unknown>[] = [];
-        for (const r of this.resources.values()) all.push(r.wire);
-        for (const t of this.templates) {
-          if (!t.options.list) continue;
-          for (const item of await t.options.list()) {
-            const { uri, ...rest } = item;
-            all.push({ uri, name: rest.name ?? uri, ...rest });
-          }
-        }
-        return this.cacheable(paginate('resources', all, params, this.pageSize), era);
-      }
+      case 'tools/list':
+      case 'resources/list':
       case 'resources/templates/list':
-        return this.cacheable(paginate('resourceTemplates', this.templates.map((t) => t.wire), params, this.pageSize), era);
+      case 'prompts/list':
+        return this.cacheable(await listPage(method, this.lists, params, inc), era);
       case 'resources/read':
         return this.cacheable(await readResource(this.resources, this.templates, params, ctx, era), era);
-      case 'prompts/list':
-        return this.cacheable(paginate('prompts', [...this.prompts.values()].map((p) => p.wire), params, this.pageSize), era);
       case 'prompts/get':
         return getPrompt(this.prompts, params, ctx);
       case 'completion/complete':
@@ -663,8 +512,13 @@ export class McpServer {
     }
   }
 
-  /** @internal Runs a tool and turns whatever it did into a CallToolResult (the pipeline is in tools.ts). */
+  /**
+   * @internal Runs a tool outside a request (the runtime's journal replay) and turns whatever it
+   * did into a CallToolResult; a halted or restarting tool answers its refusal, as in a request.
+   */
   callTool(params: Record<string, unknown>, ctx: RequestContext, era: Era): Promise<Record<string, unknown>> {
+    const refusal = typeof params.name === 'string' ? this.halts.toolRefusal(params.name) : null;
+    if (refusal !== null) return Promise.resolve(toolError(refusal));
     return serveToolCall(this, this.tools, params, ctx, era);
   }
 

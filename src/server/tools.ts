@@ -1,6 +1,7 @@
 /**
- * The `tools/call` pipeline: lookup, halted/unavailable checks, input validation, `prepare`, the
- * task decision of each era, then the handler, whose return value becomes a CallToolResult.
+ * The `tools/call` handler: lookup, input validation, `prepare`, the task decision of each era,
+ * then the handler, whose return value becomes a CallToolResult. Halted and restarting tools are
+ * answered before this, by the admission pipeline's `halt` stage (src/admission/stages/halts.ts).
  * Failures of the tool itself are `isError` results; only protocol errors throw.
  */
 import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
@@ -17,8 +18,6 @@ export async function serveToolCall(server: McpServer, tools: Map<string, ToolEn
   if (typeof name !== 'string') throw invalidParams('name', 'must be a string');
   const tool = tools.get(name);
   if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-  if (tool.haltedReason !== null) return toolError(`Tool "${name}" is halted: ${tool.haltedReason}`);
-  if (tool.unavailableReason !== null) return toolError(`Tool "${name}" is unavailable: ${tool.unavailableReason}`);
   let args = params.arguments as Record<string, unknown> | undefined;
   if (args === undefined) args = {};
   else if (args === null || typeof args !== 'object' || Array.isArray(args)) throw invalidParams('arguments', 'must be an object');

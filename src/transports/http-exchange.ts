@@ -11,6 +11,7 @@ import type { Exchange, RequestAbort } from '../server/context.js';
 import type { Session } from '../server/session.js';
 import type { EventStore } from './event-store.js';
 import { SSE_HEADERS, SseStream, type SseOptions } from './sse.js';
+import { httpRefusal } from '../admission/wire.js';
 
 /** Per-handler state shared by every request's exchange. */
 export interface ExchangeShared {
@@ -44,6 +45,11 @@ export class HttpExchange implements Exchange {
     readonly ac: RequestAbort,
     private readonly isInit: boolean,
   ) {}
+
+  /** The transport's component name (`transport:http`), for the admission pipeline's halt stage. */
+  get transport(): string {
+    return 'http';
+  }
 
   /** Schedules the SSE stream to open at the end of this event-loop turn (see `toOpen`). */
   deferOpen(): void {
@@ -125,10 +131,14 @@ export class HttpExchange implements Exchange {
     } else if (era === '2025' && session) {
       session.inflight.delete(this.id);
     }
+    // A catalogued refusal (503/429…) whose status line has not gone out yet is answered as JSON
+    // with its status and Retry-After, in both eras; inside an open SSE stream the JSON-RPC
+    // error's `data` carries the same facts.
+    const refusal = 'error' in response && !res.headersSent ? httpRefusal(response.error) : undefined;
     if (this.deferred) {
       this.undefer();
       if (era === '2025' && this.ac.cancelledByClient) this.openStream();
-      else return this.sseOnce(response);
+      else if (refusal === undefined) return this.sseOnce(response);
     }
     const s = this.stream;
     // A request the client cancelled gets no response (2025 cancellation rule). HTTP still
@@ -147,6 +157,14 @@ export class HttpExchange implements Exchange {
     }
     if (res.writableEnded || res.destroyed) return;
     const body = JSON.stringify(response);
+    if (refusal !== undefined) {
+      const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      // A refused initialize opened no session: it gets no session id.
+      if (session && !this.isInit) headers['mcp-session-id'] = session.id;
+      if (refusal.retryAfter !== undefined) headers['retry-after'] = refusal.retryAfter;
+      res.writeHead(refusal.status, headers).end(body);
+      return;
+    }
     const status = era === '2026' && 'error' in response ? statusOf(response.error.code) : 200;
     res.writeHead(
       status,

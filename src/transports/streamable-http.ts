@@ -235,11 +235,8 @@ export class StreamableHttpHandler {
     const c = classify(value);
     if (c.kind === 'invalid') return this.send(res, 400, errorResponse(c.id, c.error));
     const msg = c.message;
-    // While refusing (drain, halt), new requests get 503; responses and notifications still pass
-    // so in-flight work (an elicitation answer, a cancellation) can finish.
-    if (!this.accepting && c.kind === 'request') {
-      return this.send(res, 503, errorResponse(c.message.id, new McpError(ErrorCode.Unavailable, this.refuseReason)), { 'retry-after': '5' });
-    }
+    // Refusals (drain, halts, limits) are the admission pipeline's: requests go on to the server,
+    // whose stages refuse them; responses and notifications pass so in-flight work can finish.
     const era = this.eraOf(req, msg);
     if (era === '2026') return this.post2026(req, res, c.kind, msg);
     return this.post2025(req, res, c.kind, msg);
@@ -476,11 +473,13 @@ export class StreamableHttpHandler {
 
   /**
    * Stops (false) or resumes (true) accepting new requests, sessions and streams. While refusing,
-   * they get 503 with Retry-After and `reason`; in-flight work and its traffic continue.
+   * requests are refused by the server's admission pipeline (`transport:http` in its halt stage:
+   * 503 + Retry-After, ANDON_HALTED with `reason`), GET streams here; in-flight work continues.
    */
   setAccepting(accepting: boolean, reason = 'Service Unavailable: the server is not accepting requests'): void {
     this.accepting = accepting;
     this.refuseReason = reason;
+    this.server.halts.setComponent('transport:http', accepting ? null : reason, reason);
   }
 
   get isAccepting(): boolean {

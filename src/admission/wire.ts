@@ -1,0 +1,41 @@
+/**
+ * The response step: how a refusal from the catalogue reaches the peer. Over HTTP, a JSON-RPC
+ * error whose `data.code` names a catalogue entry with an HTTP status (503 draining/halted, 429
+ * rate limited, …) gets that status and `Retry-After` from `data.retryAfterMs`, in both eras.
+ * Over stdio, and inside an SSE stream whose status line already went out, the JSON-RPC error
+ * itself carries `data` = { code, retryAfterMs, reason, component }.
+ */
+import { catalogue, type ErrorDef } from '../errors/catalogue.js';
+
+/** The HTTP form of a refusal. */
+export interface HttpRefusal {
+  status: number;
+  /** `Retry-After` in whole seconds, when the refusal says when to retry. */
+  retryAfter: string | undefined;
+}
+
+let byCode = new Map<string, ErrorDef>();
+
+function defOf(code: string): ErrorDef | undefined {
+  let def = byCode.get(code);
+  if (def === undefined) {
+    // Entries are defined at import time by the modules that own them: rebuild on a miss.
+    const all = catalogue();
+    if (all.length !== byCode.size) byCode = new Map(all.map((d) => [d.code, d]));
+    def = byCode.get(code);
+  }
+  return def;
+}
+
+/**
+ * The HTTP status and `Retry-After` of a JSON-RPC error, when it is a catalogued refusal;
+ * undefined for any other error (which keeps the era's usual status).
+ */
+export function httpRefusal(error: { code: number; data?: unknown }): HttpRefusal | undefined {
+  const data = error.data as { code?: unknown; retryAfterMs?: unknown } | undefined;
+  if (data === null || typeof data !== 'object' || typeof data.code !== 'string') return undefined;
+  const def = defOf(data.code);
+  if (def?.httpStatus === undefined) return undefined;
+  const ms = data.retryAfterMs;
+  return { status: def.httpStatus, retryAfter: typeof ms === 'number' && ms >= 0 ? String(Math.max(1, Math.ceil(ms / 1000))) : undefined };
+}

@@ -1,0 +1,146 @@
+/**
+ * The server's fan-out: live 2025 sessions, resource subscribers and 2026 `subscriptions/listen`
+ * listeners, and the notifications sent to them (list changes, resource updates, broadcasts).
+ * Kept apart from the dispatcher: it is the "who hears about what" side of a server.
+ */
+import { channels } from '../runtime/events.js';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
+import { META } from '../protocol/versions.js';
+import type { Session, Sink } from './session.js';
+
+/** A 2026 `subscriptions/listen` stream. */
+export interface Listener {
+  id: RequestId;
+  filter: { toolsListChanged?: boolean; resourcesListChanged?: boolean; promptsListChanged?: boolean; resourceSubscriptions?: string[] };
+  send: Sink;
+}
+
+/** The kinds of list whose changes clients are told about. */
+export type ListKind = 'tools' | 'resources' | 'prompts';
+
+const sessionChannel = channels.session;
+
+/** Sessions, subscribers and listeners of one server. */
+export class Fanout {
+  readonly sessions = new Set<Session>();
+  private readonly subscribers = new Map<string, Set<Session>>();
+  private readonly listeners = new Set<Listener>();
+  private changed = { tools: false, resources: false, prompts: false, scheduled: false };
+
+  /** `onSession` is the runtime's observer (persistence); `capabilities` the server's 2026 ones. */
+  constructor(
+    private readonly onSession: (s: Session, change: 'open' | 'update' | 'close') => void,
+    private readonly capabilities: () => Record<string, unknown>,
+  ) {}
+
+  addSession(s: Session): void {
+    this.sessions.add(s);
+    // A restored session comes back with its subscriptions: index them so updates fire.
+    for (const uri of s.subscriptions) this.subscribe(s, uri);
+    this.onSession(s, 'open');
+    if (sessionChannel.hasSubscribers) sessionChannel.publish({ action: 'open', era: '2025', transport: s.transport });
+  }
+
+  removeSession(s: Session): void {
+    if (this.sessions.delete(s)) {
+      this.onSession(s, 'close');
+      if (sessionChannel.hasSubscribers) sessionChannel.publish({ action: 'close', era: '2025', transport: s.transport });
+    }
+    for (const uri of s.subscriptions) this.subscribers.get(uri)?.delete(s);
+    s.subscriptions.clear();
+    s.closed = true;
+    s.abortAll('session closed');
+    s.rejectAll('session closed');
+  }
+
+  /** 2025 `resources/subscribe`. */
+  subscribe(s: Session, uri: string): void {
+    s.subscriptions.add(uri);
+    let set = this.subscribers.get(uri);
+    if (!set) this.subscribers.set(uri, (set = new Set()));
+    set.add(s);
+  }
+
+  /** 2025 `resources/unsubscribe`. */
+  unsubscribe(s: Session, uri: string): void {
+    s.subscriptions.delete(uri);
+    this.subscribers.get(uri)?.delete(s);
+  }
+
+  addListener(l: Listener): void {
+    this.listeners.add(l);
+  }
+
+  /** Agrees the listen filter against the capabilities, acknowledges it, registers the listener. */
+  openListener(request: JsonRpcRequest, send: Sink): Listener {
+    const requested = ((request.params ?? {}).notifications ?? {}) as Listener['filter'];
+    const caps = this.capabilities() as Record<string, Record<string, unknown> | undefined>;
+    const agreed: Listener['filter'] = {};
+    if (requested.toolsListChanged && caps.tools) agreed.toolsListChanged = true;
+    if (requested.promptsListChanged && caps.prompts) agreed.promptsListChanged = true;
+    if (requested.resourcesListChanged && caps.resources) agreed.resourcesListChanged = true;
+    if (Array.isArray(requested.resourceSubscriptions) && caps.resources) agreed.resourceSubscriptions = requested.resourceSubscriptions.filter((u) => typeof u === 'string');
+    const listener: Listener = { id: request.id, filter: agreed, send };
+    send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: agreed, _meta: { [META.subscriptionId]: request.id } } });
+    this.listeners.add(listener);
+    return listener;
+  }
+
+  /** The result that ends a listen stream gracefully (e.g. at shutdown). */
+  listenerClosing(l: Listener): JsonRpcResponse {
+    this.listeners.delete(l);
+    return { jsonrpc: '2.0', id: l.id, result: { resultType: 'complete', _meta: { [META.subscriptionId]: l.id } } };
+  }
+
+  removeListener(l: Listener): void {
+    this.listeners.delete(l);
+  }
+
+  /** Tells every subscriber (2025 resources/subscribe, 2026 subscriptions/listen) that `uri` changed. */
+  notifyResourceUpdated(uri: string): number {
+    let sent = 0;
+    const msg: JsonRpcNotification = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } };
+    const subs = this.subscribers.get(uri);
+    if (subs) {
+      for (const s of subs) {
+        if (s.standalone) {
+          s.standalone(msg);
+          sent++;
+        }
+      }
+    }
+    for (const l of this.listeners) {
+      if (l.filter.resourceSubscriptions?.includes(uri)) {
+        l.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri, _meta: { [META.subscriptionId]: l.id } } });
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** Sends a notification to every live 2025 session's standalone stream. */
+  broadcast(method: string, params?: Record<string, unknown>): void {
+    const msg: JsonRpcNotification = params ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', method };
+    for (const s of this.sessions) if (s.initialized && s.standalone) s.standalone(msg);
+  }
+
+  /** Schedules `notifications/<kind>/list_changed`; a burst of changes makes one notification per kind. */
+  listChanged(kind: ListKind): void {
+    this.changed[kind] = true;
+    if (this.changed.scheduled) return;
+    this.changed.scheduled = true;
+    queueMicrotask(() => {
+      const c = this.changed;
+      this.changed = { tools: false, resources: false, prompts: false, scheduled: false };
+      for (const kind2 of ['tools', 'resources', 'prompts'] as const) {
+        if (!c[kind2]) continue;
+        const method = `notifications/${kind2}/list_changed`;
+        this.broadcast(method);
+        const key = `${kind2}ListChanged` as const;
+        for (const l of this.listeners) {
+          if (l.filter[key]) l.send({ jsonrpc: '2.0', method, params: { _meta: { [META.subscriptionId]: l.id } } });
+        }
+      }
+    });
+  }
+}

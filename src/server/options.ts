@@ -1,0 +1,33 @@
+/** Options of an McpServer and the runtime's callbacks into it. */
+import type { Session } from './session.js';
+import type { Icon } from './types.js';
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  name: string;
+  version: string;
+  title?: string;
+  description?: string;
+  icons?: Icon[];
+  websiteUrl?: string;
+  /** Natural-language guidance for the client's model. */
+  instructions?: string;
+  /** Items per page of every `* /list`. Default 100. */
+  pageSize?: number;
+  /** 2026 cache hints on list and read results. Default `{ ttlMs: 0, scope: 'private' }`. */
+  cache?: { ttlMs?: number; scope?: 'public' | 'private' };
+  /**
+   * Key that signs 2026 `requestState` (HMAC-SHA256) so a client cannot forge or alter it.
+   * Default: random per process; set it (e.g. from a secret) when several nodes serve one client.
+   */
+  stateSecret?: string | Buffer;
+}
+
+/** Runtime callbacks the server invokes; all optional, none on the path unless set. */
+export interface ServerObserver {
+  /** A tool handler finished; `error` is set when it threw (not for isError results it returned). */
+  toolResult?(name: string, error: Error | undefined): void;
+  /** A 2025 session opened, changed (log level, subscriptions) or closed. */
+  session?(session: Session, change: 'open' | 'update' | 'close'): void;
+}
+
