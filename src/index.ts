@@ -18,3 +18,5 @@ export { MemoryStore } from './store/memory-store.js';
 export type { Store, StoredEntry, QuarantineReport } from './store/store.js';
 export { systemClock, TestClock, type Clock } from './util/clock.js';
 export { createClient, McpClient, ClientError, isClientError, isServerError, splitCommand, StreamableHttpTransport, LegacySseTransport, StdioTransport, OAuthFlow, type ClientOptions, type ClientTarget, type ClientEvents, type ClientErrorCode, type ClientTransport, type RequestOptions, type CallToolOptions, type OAuthOptions, type Tool, type Resource, type ResourceTemplate, type Prompt, type Task, type ServerSummary, type Subscription, type SubscriptionFilter, type SamplingHandler, type ElicitationHandler, type RootsProvider, type HandlerContext, type Progress } from './client/index.js';
+export { AdmissionPipeline, PHASES, nodeStage, HaltStage, httpRefusal, type Phase, type Stage, type Next, type AdmitAnswer, type AdmissionResult, type EntryKind, type NodeStatus, type NodeStageOptions, type HttpRefusal } from './admission/index.js';
+export { AndonError, Errors, type ErrorDef, type ErrorData } from './errors/catalogue.js';

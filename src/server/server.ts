@@ -290,8 +290,7 @@ export class McpServer {
    * handler needs client input resolves with an `input_required` result.
    */
   handleRequest(inc: IncomingRequest): Promise<JsonRpcResponse> {
-    // Not async itself: returning serve()'s promise from an async function would cost one more
-    // promise and a thenable job per request. serve() never rejects.
+    // Not async itself: an async wrapper would cost one more promise per request. serve() never rejects.
     // Observability binds the request's trace scope to the start channel; runStores enters it for
     // the whole request, so every log line and the completion event below see it.
     if (requestStartChannel.hasSubscribers) return requestStartChannel.runStores(inc, this.serve, this, inc);
@@ -307,6 +306,8 @@ export class McpServer {
     this.inflight.add(inc);
     try {
       const result = await this.admission.run(inc);
+      // An around stage may answer without the handler (a halted tool): give it the era's form.
+      if (inc.era === '2026' && result.resultType === undefined) this.complete(result);
       if (result.isError === true) outcome = 'tool_error';
       else if (result.resultType === 'input_required') outcome = 'input_required';
       return resultResponse(request.id, result);
