@@ -140,16 +140,15 @@ describe('admission pipeline', () => {
 
 describe('built-in stages', () => {
   test('node stage: ANDON_DRAINING while draining, ANDON_NODE_HALTED while halted, nothing while running', () => {
-    let phase = 'running';
-    let halt: { reason: string } | undefined;
-    const s = nodeStage({ drainPhase: () => phase, nodeHalt: () => halt });
+    const st: { phase: string; halt: { reason: string } | undefined } = { phase: 'running', halt: undefined };
+    const s = nodeStage({ drainPhase: () => st.phase, nodeHalt: () => st.halt });
     assert.equal(s.admit!(req('ping')), undefined);
-    halt = { reason: 'incident 42' };
+    st.halt = { reason: 'incident 42' };
     const h = s.admit!(req('ping')) as AndonError;
     assert.equal(h.code, 'ANDON_NODE_HALTED');
     assert.match(h.message, /node halted \(incident 42\)/);
     assert.deepEqual(h.data, { retryAfterMs: 5000, reason: 'incident 42', component: 'node' });
-    phase = 'draining';
+    st.phase = 'draining';
     const d = s.admit!(req('ping')) as AndonError;
     assert.equal(d.code, 'ANDON_DRAINING');
     assert.equal(d.toMcpError().code, -32001);
