@@ -1,5 +1,5 @@
 /** andon-mcp under test: the `echo` tool and one subscribable resource, over HTTP or stdio. */
-import { createServer, serveHttp, serveStdio } from '../../src/index.js';
+import { createServer, nodeStage, serveHttp, serveStdio } from '../../src/index.js';
 import { config, control, ready, ECHO_DESCRIPTION, RESOURCE_URI } from './control.js';
 
 const cfg = config({ transport: 'http' as 'http' | 'stdio', port: 0, responseMode: 'auto' as 'auto' | 'json' | 'sse' });
@@ -13,6 +13,8 @@ server.tool(
   },
   ({ text }: { text: string }) => text,
 );
+// The runtime's built-in node stage, idle (the halt stage is always on): the admission path as under `andon start`.
+server.use(nodeStage({ drainPhase: () => 'running', nodeHalt: () => undefined }));
 server.resource(RESOURCE_URI, { name: 'counter', mimeType: 'text/plain' }, () => '0');
 
 if (cfg.transport === 'stdio') {

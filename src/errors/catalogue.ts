@@ -116,7 +116,7 @@ export const Errors = {
     retryable: true,
     wireCode: ErrorCode.Unavailable,
     httpStatus: 503,
-    when: 'the server, a transport or a prompt/resource component is halted; `data.component` names it',
+    when: 'the server or a transport (`transport:http`) is halted; `data.component` names it',
   }),
   RateLimited: defineError({
     code: 'ANDON_RATE_LIMITED',
