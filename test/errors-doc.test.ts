@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './helpers/paths.js';
 import { ErrorCode } from '../src/protocol/errors.js';
+import { catalogue } from '../src/errors/catalogue.js';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -20,6 +21,11 @@ test('docs/errors.md lists every wire and local error code, and nothing that doe
     assert.match(doc, new RegExp(`\\| ${code} \\| ${name} \\|`), `wire error ${name} (${code}) is documented`);
   }
   const local = [...src.matchAll(/readonly code = '([A-Z_]+)'/g)].map((m) => m[1]!);
+  // Catalogue entries (the "errors" helper replaces this test with one driven by catalogue()).
+  for (const d of catalogue()) {
+    local.push(d.code);
+    assert.ok(doc.includes(`| \`${d.code}\` |`), `catalogue entry ${d.code} is documented`);
+  }
   assert.ok(local.length >= 4);
   for (const c of local) assert.ok(doc.includes(`\`${c}\``), `local error ${c} is documented`);
   const clientBlock = /export type ClientErrorCode =([\s\S]*?)';\n/.exec(src)![1]! + "'";
