@@ -80,11 +80,13 @@ export class AdmissionPipeline {
   private entries: Entry[] = [];
   private seq = 0;
   private chain: Next;
+  private admitChain: Next;
   private filters: Stage[] = [];
 
   /** `handler` runs after every stage admitted the request (the server's dispatch). */
   constructor(private readonly handler: Next) {
     this.chain = handler;
+    this.admitChain = ADMITTED;
   }
 
   /**
@@ -126,6 +128,15 @@ export class AdmissionPipeline {
     return this.chain(req);
   }
 
+  /**
+   * Admission only, for what opens a stream instead of calling a handler (a 2026
+   * `subscriptions/listen`): every stage's `admit` in order; `around` stages have nothing to wrap.
+   * Resolves when admitted; rejects (or throws) with the refusal.
+   */
+  async admit(req: IncomingRequest): Promise<void> {
+    await this.admitChain(req);
+  }
+
   /** True when some stage filters list entries (callers skip the per-entry check otherwise). */
   get filtersLists(): boolean {
     return this.filters.length > 0;
@@ -147,9 +158,18 @@ export class AdmissionPipeline {
       if (stage.admit) next = admitStep(stage, next);
     }
     this.chain = next;
+    let admitOnly: Next = ADMITTED;
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const { stage } = this.entries[i]!;
+      if (stage.admit) admitOnly = admitStep(stage, admitOnly);
+    }
+    this.admitChain = admitOnly;
     this.filters = this.entries.filter((e) => e.stage.visible).map((e) => e.stage);
   }
 }
+
+const ADMITTED_RESULT: AdmissionResult = Object.freeze({}) as AdmissionResult;
+const ADMITTED: Next = () => Promise.resolve(ADMITTED_RESULT);
 
 function aroundStep(stage: Stage, next: Next): Next {
   return (req) => stage.around!(req, next);

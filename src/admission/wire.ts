@@ -5,7 +5,8 @@
  * Over stdio, and inside an SSE stream whose status line already went out, the JSON-RPC error
  * itself carries `data` = { code, retryAfterMs, reason, component }.
  */
-import { catalogue, type ErrorDef } from '../errors/catalogue.js';
+import { AndonError, catalogue, type ErrorDef } from '../errors/catalogue.js';
+import { errorResponse, type JsonRpcErrorResponse, type RequestId } from '../protocol/jsonrpc.js';
 
 /** The HTTP form of a refusal. */
 export interface HttpRefusal {
@@ -38,4 +39,9 @@ export function httpRefusal(error: { code: number; data?: unknown }): HttpRefusa
   if (def?.httpStatus === undefined) return undefined;
   const ms = data.retryAfterMs;
   return { status: def.httpStatus, retryAfter: typeof ms === 'number' && ms >= 0 ? String(Math.max(1, Math.ceil(ms / 1000))) : undefined };
+}
+
+/** The JSON-RPC error response for anything a request failed with: a refusal keeps its `data`. */
+export function refusalResponse(id: RequestId | null | undefined, err: unknown): JsonRpcErrorResponse {
+  return errorResponse(id, err instanceof AndonError ? err.toMcpError() : err);
 }

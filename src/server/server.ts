@@ -6,7 +6,7 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { channels, type RequestEvent } from '../runtime/events.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.js';
-import { errorResponse, resultResponse } from '../protocol/jsonrpc.js';
+import { resultResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
 import { ALL_VERSIONS, META, SESSION_VERSIONS, STATELESS_VERSIONS, type Era } from '../protocol/versions.js';
 import { InputRequiredSignal, RequestContext } from './context.js';
@@ -17,7 +17,7 @@ import { Fanout, type Listener } from './fanout.js';
 import { Inflight } from './inflight.js';
 import { AdmissionPipeline, type Stage } from '../admission/pipeline.js';
 import { HaltStage } from '../admission/stages/halts.js';
-import { AndonError } from '../errors/catalogue.js';
+import { refusalResponse } from '../admission/wire.js';
 import { TaskManager } from './tasks.js';
 import { StateSealer } from './request-state.js';
 import { check2026Meta, check2026Version, inputRequired } from './era2026.js';
@@ -314,7 +314,7 @@ export class McpServer {
     } catch (err) {
       // Refusals are requests too: metrics count them as errors, logs show them.
       outcome = 'error';
-      return errorResponse(request.id, err instanceof AndonError ? err.toMcpError() : err);
+      return refusalResponse(request.id, err);
     } finally {
       this.inflight.delete(inc);
       if (started) {

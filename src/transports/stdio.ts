@@ -9,6 +9,7 @@ import { META } from '../protocol/versions.js';
 import { Incoming, check2026Meta, type Listener, type McpServer } from '../server/server.js';
 import { Session } from '../server/session.js';
 import { RequestAbort, type Exchange } from '../server/context.js';
+import { refusalResponse } from '../admission/wire.js';
 
 export interface StdioOptions {
   /** Default process.stdin. */
@@ -101,16 +102,19 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
       const err = check2026Meta(request.params);
       if (err) return write(errorResponse(request.id, err));
       // Every listen shares the one stdout; each is told apart by its subscription id. The
-      // client ends one with notifications/cancelled naming the listen request's id.
-      const listener = server.openListener(request, write);
+      // client ends one with notifications/cancelled naming the listen request's id. A listen
+      // runs no handler: it passes the admission stages only.
       const ac = new AbortController();
-      session.inflight.set(request.id, ac);
-      listeners.add(listener);
-      ac.signal.addEventListener('abort', () => {
-        listeners.delete(listener);
-        server.removeListener(listener);
-        session.inflight.delete(request.id);
-      });
+      server.admission.admit(new Incoming(request, session, undefined, era, exchange, ac)).then(() => {
+        const listener = server.openListener(request, write);
+        session.inflight.set(request.id, ac);
+        listeners.add(listener);
+        ac.signal.addEventListener('abort', () => {
+          listeners.delete(listener);
+          server.removeListener(listener);
+          session.inflight.delete(request.id);
+        });
+      }, (refused: unknown) => write(refusalResponse(request.id, refused)));
       return;
     }
     if (session.inflight.has(request.id)) {

@@ -23,6 +23,7 @@ import { acceptsJson, acceptsSse, headerMismatch, paramHeaderMismatch } from './
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from '../runtime/events.js';
+import { httpRefusal, refusalResponse } from '../admission/wire.js';
 
 /** Options of the Streamable HTTP transport. */
 export interface HttpTransportOptions {
@@ -52,6 +53,8 @@ export interface HttpTransportOptions {
 
 const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
 const JSON_HEADERS = { 'content-type': 'application/json' };
+/** The exchange a listen request shows the admission stages (it sends nothing before admission). */
+const LISTEN_EXCHANGE = { send: () => {}, transport: 'http' };
 
 /** Thrown for HTTP-level refusals: carries the status and the JSON-RPC error to send. */
 class HttpError extends Error {
@@ -284,7 +287,19 @@ export class StreamableHttpHandler {
     if (versionError) return this.reject(res, request, versionError);
     const mismatch = headerMismatch(req, request) ?? paramHeaderMismatch(req, request, this.server);
     if (mismatch) return this.reject(res, request, new McpError(ErrorCode.HeaderMismatch, mismatch));
-    if (request.method === 'subscriptions/listen') return this.listen(res, request);
+    if (request.method === 'subscriptions/listen') {
+      // A listen opens a stream instead of running a handler: it passes the admission stages only.
+      const inc = new Incoming(request, undefined, undefined, '2026', LISTEN_EXCHANGE, new RequestAbort(), req.headers);
+      this.server.admission.admit(inc).then(
+        () => this.listen(res, request),
+        (err: unknown) => {
+          const answer = refusalResponse(request.id, err);
+          const refusal = httpRefusal(answer.error);
+          this.send(res, refusal?.status ?? 400, answer, refusal?.retryAfter ? { 'retry-after': refusal.retryAfter } : undefined);
+        },
+      );
+      return;
+    }
     const x = this.dispatch(res, request, '2026', undefined, new RequestAbort());
     // Closing the stream is cancellation in 2026.
     res.on('close', () => {

@@ -130,6 +130,32 @@ describe('admission over Streamable HTTP', () => {
     }
   });
 
+  test('a 2026 subscriptions/listen passes the admission stages too: refused with 503 + data while draining, opened when running', async () => {
+    const server = build();
+    let phase = 'draining';
+    server.use(nodeStage({ drainPhase: () => phase, nodeHalt: () => undefined }));
+    const ep = await serveHttp(server, { port: 0 });
+    try {
+      const refused = await post26(ep.url, 'subscriptions/listen', { notifications: { toolsListChanged: true } });
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get('retry-after'), '5');
+      assert.equal(refused.response.error.data.code, 'ANDON_DRAINING');
+      phase = 'running';
+      const ac = new AbortController();
+      const res = await fetch(ep.url, {
+        method: 'POST',
+        signal: ac.signal,
+        headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': V26, 'mcp-method': 'subscriptions/listen' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 77, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: meta26() } }),
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+      ac.abort();
+    } finally {
+      await ep.close();
+    }
+  });
+
   test('a halted tool is hidden from tools/list and its calls answer isError with the reason, in both eras', async () => {
     const server = build();
     const ep = await serveHttp(server, { port: 0 });
@@ -244,6 +270,8 @@ describe('admission over stdio', () => {
       assert.equal(drained.error.code, -32001);
       assert.equal(drained.error.data.code, 'ANDON_DRAINING');
       assert.equal(drained.error.data.component, 'node');
+      const listen = await ask(6, 'subscriptions/listen', { notifications: { toolsListChanged: true }, _meta: meta26() });
+      assert.equal(listen.error.data.code, 'ANDON_DRAINING', 'a listen is admitted like any request');
     } finally {
       conn.close();
     }
