@@ -212,6 +212,8 @@ export class Runtime {
     if (this.opts.stdio) await this.root.add(this.stdioSpec());
     await this.root.start();
     if (this.halts.isHalted('node')) this.applyNodeHalt(this.halts.get('node')!.reason);
+    // Halts restored from the previous run reach readiness and the gauges now that the tree knows them.
+    this.feedHealth();
     await this.restoreSessions();
     await this.recoverJournal();
     this.flushTimer = setInterval(() => void this.flush(), this.opts.flushMs ?? 200);
@@ -252,10 +254,10 @@ export class Runtime {
     this.feedHealth();
   }
 
-  /** Tells health which critical components are halted (readiness goes false). */
+  /** Publishes the full halt set (health, metrics and alerts subscribe; readiness fails on a critical one). */
   private feedHealth(): void {
-    if (!this.obs) return;
-    this.obs.health.setHaltedCritical(this.components().filter((c) => c.critical && c.state.startsWith('halted')).map((c) => c.id));
+    const halted = this.components().filter((c) => c.state === 'halted_manual' || c.state === 'halted_fatal');
+    channels.haltState.publish({ halted: halted.map((c) => ({ id: c.id, kind: c.kind, state: c.state as 'halted_manual' | 'halted_fatal', reason: c.haltReason ?? '', critical: c.critical })) });
   }
 
   private async loadAdminToken(): Promise<string> {
@@ -554,7 +556,6 @@ export class Runtime {
     const durationMs = now - this.phaseSince;
     this.phase = phase;
     this.phaseSince = now;
-    this.obs?.health.setDraining(phase !== 'running');
     channels.drain.publish({ phase, durationMs, inflight: this.server.inflightRequests().length, ...extra });
     this.log.info({ phase, previousPhaseMs: durationMs, ...extra }, `drain: ${phase}`);
   }
