@@ -33,6 +33,8 @@ function kindOf(id: string): string {
 
 export class HaltRegistry {
   private readonly records = new Map<string, HaltRecord>();
+  /** Kind and criticality of known components (told by supervisors as children are added). */
+  private readonly described = new Map<string, { kind: string; critical: boolean }>();
   /** Changes to one id are applied and persisted in order (concurrent admin calls stay consistent). */
   private readonly queue = new KeyedSerial();
 
@@ -67,7 +69,30 @@ export class HaltRegistry {
       }
       events.component.publish({ id, kind: kindOf(id), from: 'unknown', to: rec.state, reason: rec.reason });
     }
+    this.publishState();
     return this.listHalted();
+  }
+
+  /**
+   * Tells the registry a component's kind and whether a halt of it makes the node not ready
+   * (supervisors call this as children are added). Unknown ids count as not critical, except
+   * `node`, the whole node. Republishes the halt set when the component is halted.
+   */
+  describe(id: string, kind: string, critical: boolean): void {
+    this.described.set(id, { kind, critical });
+    if (this.records.has(id)) this.publishState();
+  }
+
+  /**
+   * Publishes the full halt set on `andon:halt-state` (health and metrics follow it). Called on
+   * every change; call it once more when subscribers arrive after {@link load}.
+   */
+  publishState(): void {
+    const halted = [...this.records.values()].map((r) => {
+      const d = this.described.get(r.id);
+      return { id: r.id, kind: d?.kind ?? kindOf(r.id), state: r.state as 'halted_manual' | 'halted_fatal', reason: r.reason, critical: d?.critical ?? r.id === 'node' };
+    });
+    events.haltState.publish({ halted });
   }
 
   /** Sets a halt state (durably) and publishes the change. */
@@ -77,7 +102,8 @@ export class HaltRegistry {
       const rec: HaltRecord = { id, state, reason, since: this.now(), by };
       await this.store.set(NS, id, rec);
       this.records.set(id, rec);
-      events.component.publish({ id, kind: kindOf(id), from: prev?.state ?? 'normal', to: state, reason });
+      events.component.publish({ id, kind: this.described.get(id)?.kind ?? kindOf(id), from: prev?.state ?? 'normal', to: state, reason });
+      this.publishState();
       return rec;
     });
   }
@@ -89,7 +115,8 @@ export class HaltRegistry {
       if (!prev) return undefined;
       await this.store.delete(NS, id);
       this.records.delete(id);
-      events.component.publish({ id, kind: kindOf(id), from: prev.state, to: 'normal', reason: `resumed by ${by}` });
+      events.component.publish({ id, kind: this.described.get(id)?.kind ?? kindOf(id), from: prev.state, to: 'normal', reason: `resumed by ${by}` });
+      this.publishState();
       return prev;
     });
   }

@@ -254,10 +254,9 @@ export class Runtime {
     this.feedHealth();
   }
 
-  /** Publishes the full halt set (health, metrics and alerts subscribe; readiness fails on a critical one). */
+  /** Has the halt registry publish the full halt set (health and metrics follow it; readiness fails on a critical one). */
   private feedHealth(): void {
-    const halted = this.components().filter((c) => c.state === 'halted_manual' || c.state === 'halted_fatal');
-    channels.haltState.publish({ halted: halted.map((c) => ({ id: c.id, kind: c.kind, state: c.state as 'halted_manual' | 'halted_fatal', reason: c.haltReason ?? '', critical: c.critical })) });
+    this.halts.publishState();
   }
 
   private async loadAdminToken(): Promise<string> {

@@ -133,6 +133,7 @@ export class Supervisor {
     if (this.children.some((c) => c.spec.id === spec.id)) throw new Error(`duplicate child id ${spec.id}`);
     const child: Child = { spec, handle: null, state: 'stopped', restartTimes: [], restarts: 0, lastError: null, timer: null, generation: 0 };
     this.children.push(child);
+    this.halts.describe(spec.id, spec.kind, spec.critical ?? false);
     if (this.running) await this.startChild(child);
   }
 

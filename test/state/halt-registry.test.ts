@@ -67,3 +67,36 @@ describe('HaltRegistry load', () => {
     assert.match(halts.get('node')!.reason, /^halt records unreadable: namespace directory unreadable/);
   });
 });
+
+describe('halt state reaches health by events alone', () => {
+  test('a critical child halted by exceeding its restart intensity takes readiness away; resume gives it back', async () => {
+    const { Supervisor } = await import('../../src/runtime/supervisor.js');
+    const { HealthMonitor } = await import('../../src/observability/health.js');
+    const { TestClock } = await import('../../src/util/clock.js');
+    const clock = new TestClock();
+    const halts = new HaltRegistry(new MemoryStore(() => clock.now()), () => clock.now());
+    const sup = new Supervisor({ id: 'root', halts, clock, intensity: { maxRestarts: 2, windowMs: 10_000 }, backoff: { baseMs: 10, maxMs: 10 } });
+    const health = new HealthMonitor({ subscribe: true }).start();
+    try {
+      let link: { crashed(e: Error): void } | undefined;
+      await sup.add({ id: 'transport:x', kind: 'transport', critical: true, start: (l) => ((link = l), { stop: () => {} }) });
+      await sup.add({ id: 'tool:y', kind: 'tool', start: () => ({ stop: () => {} }) });
+      await sup.start();
+      assert.equal(health.readiness().ready, true);
+      for (let i = 0; i < 3; i++) {
+        link!.crashed(new Error(`boom ${i}`));
+        await clock.advance(20);
+      }
+      await halts.settled();
+      assert.equal(halts.state('transport:x'), 'halted_fatal');
+      assert.deepEqual(health.readiness().reasons, ['critical component halted: transport:x']);
+      await sup.halt('tool:y', 'not critical');
+      assert.deepEqual(health.readiness().reasons, ['critical component halted: transport:x'], 'a non-critical halt does not count');
+      await sup.resume('transport:x');
+      assert.equal(health.readiness().ready, true);
+    } finally {
+      health.stop();
+      await sup.stop();
+    }
+  });
+});
