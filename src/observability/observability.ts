@@ -1,8 +1,9 @@
 /**
  * One call to set up everything: metrics, tracing, request logging, health and (when configured)
- * alerts with their wiring to runtime events. The runtime keeps the returned object, feeds
- * `health` its state (setDraining, setDegraded, setHaltedCritical), mounts the routes with
- * `mountObservability(ops, obs)`, and calls `stop()` on shutdown.
+ * alerts with their wiring to runtime events. Every part learns the runtime's state by
+ * subscribing to the channels of src/events (drain, halt-state, degraded, component, quarantine…);
+ * nothing here is called by the runtime. The runtime keeps the returned object, mounts the routes
+ * with `mountObservability(ops, obs)`, and calls `stop()` on shutdown.
  */
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
