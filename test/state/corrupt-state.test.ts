@@ -32,8 +32,8 @@ async function fresh(env?: Record<string, string>) {
   dirs.push(stateDir);
   const port = await freePort();
   const opsPort = await freePort();
-  const start = async () => {
-    const p = await startNode(MODULE, { stateDir, port, opsPort, env });
+  const start = async (extra?: Record<string, string>) => {
+    const p = await startNode(MODULE, { stateDir, port, opsPort, env: { ...env, ...extra } });
     procs.push(p);
     return p;
   };
@@ -99,18 +99,28 @@ async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 80
 }
 
 describe('corrupt state (real processes)', () => {
-  test('a garbage halt file keeps its tool halted and hidden (failed closed); andon status shows why; it stays halted on the next start', async () => {
-    const n = await fresh();
-    let node = await n.start();
+  test('a garbage halt file keeps its tool halted and hidden (failed closed); andon status and an alert say why; it stays halted on the next start', async () => {
+    const sink = await alertSink();
+    const n = await fresh({ ANDON_WEBHOOK_SECRET: 'corrupt-halt-secret' });
+    const config = `${n.stateDir}-alerts.json`;
+    dirs.push(config);
+    await writeFile(config, JSON.stringify({ channels: { hook: { type: 'webhook', url: sink.url } } }));
+    let node = await n.start({ ANDON_ALERTS_CONFIG: config });
     assert.equal((await node.admin('POST', '/admin/components/tool:echo/halt', { reason: 'bad data' })).status, 200);
     await kill9(node);
     const file = join(n.stateDir, 'halt', 'tool%3Aecho.json');
     await writeFile(file, 'garbage \u0000{{{ not json');
 
-    node = await n.start();
+    node = await n.start({ ANDON_ALERTS_CONFIG: config });
     const c = await component(node, 'tool:echo');
     assert.equal(c.state, 'halted_fatal');
     assert.match(c.haltReason ?? '', /^halt record unreadable: not valid JSON .*\(quarantined to .*quarantine/);
+    const alert = (await node.admin('GET', '/admin/alerts')).body.alerts.find((a: { title: string }) => a.title === 'Corrupt state quarantined: halt record of tool:echo');
+    assert.ok(alert, 'a critical alert names the corrupt halt record');
+    assert.equal(alert.severity, 'critical');
+    assert.match(alert.context.consequence, /tool:echo stays halted \(halted_fatal\)/);
+    assert.match(alert.context.reason, /not valid JSON/);
+    await until('the alert delivered', () => sink.titles.some((t) => t.includes('halt record of tool:echo')));
     assert.ok(!(await toolNames(node)).includes('echo'), 'echo stays hidden');
     assert.match(node.stderr(), /CORRUPT STATE FILE QUARANTINED/);
     assert.equal((await quarantined(n.stateDir)).filter((f) => f.startsWith('halt__tool%3Aecho')).length, 1);
