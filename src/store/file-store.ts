@@ -125,6 +125,11 @@ export class FileStore implements Store {
     } catch (err) {
       const code = errCode(err);
       if (code === 'ENOENT') return undefined;
+      if (code === 'ENOTDIR') {
+        // The namespace itself is a file: that file is what is misplaced, not this key.
+        await this.quarantine(ns, '-', join(this.dir, ns), 'a file where a namespace directory belongs', options);
+        return undefined;
+      }
       problem = code === 'EISDIR' ? 'a directory where a record file belongs' : `unreadable (${code})`;
     }
     let value: unknown;

@@ -40,6 +40,14 @@ describe('FileStore layout faults', () => {
     assert.deepEqual(await s.get('sessions', '3'), {});
   });
 
+  test('get under a namespace that is a file moves the file aside and answers undefined', async () => {
+    const { s, dir, reports } = await store();
+    await writeFile(join(dir, 'journal'), 'x');
+    assert.equal(await s.get('journal', 'inflight'), undefined);
+    assert.deepEqual(reports.map((r) => [r.ns, r.key, r.reason]), [['journal', '-', 'a file where a namespace directory belongs']]);
+    assert.ok((await readdir(join(dir, 'quarantine'))).some((f) => f.startsWith('journal__-')));
+  });
+
   test('a file where a namespace directory belongs is moved aside by a write too', async () => {
     const { s, dir, reports } = await store();
     await writeFile(join(dir, 'journal'), 'x');
