@@ -131,7 +131,6 @@ export class ConfigReloader {
     for (const c of commits) c();
     // Restart-only keys keep their start-time values in `current`: that is what is running.
     const merged = { ...this.started, alerts: next.alerts, logging: { ...this.started.logging, level: next.logging.level }, drain: { ...next.drain } } as AndonConfig;
-    for (const p of needsRestart) if (!isReloadable(p)) void p;
     this.currentConfig = merged;
     this.log.info({ file: loaded.file, applied, needsRestart }, applied.length ? 'configuration reloaded' : 'configuration reloaded: nothing to apply');
     if (needsRestart.length) this.log.warn({ keys: needsRestart }, 'configuration changes that take effect only after a restart');
