@@ -100,9 +100,15 @@ export function registerConfigCommands(program: Command): void {
         report = (await adminCall('POST', '/admin/config/reload', {}, flags.stateDir)) as ReloadReport;
       } catch (err) {
         // A rejected config answers 422 with the report; show its errors and exit 2 like `check`.
-        const m = /^422: /.exec((err as Error).message);
-        if (m) {
-          process.stderr.write(`config reload rejected (the previous configuration stays in effect): ${(err as Error).message.slice(5)}\n`);
+        const msg = (err as Error).message;
+        if (msg.startsWith('422: ')) {
+          let errors = [msg.slice(5)];
+          try {
+            errors = (JSON.parse(msg.slice(5)) as ReloadReport).errors;
+          } catch {
+            // not the JSON report: show the text as it came
+          }
+          process.stderr.write(`config reload rejected (the previous configuration stays in effect):\n  ${errors.join('\n  ')}\n`);
           process.exit(2);
         }
         throw err;

@@ -25,8 +25,9 @@ export function runtimeReloadTarget(rt: Runtime, parts: RuntimeReloadParts): Rel
       parts.options.drain = { graceMs: d.graceMs, haltMs: d.haltMs };
     },
   };
-  const log = parts.logger as (Logger & { level?: string }) | undefined;
-  if (log && typeof log.level === 'string') {
+  const log = parts.logger as (Logger & { level?: string; setLevel?: (level: string) => void }) | undefined;
+  if (log?.setLevel) target.setLogLevel = (level) => log.setLevel!(level);
+  else if (log && typeof log.level === 'string') {
     target.setLogLevel = (level) => {
       log.level = level;
     };

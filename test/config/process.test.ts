@@ -154,9 +154,13 @@ test('SIGHUP and andon config reload apply a changed alerts section; the session
     assert.match(node.stderr(), /"needsRestart":\["http\.port"\]|"keys":\["http\.port"\]/);
     assert.equal(node.child.exitCode, null, 'SIGHUP does not end the process');
     assert.equal(streamEnded, false, 'the open SSE stream survived the reload');
+    const before = node.stderr().length;
     const after = await s.request('tools/list');
     assert.equal(after.status, 200);
     assert.ok(after.response.result, 'the session still works after SIGHUP');
+    // logging.level went from info to debug: request lines (debug) now reach the log.
+    assert.doesNotMatch(node.stderr().slice(0, before), /"level":20,/, 'no debug lines before the reload');
+    await until(() => /"level":20,/.test(node.stderr().slice(before)), 'a debug line after the level reload', node);
     assert.equal(tool.length > 0, true);
 
     // 2. `andon config reload` (CLI → POST /admin/config/reload): channel a goes away.
@@ -174,7 +178,7 @@ test('SIGHUP and andon config reload apply a changed alerts section; the session
     writeFileSync(file, config(ch('b')) + '  colour: red\n');
     const bad = andon(['config', 'reload', '--state-dir', stateDir], { cwd, env: cliEnv });
     assert.equal(await withTimeout(bad.exited, 20_000, 'bad reload'), 2);
-    assert.match(bad.stderr(), /config reload rejected.*alerts\.colour: unknown key/);
+    assert.match(bad.stderr(), /config reload rejected[\s\S]*\n {2}alerts\.colour: unknown key/);
     assert.deepEqual((await channels()).channels, ['b', 'c']);
     writeFileSync(file, config(ch('z')).replace('secretEnv: HOOK_SECRET', 'secretEnv: UNSET_SECRET'));
     const unset = await fetch(`${ops}/admin/config/reload`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });

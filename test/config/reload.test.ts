@@ -12,6 +12,8 @@ import { ConfigReloader, diffConfig, isReloadable, type ReloadTarget } from '../
 import type { AlertsSection } from '../../src/config/schema.js';
 import { AlertManager } from '../../src/observability/alerts/manager.js';
 import type { Alert, AlertChannel } from '../../src/observability/alerts/types.js';
+import { createLogger } from '../../src/util/logger.js';
+import { Writable } from 'node:stream';
 
 function setup(initial: string) {
   const dir = mkdtempSync(join(tmpdir(), 'andon-reload-'));
@@ -143,4 +145,20 @@ test('AlertManager.reconfigure swaps channels and routes, keeps dedup memory, cl
   assert.equal(a.closed, true, 'the replaced channel is released');
   assert.equal(b.closed, false);
   await m.close();
+});
+
+test('logger.setLevel reaches children made before the change (the alerts logger is one)', async () => {
+  const lines: string[] = [];
+  const destination = new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(chunk.toString()), cb()) });
+  const log = createLogger({ level: 'info', destination });
+  const child = log.child({ component: 'alerts' });
+  child.debug({}, 'hidden');
+  log.setLevel('debug');
+  child.debug({}, 'shown');
+  log.debug({}, 'root shown');
+  log.setLevel('warn');
+  child.info({}, 'hidden again');
+  await new Promise((r) => setImmediate(r));
+  const msgs = lines.join('').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+  assert.deepEqual(msgs, ['shown', 'root shown']);
 });
