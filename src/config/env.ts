@@ -5,6 +5,7 @@
  * alert channels' `…Env` variables are read where they are used, never copied into the config.
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 
 /** How one variable maps onto a key path. */
 export interface EnvBinding {
@@ -55,7 +56,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
 
 /** Variable naming the configuration file (`--config` wins over it). */
 export const CONFIG_ENV = 'ANDON_CONFIG';
-/** Variable naming a JSON file whose `alerts` section (or whole body) replaces the config's. */
+/** Variable naming a JSON (or YAML) file whose `alerts` section (or whole body) replaces the config's. */
 export const ALERTS_ENV = 'ANDON_ALERTS_CONFIG';
 
 /** What the environment contributes: an override layer and, per key path, the variable that set it. */
@@ -96,11 +97,12 @@ export function envLayer(env: Record<string, string | undefined>): EnvLayer {
   if (alertsFile) {
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(alertsFile, 'utf8'));
+      const text = readFileSync(alertsFile, 'utf8');
+      raw = /\.ya?ml$/i.test(alertsFile) ? parseYaml(text) : JSON.parse(text);
     } catch (err) {
-      throw new Error(`${ALERTS_ENV}=${alertsFile}: cannot read it as JSON (${(err as Error).message})`);
+      throw new Error(`${ALERTS_ENV}=${alertsFile}: cannot read it (${(err as Error).message.split('\n')[0]})`);
     }
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${ALERTS_ENV}=${alertsFile}: must hold a JSON object`);
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${ALERTS_ENV}=${alertsFile}: must hold an object`);
     layer.alerts = (raw as Record<string, unknown>).alerts ?? raw;
     sources.set('alerts', ALERTS_ENV);
   }
