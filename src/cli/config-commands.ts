@@ -4,6 +4,9 @@
  */
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
+import { alertsConfigFromSection } from '../config/runtime-options.js';
+import type { AlertsSection } from '../config/schema.js';
+import { buildAlertChannels } from '../observability/alerts/config.js';
 import { printConfig } from '../config/print.js';
 import type { ReloadReport } from '../config/reload.js';
 import { adminCall } from './ops-commands.js';
@@ -54,6 +57,17 @@ export function exitOnConfigError(err: unknown): never {
 /** The `--config` option text, shared by every command that takes it. */
 export const CONFIG_OPTION = ['--config <file>', 'configuration file (default $ANDON_CONFIG, else andon.config.yaml|.json here)'] as const;
 
+/** Why the alert channels cannot be built in this environment (an unset secret variable), if so. */
+function alertsProblem(section: AlertsSection): string | undefined {
+  try {
+    const built = buildAlertChannels(alertsConfigFromSection(section), process.env);
+    for (const c of built.channels) c.close?.();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 function out(text: string): void {
   process.stdout.write(text);
 }
@@ -80,9 +94,15 @@ export function registerConfigCommands(program: Command): void {
     .command('check')
     .description('validate the configuration file and environment; exit 2 naming each bad key')
     .option(...CONFIG_OPTION)
-    .action((flags: { config?: string }) => {
+    .option('--strict', 'also require every secret variable the alert channels name to be set here')
+    .action((flags: { config?: string; strict?: boolean }) => {
       try {
         const loaded = loadCliConfig({ config: flags.config });
+        // Channels are built too, to find secret variables unset in this environment: a warning
+        // (CI rarely holds production secrets), an error with --strict.
+        const problem = loaded.config.alerts ? alertsProblem(loaded.config.alerts) : undefined;
+        if (problem && flags.strict) throw new ConfigError([problem]);
+        if (problem) process.stderr.write(`warning: ${problem}\n`);
         process.stderr.write(`config ok: ${loaded.file ?? 'no file (defaults and environment)'}\n`);
       } catch (err) {
         exitOnConfigError(err);

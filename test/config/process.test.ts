@@ -78,6 +78,14 @@ test('a good config is honoured (ports and state dir from the file), and config 
   const env = { HOOK_SECRET: 'hook-secret-value-123' };
   const check = andon(['config', 'check'], { cwd, env });
   assert.equal(await withTimeout(check.exited, 20_000, 'check'), 0, check.stderr());
+  assert.doesNotMatch(check.stderr(), /warning/);
+  // Without the secret variable: a warning, or an error with --strict.
+  const lax = andon(['config', 'check'], { cwd });
+  assert.equal(await withTimeout(lax.exited, 20_000, 'check'), 0, lax.stderr());
+  assert.match(lax.stderr(), /warning: .*HOOK_SECRET is not set/);
+  const strict = andon(['config', 'check', '--strict'], { cwd });
+  assert.equal(await withTimeout(strict.exited, 20_000, 'check'), 2);
+  assert.match(strict.stderr(), /config error: .*HOOK_SECRET is not set/);
   const print = andon(['config', 'print', '--json'], { cwd, env: { ...env, OPS_PORT: String(opsPort) } });
   assert.equal(await withTimeout(print.exited, 20_000, 'print'), 0, print.stderr());
   const printed = JSON.parse(print.stdout()) as { http: { port: number }; alerts: { channels: { hook: { secretEnv: string } } } };
