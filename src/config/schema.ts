@@ -23,6 +23,7 @@ const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'si
 const requestLevel = z.enum(['debug', 'info', 'warn', 'error', 'off'], { error: 'expected one of debug, info, warn, error, off' });
 const severity = z.enum(['critical', 'warning', 'info'], { error: 'expected one of critical, warning, info' });
 const severities = z.union([severity, z.array(severity)], { error: 'expected a severity or a list of severities' });
+const recipients = z.union([nonEmpty, z.array(nonEmpty).min(1)], { error: 'expected a recipient or a non-empty list of recipients' });
 const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
 /** The MCP endpoint (Streamable HTTP). */
@@ -95,11 +96,11 @@ const alertChannelSchema = z.discriminatedUnion(
       userEnv: envName.optional(),
       passwordEnv: envName.optional(),
       from: nonEmpty,
-      to: z.union([nonEmpty, z.array(nonEmpty).min(1)]),
+      to: recipients,
       subjectPrefix: nonEmpty.optional(),
     }),
     z.strictObject({ type: z.literal('webhook'), ...channelCommon, url: url.optional(), urlEnv: envName.optional(), secretEnv: envName.optional(), headers: z.record(z.string(), z.string()).optional() }),
-    z.strictObject({ type: z.literal('twilio'), ...channelCommon, accountSid: nonEmpty.optional(), accountSidEnv: envName.optional(), authTokenEnv: envName.optional(), from: nonEmpty, to: z.union([nonEmpty, z.array(nonEmpty).min(1)]), baseUrl: url.optional() }),
+    z.strictObject({ type: z.literal('twilio'), ...channelCommon, accountSid: nonEmpty.optional(), accountSidEnv: envName.optional(), authTokenEnv: envName.optional(), from: nonEmpty, to: recipients, baseUrl: url.optional() }),
   ],
   { error: 'expected "type" to be one of slack, pagerduty, email, webhook, twilio' },
 );
@@ -166,21 +167,43 @@ export function validateConfig(raw: unknown, sources: ReadonlyMap<string, string
       return { ok: false, errors: [(err as Error).message] };
     }
   }
-  const r = configSchema.safeParse(raw, { reportInput: true });
+  const r = configSchema.safeParse(raw, { reportInput: true, error: plainMessage });
   if (r.success) return { ok: true, config: r.data };
   return { ok: false, errors: r.error.issues.map((i) => formatIssue(i, sources)) };
 }
 
+/** Messages for the issues a schema gives no message of its own (zod's defaults say "Invalid input"). */
+function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+      return issue.origin === 'array' ? `expected at least ${String(issue.minimum)} item(s)` : `expected at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `expected at most ${String(issue.maximum)}`;
+    default:
+      return undefined;
+  }
+}
+
 function formatIssue(issue: z.core.$ZodIssue, sources: ReadonlyMap<string, string>): string {
   const path = issue.path.map(String).join('.');
+  const from = sources.get(path);
+  const input = 'input' in issue ? issue.input : undefined;
+  if (input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) return `${path}: required (${issue.message})`;
+  // A discriminated union reports the whole object; the value of the bad key says more.
+  const last = issue.path[issue.path.length - 1];
+  if (issue.code === 'invalid_union' && input !== null && typeof input === 'object' && !Array.isArray(input) && typeof last === 'string' && last in input) {
+    return `${path}: ${issue.message}, got ${describe((input as Record<string, unknown>)[last])}${from ? ` (from ${from})` : ''}`;
+  }
   if (issue.code === 'unrecognized_keys') {
     const at = path ? `${path}.` : '';
     return issue.keys.map((k) => `${at}${k}: unknown key${knownKeys(issue.path)}`).join('; ');
   }
-  const msg = issue.message;
-  const got = issue.code === 'custom' ? '' : 'input' in issue && issue.input !== undefined ? `, got ${describe(issue.input)}` : issue.code === 'invalid_type' ? ', got nothing' : '';
-  const from = sources.get(path);
-  return `${path || '(root)'}: ${msg}${got}${from ? ` (from ${from})` : ''}`;
+  const got = issue.code === 'custom' || input === undefined ? '' : `, got ${describe(input)}`;
+  return `${path || '(root)'}: ${issue.message}${got}${from ? ` (from ${from})` : ''}`;
 }
 
 function describe(v: unknown): string {
