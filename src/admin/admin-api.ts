@@ -43,6 +43,12 @@ export function mountAdminApi(ops: OpsServer, rt: Runtime): void {
     sendJson(res, 200, rt.components().find((c) => c.id === id));
   });
 
+  ops.route('POST', '/admin/config/reload', (_req, res) => {
+    const report = rt.reload();
+    if (!report) throw new OpsError(409, 'this node was not started from a configuration it can re-read (ANDON_CONFIG_RELOAD_UNAVAILABLE)');
+    sendJson(res, report.ok ? 200 : 422, report);
+  });
+
   ops.route('POST', '/admin/drain', async (_req, res, ctx) => {
     const body = await ctx.json();
     const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'drain requested through the admin API';

@@ -38,6 +38,8 @@ export interface ObservabilityOptions {
   env?: Record<string, string | undefined>;
   /** Called with each secret read from the environment, e.g. `logger.addSecret`. */
   onSecret?: (value: string) => void;
+  /** Require the admin token on GET /metrics (read by `mountObservability`). Default `ANDON_METRICS_AUTH=1`. */
+  metricsAuth?: boolean;
 }
 
 /** The running observability parts. */
@@ -47,6 +49,8 @@ export interface Observability {
   alerts: AlertManager | undefined;
   tracing: RequestTracing | undefined;
   requestLogging: RequestLogging | undefined;
+  /** From {@link ObservabilityOptions.metricsAuth}. */
+  metricsAuth?: boolean;
   /** Unsubscribes everything, stops health checks, and lets alerts in flight finish (up to 5 s). */
   stop(): Promise<void>;
 }
@@ -88,6 +92,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     alerts,
     tracing,
     requestLogging,
+    metricsAuth: options.metricsAuth,
     async stop() {
       unwire?.();
       metrics?.stop();

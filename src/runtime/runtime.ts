@@ -31,6 +31,7 @@ import { channels, type DrainEvent } from './events.js';
 // it is loaded when a runtime starts, so `import 'andon-mcp'` alone stays quick to cold-start.
 import type { Observability, ObservabilityOptions } from '../observability/observability.js';
 import { HaltRegistry, type HaltRecord } from './halt.js';
+import type { ReloadReport } from '../config/reload.js';
 import { Supervisor, UnknownComponentError, type ChildLink, type ComponentInfo } from './supervisor.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
@@ -149,6 +150,8 @@ export class Runtime {
   /** Off once shutdown starts: closing the transport must not erase the sessions we keep. */
   private persistSessions = true;
   private readonly toolScope = new AsyncLocalStorage<string>();
+  /** Re-applies the configuration (src/config/reload.ts); set by whoever loaded it. SIGHUP and POST /admin/config/reload call {@link reload}. */
+  reloader: { reload(): ReloadReport } | undefined;
 
   constructor(options: RuntimeOptions) {
     this.opts = options;
@@ -615,6 +618,11 @@ export class Runtime {
     return { graceExpired: !idle, drained, forced, durationMs: Date.now() - started };
   }
 
+  /** Re-reads the configuration and applies what can change live; undefined when no reloader is set. */
+  reload(): ReloadReport | undefined {
+    return this.reloader?.reload();
+  }
+
   /** @internal Exits after an admin-initiated drain, as after a signal. */
   exitAfterDrain(code: number): void {
     (this.opts.exit ?? ((c: number) => process.exit(c)))(code);
@@ -637,6 +645,10 @@ export class Runtime {
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
+    // SIGHUP reloads the configuration; without a reloader it is logged, not fatal (its default).
+    process.on('SIGHUP', () => {
+      if (!this.reload()) this.log.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: this node has no configuration reloader');
+    });
     // An error that escaped a tool handler is that tool's crash (its supervisor decides); any
     // other is fatal: save state, drain briefly, exit 70.
     const onEscaped = (err: unknown, how: string) => {
