@@ -268,6 +268,9 @@ export class Runtime {
   }
 
   private async halting(): Promise<void> {
+    // The last request to finish resolves the idle wait a few promise jobs before its transport
+    // writes the response: let those jobs run before the streams are closed.
+    await new Promise<void>((r) => setImmediate(r));
     await this.flush();
     this.sessions.stop();
     await this.http?.close();
