@@ -18,6 +18,7 @@ import type { McpServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
 import type { JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
 import { errorResponse } from '../protocol/jsonrpc.js';
+import { ErrorCode, McpError } from '../protocol/errors.js';
 import { AndonError, RuntimeErrors } from '../errors/catalogue.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
@@ -108,6 +109,12 @@ export class Journal {
       this.entries.delete(key);
       this.log.error({ err: String(err), tool: e.tool }, 'write-ahead journal record failed; the call is refused');
       throw new AndonError(RuntimeErrors.JournalFailed, `Request not run: its journal record could not be made durable (${String(err)}); retry later`, { retryAfterMs: 1000 }).toMcpError();
+    }
+    // Aborted while its record was being written (drain grace ran out, client cancelled): the
+    // handler never starts; the outcome recorded for the id is this refusal.
+    if (inc.signal.aborted) {
+      const why = inc.signal.reason instanceof Error ? inc.signal.reason.message : String(inc.signal.reason);
+      throw new McpError(ErrorCode.Unavailable, `Request cancelled before its tool started: ${why}`);
     }
   }
 
