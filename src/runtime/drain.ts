@@ -35,7 +35,9 @@ export function idleWithin(server: McpServer, clock: Clock, ms: number): Promise
   return new Promise((resolve) => {
     let done = false;
     const t = clock.setTimeout(() => {
-      if (!done) (done = true), resolve(false);
+      if (done) return;
+      done = true;
+      resolve(false);
     }, ms);
     void server.whenIdle(ms).then((idle) => {
       if (idle && !done) {
@@ -52,7 +54,9 @@ function within(p: Promise<unknown>, clock: Clock, ms: number): Promise<boolean>
   return new Promise((resolve) => {
     let done = false;
     const t = clock.setTimeout(() => {
-      if (!done) (done = true), resolve(false);
+      if (done) return;
+      done = true;
+      resolve(false);
     }, ms);
     t.unref?.();
     const settle = () => {

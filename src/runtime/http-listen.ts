@@ -9,14 +9,30 @@ import type { McpServer } from '../server/server.js';
 import { serveHttp, type HttpEndpoint } from '../transports/serve-http.js';
 import type { HttpTransportOptions, StreamableHttpHandler } from '../transports/streamable-http.js';
 import type { Logger } from '../util/logger.js';
+import type { HaltRegistry } from './halt.js';
+import type { Journal } from './journal.js';
+import type { SessionPersistence } from './session-persistence.js';
 
-/** Listens for MCP over HTTP; `beforeListen` restores state into the handler first. */
-export async function listenHttp(
-  server: McpServer,
-  o: HttpTransportOptions & { port?: number; host?: string },
-  log: Logger,
-  beforeListen: (handler: StreamableHttpHandler) => Promise<void>,
-): Promise<HttpEndpoint> {
+/** What is restored into the handler before the socket listens. */
+export interface RestoreState {
+  halts: HaltRegistry;
+  sessions: SessionPersistence;
+  journal: Journal | undefined;
+}
+
+/** Applies halts and restores sessions and the journal into a handler that is not listening yet. */
+export async function restore(handler: StreamableHttpHandler, st: RestoreState, log: Logger): Promise<void> {
+  const node = st.halts.get('node');
+  const transport = st.halts.get('transport:http');
+  if (node) handler.setAccepting(false, `Service Unavailable: node halted (${node.reason})`);
+  else if (transport) handler.setAccepting(false, `Service Unavailable: transport halted (${transport.reason})`);
+  const n = await st.sessions.restoreInto(handler);
+  if (n) log.info({ sessions: n }, 'restored sessions from the previous run');
+  await st.journal?.restore(handler.sessions);
+}
+
+/** Listens for MCP over HTTP, after restoring state into the handler (nothing is served before). */
+export async function listenHttp(server: McpServer, o: HttpTransportOptions & { port?: number; host?: string }, log: Logger, st: RestoreState): Promise<HttpEndpoint> {
   const port = o.port ?? Number(process.env.PORT ?? 3000);
   const host = o.host ?? '127.0.0.1';
   let restoring = true;
@@ -27,7 +43,7 @@ export async function listenHttp(
       host,
       logger: log,
       beforeListen: async (h) => {
-        await beforeListen(h);
+        await restore(h, st, log);
         restoring = false;
       },
     });

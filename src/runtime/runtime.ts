@@ -11,14 +11,12 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { McpServer } from '../server/server.js';
-import { FileStore } from '../store/file-store.js';
 import type { Store } from '../store/store.js';
 import type { HttpEndpoint } from '../transports/serve-http.js';
 import { serveStdio, type StdioConnection } from '../transports/stdio.js';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
-import { OpsServer } from '../admin/ops-server.js';
-import { mountAdminApi } from '../admin/admin-api.js';
+import type { OpsServer } from '../admin/ops-server.js';
 // Observability pulls in prom-client, nodemailer and OpenTelemetry (30-40 ms of imports each);
 // it is loaded when a runtime starts, so `import 'andon-mcp'` alone stays quick to cold-start.
 import type { Observability } from '../observability/observability.js';
@@ -32,8 +30,8 @@ import { FailureDetector } from './failure-detection.js';
 import { installProcessHandlers } from './process-signals.js';
 import { loadAdminToken } from './admin-token.js';
 import { ComponentTree } from './components.js';
-import { installGate } from './admission-gate.js';
-import { feedDraining, feedHalted, registerHealthChecks } from './health-feed.js';
+import { feedDraining, feedHalted } from './health-feed.js';
+import { defaultStore, finishDrain, startObservability, startOps, wireServer } from './wiring.js';
 import { listenHttp } from './http-listen.js';
 
 export { EXIT, type DrainResult, type RuntimeOptions } from './options.js';
@@ -65,49 +63,31 @@ export class Runtime {
     this.log = options.logger ?? nullLogger;
     this.clock = options.clock ?? systemClock;
     this.stateDir = resolve(options.stateDir ?? process.env.ANDON_STATE_DIR ?? './.andon');
-    this.store =
-      options.store ??
-      new FileStore({
-        dir: this.stateDir,
-        onQuarantine: (r) => this.log.error({ ns: r.ns, key: r.key, file: r.file, reason: r.reason }, 'CORRUPT STATE FILE QUARANTINED: it was not loaded; inspect it and restore by hand if needed'),
-      });
+    this.store = options.store ?? defaultStore(this.stateDir, this.log);
     this.halts = new HaltRegistry(this.store, () => this.clock.now());
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
     const phase = () => this.drainer.phase;
-    this.tree = new ComponentTree({
-      server: this.server,
-      halts: this.halts,
-      log: this.log,
-      clock: this.clock,
-      failures: this.failures,
-      intensity: options.intensity,
-      backoff: options.backoff,
-      phase,
-      graceMs: () => this.graceMs,
-      onChange: () => feedHalted(this.obs, this.components()),
-      onEscalate: (err) => {
-        this.log.error({ err: err.message }, 'root supervisor restart intensity exceeded; draining the node');
-        void this.drain('restart intensity exceeded at the root').then((r) => this.opts.exit?.(r.graceExpired ? EXIT.graceExpired : EXIT.fatal));
-      },
-    });
+    const { server, log, clock, halts, failures } = this;
+    const { intensity, backoff } = options;
+    this.tree = new ComponentTree({ server, halts, log, clock, failures, intensity, backoff, phase, graceMs: () => this.graceMs, onChange: () => feedHalted(this.obs, this.components()), onEscalate: (err) => this.escalated(err) });
     this.drainer = new Drainer({
-      server: this.server,
-      clock: this.clock,
-      log: this.log,
+      server,
+      clock,
+      log,
       graceMs: () => this.graceMs,
       haltMs: () => this.opts.drain?.haltMs ?? envInt('ANDON_DRAIN_HALT_MS') ?? 10_000,
       stopAccepting: (reason) => this.http?.handler.setAccepting(false, reason),
       onPhase: (p) => feedDraining(this.obs, p),
       halting: () => this.halting(),
-      finish: async () => {
-        await this.obs?.stop();
-        await this.ops?.close();
-        const flushable = this.log as { flush?: (cb: () => void) => void };
-        if (flushable.flush) await new Promise<void>((r) => flushable.flush!(() => r()));
-      },
+      finish: () => finishDrain(this.obs, this.ops, this.log),
     });
+  }
+
+  private escalated(err: Error): void {
+    this.log.error({ err: err.message }, 'root supervisor restart intensity exceeded; draining the node');
+    void this.drain('restart intensity exceeded at the root').then((r) => this.opts.exit?.(r.graceExpired ? EXIT.graceExpired : EXIT.fatal));
   }
 
   /** The supervision tree's root and the tools' supervisor. */
@@ -148,8 +128,9 @@ export class Runtime {
     for (const h of halted) this.log.warn({ component: h.id, state: h.state, reason: h.reason, since: new Date(h.since).toISOString() }, 'component is halted from a previous run');
     this.adminToken = await loadAdminToken(this.stateDir, this.log, this.opts.adminToken);
     (this.log as { addSecret?: (v: string) => void }).addSecret?.(this.adminToken);
-    if (this.opts.observability !== false) await this.startObservability();
-    this.wireServer();
+    const d = { log: this.log, stateDir: this.stateDir, store: this.store, halts: this.halts, http: () => this.http, phase: () => this.drainer.phase };
+    if (this.opts.observability !== false) this.obs = await startObservability(this.opts, d);
+    wireServer(this.server, { failures: this.failures, sessions: this.sessions, journal: this.journal, gate: { phase: d.phase, halts: this.halts, serverHalted: () => this.tree.serverHalted } });
     await this.tree.start();
     try {
       await this.listen();
@@ -161,13 +142,7 @@ export class Runtime {
       throw err;
     }
     this.scheduleFlush();
-    if (this.opts.ops !== false) {
-      const o = this.opts.ops ?? {};
-      this.ops = new OpsServer({ token: this.adminToken, port: o.port, host: o.host });
-      mountAdminApi(this.ops, this);
-      if (this.obs) (await import('../observability/mount.js')).mountObservability(this.ops, this.obs);
-      await this.ops.listen();
-    }
+    if (this.opts.ops !== false) this.ops = await startOps(this, this.opts.ops ?? {});
     if (this.opts.signals !== false) {
       installProcessHandlers({
         log: this.log,
@@ -185,47 +160,13 @@ export class Runtime {
   /** Restores sessions and the journal into the HTTP handler, then listens; then stdio. */
   private async listen(): Promise<void> {
     if (this.opts.http !== false) {
-      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, async (handler) => {
-        const node = this.halts.get('node');
-        const transport = this.halts.get('transport:http');
-        if (node) handler.setAccepting(false, `Service Unavailable: node halted (${node.reason})`);
-        else if (transport) handler.setAccepting(false, `Service Unavailable: transport halted (${transport.reason})`);
-        const n = await this.sessions.restoreInto(handler);
-        if (n) this.log.info({ sessions: n }, 'restored sessions from the previous run');
-        await this.journal?.restore(handler.sessions);
-      });
+      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal });
       await this.tree.addHttp(http);
     }
     if (this.opts.stdio) {
       const s = typeof this.opts.stdio === 'object' ? this.opts.stdio : {};
       await this.tree.addStdio(() => serveStdio(this.server, s));
     }
-  }
-
-  private async startObservability(): Promise<void> {
-    const { createObservability } = await import('../observability/observability.js');
-    const { loadAlertsConfig } = await import('../observability/alerts/config.js');
-    const o = this.opts.observability || {};
-    const file = process.env.ANDON_ALERTS_CONFIG;
-    const alerts = o.alerts ?? (file ? loadAlertsConfig(file) : undefined);
-    this.obs = createObservability({ ...o, alerts, server: this.server, logger: this.log, stateDir: this.stateDir, onSecret: (v) => (this.log as { addSecret?: (v: string) => void }).addSecret?.(v) });
-    registerHealthChecks(this.obs, this.store, { http: () => this.http, phase: () => this.drainer.phase, halts: this.halts });
-  }
-
-  /** Connects the server to the runtime: escaped-error scope, persistence, journal, admission gate. */
-  private wireServer(): void {
-    this.server.toolScope = this.failures.scope;
-    const journal = this.journal;
-    this.server.observer = {
-      session: (s, change) => this.sessions.changed(s, change),
-      settle: (inc, response) => {
-        // An acknowledged session must survive a kill -9: durable before initialize is answered.
-        if (inc.request.method === 'initialize') return inc.session && 'result' in response ? this.sessions.persistNow(inc.session) : undefined;
-        return journal?.settle(inc, response);
-      },
-    };
-    if (journal) this.server.addHook((inc) => journal.begin(inc));
-    installGate(this.server, { phase: () => this.drainer.phase, halts: this.halts, serverHalted: () => this.tree.serverHalted });
   }
 
   private scheduleFlush(): void {
