@@ -50,6 +50,8 @@ export interface JournalOptions {
   retainMs?: number;
   /** At most this many completed outcomes are kept (oldest first out). Default 1000. */
   maxCompleted?: number;
+  /** At most this many bytes of serialised records (the whole journal is one write). Default 8 MiB. */
+  maxBytes?: number;
 }
 
 const keyOf = (sessionId: string, id: RequestId) => `${sessionId}\u0000${typeof id}:${String(id)}`;
@@ -60,6 +62,7 @@ export class Journal {
   private readonly writer = new GroupCommit(() => this.write());
   private readonly retainMs: number;
   private readonly maxCompleted: number;
+  private readonly maxBytes: number;
 
   constructor(
     private readonly server: McpServer,
@@ -70,6 +73,7 @@ export class Journal {
   ) {
     this.retainMs = options.retainMs ?? 10 * 60_000;
     this.maxCompleted = options.maxCompleted ?? 1000;
+    this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
   }
 
   /** Store writes and the calls they covered (group commit batch size = commits / writes). */
@@ -158,10 +162,14 @@ export class Journal {
    * that never finished is answered ANDON_INTERRUPTED from now on; the result is durable on return.
    */
   async restore(sessions: ReadonlyMap<string, Session>): Promise<{ completed: number; interrupted: number }> {
-    const raw = (await this.store.get<unknown>(JOURNAL_NS, JOURNAL_KEY)) ?? [];
     let completed = 0;
     let interrupted = 0;
     const now = this.clock.now();
+    const raw = (await this.store.get<unknown[]>(JOURNAL_NS, JOURNAL_KEY)) ?? [];
+    // The journal of earlier versions (`journal/inflight`: calls in flight, no outcomes) is read
+    // once as unfinished records, then superseded by this one.
+    const legacy = await this.store.get<Array<{ sessionId: string; requestId: RequestId; tool: string }>>(JOURNAL_NS, 'inflight');
+    if (Array.isArray(raw) && Array.isArray(legacy)) for (const l of legacy) if (l && typeof l === 'object') raw.push(JSON.stringify({ s: l.sessionId, id: l.requestId, tool: l.tool, at: now }));
     for (const line of Array.isArray(raw) ? raw : []) {
       let rec: Stored;
       try {
@@ -180,7 +188,7 @@ export class Journal {
           rec.id,
           new AndonError(
             RuntimeErrors.Interrupted,
-            `Request interrupted by a server restart and not replayed: tool "${rec.tool}" is not idempotent. It may or may not have taken effect; check before retrying with a new request id.`,
+            `Request interrupted by a server restart and not replayed: tool "${rec.tool}" was running when the previous process stopped. It may or may not have taken effect; check before retrying with a new request id.`,
             { reason: 'interrupted', tool: rec.tool, requestId: rec.id, startedAt: rec.at },
           ).toMcpError(),
         );
@@ -191,8 +199,7 @@ export class Journal {
       (session.completed ??= new Map()).set(rec.id, rec.resp);
     }
     if (interrupted || completed) await this.writer.commit();
-    // The journal of earlier versions (`journal/inflight`) is superseded by this one.
-    if ((await this.store.get(JOURNAL_NS, 'inflight')) !== undefined) await this.store.delete(JOURNAL_NS, 'inflight');
+    if (legacy !== undefined) await this.store.delete(JOURNAL_NS, 'inflight');
     return { completed, interrupted };
   }
 
@@ -204,13 +211,19 @@ export class Journal {
   private prune(): void {
     const cutoff = this.clock.now() - this.retainMs;
     let done = 0;
-    for (const e of this.entries.values()) if (e.done !== undefined) done++;
+    let bytes = 0;
+    for (const e of this.entries.values()) {
+      if (e.done !== undefined) done++;
+      bytes += e.json.length;
+    }
+    // Oldest completed outcomes first (the map is in completion order); pending records stay.
     for (const [k, e] of this.entries) {
       if (e.done === undefined) continue;
-      if (done <= this.maxCompleted && e.done >= cutoff) continue;
+      if (done <= this.maxCompleted && bytes <= this.maxBytes && e.done >= cutoff) continue;
       this.entries.delete(k);
       e.session?.completed?.delete(e.id);
       done--;
+      bytes -= e.json.length;
     }
   }
 

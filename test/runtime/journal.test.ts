@@ -145,3 +145,21 @@ test('restore: unfinished calls become ANDON_INTERRUPTED, completed ones keep th
   assert.equal(restored.completed!.has(1), false);
   assert.equal(restored.completed!.has(3), true);
 });
+
+test('the journal stays bounded in bytes; a journal of the previous format is read as interrupted calls and removed', async () => {
+  const store = new MemoryStore();
+  const s = new Session('s1');
+  const j = new Journal(server(), store, new TestClock(), nullLogger, { maxBytes: 2000 });
+  const big = 'x'.repeat(300);
+  for (let i = 0; i < 20; i++) await j.settle(inc(s, i, 'record'), resultResponse(i, { content: [{ type: 'text', text: big }] }));
+  const lines = (await store.get<string[]>(JOURNAL_NS, JOURNAL_KEY))!;
+  assert.ok(lines.join('').length <= 2000, 'within the byte budget');
+  assert.ok(s.completed!.has(19) && !s.completed!.has(0), 'the oldest outcomes went first');
+
+  const old = new MemoryStore();
+  await old.set(JOURNAL_NS, 'inflight', [{ sessionId: 's1', requestId: 'c-1', tool: 'charge', arguments: {}, protocolVersion: '2025-11-25' }]);
+  const restored = new Session('s1');
+  assert.deepEqual(await new Journal(server(), old, new TestClock(), nullLogger).restore(new Map([['s1', restored]])), { completed: 0, interrupted: 1 });
+  assert.equal((restored.completed!.get('c-1') as { error: { data: { code: string } } }).error.data.code, 'ANDON_INTERRUPTED');
+  assert.equal(await old.get(JOURNAL_NS, 'inflight'), undefined);
+});
