@@ -55,7 +55,7 @@ test('kill -9 with calls in flight: no second run of a non-idempotent call, idem
     void call(`c-${i}`, 'charge', `c-${i}`, 60_000);
     void call(`r-${i}`, 'record', `r-${i}`, 60_000);
   }
-  await until('20 handlers running', async () => [...(await runs(log)).values()].reduce((a, b) => a + b, 0) === 20);
+  await until('20 handlers running', async () => [...(await runs(log)).values()].reduce((a, b) => a + b, 0) === 20, 30_000);
   // Acknowledged within a few ms of the kill: completed calls and a brand-new session.
   const done = await Promise.all([call('d-1', 'charge', 'd-1', 0), call('d-2', 'record', 'd-2', 0)]);
   assert.equal(done[0]!.response.result.content[0].text, 'charged d-1');
