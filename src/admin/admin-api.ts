@@ -2,12 +2,27 @@
  * The admin API (bearer token required): list components, halt one with a reason, resume it,
  * start a drain. Bad input gets a clear 4xx: unknown component 404, missing reason 400, bad token 401.
  */
-import type { Runtime } from '../runtime/runtime.js';
-import { EXIT } from '../runtime/runtime.js';
+import { EXIT, type DrainResult } from '../runtime/options.js';
+import type { HaltRecord } from '../runtime/halt.js';
+import type { ComponentInfo } from '../runtime/supervisor.js';
 import { UnknownComponentError } from '../runtime/supervisor.js';
+import type { ReloadReport } from '../config/reload.js';
 import { OpsError, sendJson, type OpsServer } from './ops-server.js';
 
-export function mountAdminApi(ops: OpsServer, rt: Runtime): void {
+/** What the admin API acts on (the Runtime). */
+export interface AdminTarget {
+  readonly drainPhase: string;
+  components(): ComponentInfo[];
+  halt(id: string, reason: string, by?: string): Promise<HaltRecord>;
+  resume(id: string, by?: string): Promise<void>;
+  drain(reason?: string): Promise<DrainResult>;
+  exitAfterDrain(code: number): void;
+  /** Re-reads the configuration; undefined when the node has no reloader. */
+  reload(): ReloadReport | undefined;
+}
+
+/** Mounts the admin routes on `ops`. */
+export function mountAdminApi(ops: OpsServer, rt: AdminTarget): void {
   ops.route('GET', '/admin/components', (_req, res) => {
     sendJson(res, 200, { phase: rt.drainPhase, components: rt.components() });
   });

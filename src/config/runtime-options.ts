@@ -47,7 +47,6 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     stateDir: c.stateDir,
     ops: opsOn ? { port: c.ops.port, host: c.ops.host } : false,
     drain: { graceMs: c.drain.graceMs, haltMs: c.drain.haltMs },
-    toolFailures: c.toolFailures,
     intensity: c.intensity,
     backoff: c.backoff,
     staleMs: c.staleMs,

@@ -53,11 +53,6 @@ export const opsSchema = z.strictObject({
 
 export const drainSchema = z.strictObject({ graceMs: ms.default(30_000), haltMs: ms.default(10_000) });
 
-export const toolFailuresSchema = z.strictObject({
-  consecutive: positiveInt.default(5),
-  rate: z.strictObject({ threshold: z.number().gt(0).max(1, { error: 'expected a fraction in (0, 1]' }), minCalls: positiveInt, windowMs: positiveInt }).optional(),
-});
-
 export const loggingSchema = z.strictObject({
   level: logLevel.default('info'),
   /** Log to this file (rotated by size) instead of stderr. */
@@ -134,7 +129,6 @@ export const configSchema = z.strictObject({
   stateDir: nonEmpty.default('./.andon'),
   ops: opsSchema.prefault({}),
   drain: drainSchema.prefault({}),
-  toolFailures: toolFailuresSchema.prefault({}),
   intensity: z.strictObject({ maxRestarts: positiveInt.default(5), windowMs: positiveInt.default(60_000) }).prefault({}),
   backoff: z.strictObject({ baseMs: positiveInt.default(100), maxMs: positiveInt.default(5_000) }).prefault({}),
   staleMs: positiveInt.default(7 * 24 * 60 * 60 * 1000),

@@ -145,3 +145,30 @@ export const ConfigErrors = {
     when: '`andon config reload` (POST /admin/config/reload) or SIGHUP reaches a runtime embedded without a config reloader',
   }),
 } as const;
+
+// ───────────────────────────── runtime (src/runtime) ─────────────────────────────
+// Start failures and exactly-once journal outcomes of the runtime.
+
+export const RuntimeErrors = {
+  ListenFailed: defineError({
+    code: 'ANDON_LISTEN_FAILED',
+    message: 'Cannot listen',
+    retryable: false,
+    when: 'at start, the MCP listener cannot bind its host:port (in use, no permission): `andon` exits with code 2, names host:port, and persists no halt',
+  }),
+  Interrupted: defineError({
+    code: 'ANDON_INTERRUPTED',
+    message: 'Request interrupted by a server restart and not replayed',
+    retryable: false,
+    wireCode: ErrorCode.Unavailable,
+    when: 'a retried 2025 `tools/call` id whose side-effecting handler was running when the previous process died; `data.tool`, `data.requestId`; it may or may not have taken effect',
+  }),
+  JournalFailed: defineError({
+    code: 'ANDON_JOURNAL_FAILED',
+    message: 'The request could not be journaled; the tool did not run',
+    retryable: true,
+    wireCode: ErrorCode.Unavailable,
+    httpStatus: 503,
+    when: 'the write-ahead record of a side-effecting `tools/call` could not be made durable (store failure); the handler was not started',
+  }),
+} as const;

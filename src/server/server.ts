@@ -68,6 +68,12 @@ export interface ServerObserver {
   toolResult?(name: string, error: Error | undefined): void;
   /** A 2025 session opened, changed (log level, subscriptions) or closed. */
   session?(session: Session, change: 'open' | 'update' | 'close'): void;
+  /**
+   * andon:settle — awaited after the handler and before the response goes back to the transport,
+   * while the request still counts as in flight: the runtime makes outcomes durable here (the
+   * exactly-once journal, acknowledged sessions). A throw replaces the response with that error.
+   */
+  settle?(inc: IncomingRequest, response: JsonRpcResponse): Promise<void> | void;
 }
 
 /** A 2026 `subscriptions/listen` stream. */
@@ -392,14 +398,28 @@ export class McpServer {
     this.inflight.add(inc);
     this.inflightVersion++;
     try {
-      if (this.hooks.length) for (const hook of this.hooks) await hook(inc);
-      const result = inc.era === '2026' ? await this.dispatch2026(inc) : await this.dispatch2025(inc);
-      if (result.isError === true) outcome = 'tool_error';
-      else if (result.resultType === 'input_required') outcome = 'input_required';
-      return resultResponse(request.id, result);
-    } catch (err) {
-      outcome = 'error';
-      return errorResponse(request.id, err);
+      let response: JsonRpcResponse;
+      try {
+        if (this.hooks.length) for (const hook of this.hooks) await hook(inc);
+        const result = inc.era === '2026' ? await this.dispatch2026(inc) : await this.dispatch2025(inc);
+        if (result.isError === true) outcome = 'tool_error';
+        else if (result.resultType === 'input_required') outcome = 'input_required';
+        response = resultResponse(request.id, result);
+      } catch (err) {
+        outcome = 'error';
+        response = errorResponse(request.id, err);
+      }
+      // andon:settle (runtime journal) — carry over into the admission pipeline's response stage.
+      const settling = this.observer.settle?.(inc, response);
+      if (settling) {
+        try {
+          await settling;
+        } catch (err) {
+          outcome = 'error';
+          response = errorResponse(request.id, err);
+        }
+      }
+      return response;
     } finally {
       this.inflight.delete(inc);
       this.inflightVersion++;

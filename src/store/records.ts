@@ -50,21 +50,32 @@ export const checkSessionRecord: RecordCheck = (v) => {
   return null;
 };
 
-/** A sessions bucket: `{ [sessionId]: SessionRecord }`. */
+/**
+ * A sessions bucket: `{ [sessionId]: string }`, each value one session record encoded on its own
+ * (so one record that cannot be encoded or decoded never takes its neighbours with it; the reader
+ * checks each decoded record with {@link checkSessionRecord} and skips a bad one), or a record
+ * object (the format before per-record encoding).
+ */
 export const checkSessionBucket: RecordCheck = (v) => {
   if (!isObj(v)) return 'expected an object of sessions';
   for (const [id, rec] of Object.entries(v)) {
+    if (typeof rec === 'string') continue;
     const p = checkSessionRecord(rec);
     if (p) return `${id}.${p}`;
   }
   return null;
 };
 
-/** The in-flight journal: an array of `{ sessionId, requestId, tool, arguments, protocolVersion }`. */
+/**
+ * The journal: an array of records, each encoded on its own as a string
+ * (`{ s, id, tool, at, resp?, done? }`; the reader checks and skips a bad one), or, in the
+ * format before write-ahead journaling, objects `{ sessionId, requestId, tool, arguments, protocolVersion }`.
+ */
 export const checkJournal: RecordCheck = (v) => {
   if (!Array.isArray(v)) return 'expected an array of journal entries';
   for (const [i, e] of v.entries()) {
-    if (!isObj(e)) return `[${i}]: expected an object`;
+    if (typeof e === 'string') continue;
+    if (!isObj(e)) return `[${i}]: expected a string or an object`;
     const p = first(field(e, 'sessionId', 'string'), field(e, 'tool', 'string'), field(e, 'arguments', 'object'), field(e, 'protocolVersion', 'string'));
     if (p) return `[${i}].${p}`;
     if (typeof e.requestId !== 'string' && typeof e.requestId !== 'number') return `[${i}].requestId: expected string or number`;

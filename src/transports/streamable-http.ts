@@ -336,8 +336,8 @@ export class StreamableHttpHandler {
     const request = msg as JsonRpcRequest;
     const done = session.completed?.get(request.id);
     if (done) {
-      // A retry of a request interrupted by a restart: answer with what happened, never run it twice.
-      session.completed!.delete(request.id);
+      // A retry of a journaled request (completed, or interrupted by a restart): answer with what
+      // happened, never run it twice. The runtime's journal retires the record after its retention.
       return this.send(res, 200, done, { 'mcp-session-id': session.id });
     }
     if (session.inflight.has(request.id)) {

@@ -61,12 +61,11 @@ test('a wrong type is refused with path, expectation and the value given', () =>
 });
 
 test('missing required keys, wrong sections and unknown channel types read plainly', () => {
-  const cwd = dir({ 'andon.config.yaml': 'stdio: "yes"\nobservability:\n  metrics: 5\ntoolFailures:\n  rate: { threshold: 0.5 }\nalerts:\n  channels:\n    x: { type: sms }\n    m: { type: email, from: a@b }\n' });
+  const cwd = dir({ 'andon.config.yaml': 'stdio: "yes"\nobservability:\n  metrics: 5\nalerts:\n  channels:\n    x: { type: sms }\n    m: { type: email, from: a@b }\n' });
   const errors = errorsOf(() => loadConfig({ cwd, env: {} }));
   for (const e of [
     'stdio: expected a boolean, got "yes"',
     'observability.metrics: expected a mapping, got 5',
-    'toolFailures.rate.minCalls: required (expected a positive integer)',
     'alerts.channels.x.type: expected "type" to be one of slack, pagerduty, email, webhook, twilio, got "sms"',
     'alerts.channels.m.host: required (expected a non-empty string)',
     'alerts.channels.m.to: required (expected a recipient or a non-empty list of recipients)',
