@@ -8,6 +8,8 @@
  * environment is where the deployment keeps secrets.
  */
 import { readFileSync } from 'node:fs';
+import { AndonError } from '../../errors/catalogue.js';
+import { RuntimeErrors } from '../../errors/runtime.js';
 import type { AlertChannel, Severity } from './types.js';
 import { SEVERITIES } from './types.js';
 import { SlackChannel } from './channels/slack.js';
@@ -17,10 +19,9 @@ import { WebhookChannel } from './channels/webhook.js';
 import { TwilioChannel } from './channels/twilio.js';
 
 /** A configuration problem, with the path of the offending key. */
-export class AlertConfigError extends Error {
-  readonly code = 'ANDON_ALERT_CONFIG';
+export class AlertConfigError extends AndonError {
   constructor(message: string) {
-    super(message);
+    super(RuntimeErrors.AlertConfig, message);
     this.name = 'AlertConfigError';
   }
 }
