@@ -13,6 +13,9 @@ import { createLogger } from '../util/logger.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerAlertCommands } from './alerts-commands.js';
 import { registerClientCommands } from './client-commands.js';
+import { OPS_ENV_HELP } from './ops-client.js';
+import { AndonError } from '../errors/catalogue.js';
+import { CliErrors } from '../errors/cli.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EXAMPLES = ['simple', 'calculator', 'weather'];
@@ -24,7 +27,7 @@ function say(line: string): void {
 /** Loads a module and finds the server it exports: default or `server`, an instance or a factory. */
 export async function loadServer(spec: string): Promise<McpServer> {
   const path = resolve(spec);
-  if (!existsSync(path)) throw new Error(`Cannot find module ${spec} (looked at ${path})`);
+  if (!existsSync(path)) throw new AndonError(CliErrors.ModuleNotFound, `Cannot find module ${spec} (looked at ${path})`);
   const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   for (const key of ['default', 'server', 'createServer']) {
     let v = mod[key];
@@ -32,7 +35,7 @@ export async function loadServer(spec: string): Promise<McpServer> {
     if (v instanceof McpServer) return v;
     if (v && typeof v === 'object' && typeof (v as McpServer).handleRequest === 'function') return v as McpServer;
   }
-  throw new Error(`${spec} does not export a server: export default an McpServer (or a function returning one), or export "server"`);
+  throw new AndonError(CliErrors.NoServerExport, `${spec} does not export a server: export default an McpServer (or a function returning one), or export "server"`);
 }
 
 interface ServeFlags {
@@ -47,11 +50,11 @@ interface ServeFlags {
 async function run(server: McpServer, flags: ServeFlags): Promise<void> {
   const log = createLogger();
   const port = flags.port !== undefined ? Number(flags.port) : Number(process.env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer 0-65535, got ${flags.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AndonError(CliErrors.Usage, `--port must be an integer 0-65535, got ${flags.port}`);
   // A host may spawn several stdio servers at once, so over stdio the ops listener is opt-in.
   const opsWanted = !flags.stdio || flags.opsPort !== undefined || process.env.OPS_PORT !== undefined;
   const opsPort = flags.opsPort !== undefined ? Number(flags.opsPort) : Number(process.env.OPS_PORT ?? 9464);
-  if (!Number.isInteger(opsPort) || opsPort < 0 || opsPort > 65535) throw new Error(`--ops-port must be an integer 0-65535, got ${flags.opsPort}`);
+  if (!Number.isInteger(opsPort) || opsPort < 0 || opsPort > 65535) throw new AndonError(CliErrors.Usage, `--ops-port must be an integer 0-65535, got ${flags.opsPort}`);
   const host = flags.host ?? '127.0.0.1';
   const allowAll = host !== '127.0.0.1' && host !== 'localhost' && host !== '::1';
   const rt = createRuntime({
@@ -71,12 +74,12 @@ async function run(server: McpServer, flags: ServeFlags): Promise<void> {
 }
 
 async function example(name: string): Promise<McpServer> {
-  if (!EXAMPLES.includes(name)) throw new Error(`Unknown example "${name}". Choose one of: ${EXAMPLES.join(', ')}`);
+  if (!EXAMPLES.includes(name)) throw new AndonError(CliErrors.Usage, `Unknown example "${name}". Choose one of: ${EXAMPLES.join(', ')}`);
   return loadServer(resolve(here, '../../examples', `${name}.js`));
 }
 
 const program = new Command();
-program.name('andon').description('andon-mcp: run MCP servers in production').version('0.1.0');
+program.name('andon').description('andon-mcp: run MCP servers in production').version('0.1.0').addHelpText('after', `\nOperator commands (status, halt, resume, drain, alerts) take --ops-url and --token.${OPS_ENV_HELP}`);
 
 program
   .command('serve')
