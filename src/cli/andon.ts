@@ -14,6 +14,7 @@ import { registerOpsCommands } from './ops-commands.js';
 import { registerAlertCommands } from './alerts-commands.js';
 import { registerClientCommands } from './client-commands.js';
 import { OPS_ENV_HELP } from './ops-client.js';
+import { watchParent } from './parent-watch.js';
 import { AndonError } from '../errors/catalogue.js';
 import { CliErrors } from '../errors/cli.js';
 
@@ -66,6 +67,8 @@ async function run(server: McpServer, flags: ServeFlags): Promise<void> {
     logger: log,
   });
   await rt.start();
+  // Under `npm start` without `exec`, npm's SIGTERM never reaches node: drain when npm goes away.
+  watchParent();
   if (flags.stdio) {
     // The client closing stdin is the end of a stdio session: drain and exit.
     void rt.stdio?.closed.then(() => rt.drain('stdin closed').then((r) => process.exit(r.graceExpired ? 3 : 0)));
