@@ -7,6 +7,7 @@ export { serveHttp, StreamableHttpHandler, type HttpTransportOptions, type Serve
 export { serveStdio, type StdioOptions, type StdioConnection } from './transports/stdio.js';
 export { MemoryEventStore, type EventStore } from './transports/event-store.js';
 export { McpError, ErrorCode } from './protocol/errors.js';
+export { AndonError, catalogue, isError, Errors, HttpErrors, OpsErrors, RuntimeErrors, CliErrors, ClientErrors, type ErrorDef, type ErrorData } from './errors/index.js';
 export { ALL_VERSIONS, SESSION_VERSIONS, STATELESS_VERSIONS, META } from './protocol/versions.js';
 export { createLogger, nullLogger, type Logger } from './util/logger.js';
 export { createRuntime, Runtime, EXIT, type RuntimeOptions, type DrainResult } from './runtime/runtime.js';

@@ -61,7 +61,8 @@ export function mountAdminApi(ops: OpsServer, rt: AdminTarget): void {
   ops.route('POST', '/admin/config/reload', (_req, res) => {
     const report = rt.reload();
     if (!report) throw new OpsError(409, 'this node was not started from a configuration it can re-read (ANDON_CONFIG_RELOAD_UNAVAILABLE)');
-    sendJson(res, report.ok ? 200 : 422, report);
+    // A rejected config answers 422 with the report and an ops-style `error` line, so every client reads it.
+    sendJson(res, report.ok ? 200 : 422, report.ok ? report : { error: `configuration rejected: ${report.errors.join('; ')}`, ...report });
   });
 
   ops.route('POST', '/admin/drain', async (_req, res, ctx) => {

@@ -17,6 +17,10 @@ import { CONFIG_OPTION, exitOnConfigError, loadCliConfig, registerConfigCommands
 import { ConfigReloader } from '../config/reload.js';
 import { loggerOptionsFromConfig, runtimeOptionsFromConfig } from '../config/runtime-options.js';
 import { runtimeReloadTarget } from '../config/runtime-target.js';
+import { OPS_ENV_HELP } from './ops-client.js';
+import { watchParent } from './parent-watch.js';
+import { AndonError } from '../errors/catalogue.js';
+import { CliErrors } from '../errors/cli.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EXAMPLES = ['simple', 'calculator', 'weather'];
@@ -28,7 +32,7 @@ function say(line: string): void {
 /** Loads a module and finds the server it exports: default or `server`, an instance or a factory. */
 export async function loadServer(spec: string): Promise<McpServer> {
   const path = resolve(spec);
-  if (!existsSync(path)) throw new Error(`Cannot find module ${spec} (looked at ${path})`);
+  if (!existsSync(path)) throw new AndonError(CliErrors.ModuleNotFound, `Cannot find module ${spec} (looked at ${path})`);
   const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   for (const key of ['default', 'server', 'createServer']) {
     let v = mod[key];
@@ -36,7 +40,7 @@ export async function loadServer(spec: string): Promise<McpServer> {
     if (v instanceof McpServer) return v;
     if (v && typeof v === 'object' && typeof (v as McpServer).handleRequest === 'function') return v as McpServer;
   }
-  throw new Error(`${spec} does not export a server: export default an McpServer (or a function returning one), or export "server"`);
+  throw new AndonError(CliErrors.NoServerExport, `${spec} does not export a server: export default an McpServer (or a function returning one), or export "server"`);
 }
 
 type ServeFlags = ConfigFlags;
@@ -53,6 +57,8 @@ async function run(server: McpServer, flags: ServeFlags): Promise<void> {
   const options: RuntimeOptions = { server, ...runtimeOptionsFromConfig(loaded.config), logger: log };
   const rt = createRuntime(options);
   await rt.start();
+  // Under `npm start` without `exec`, npm's SIGTERM never reaches node: drain when npm goes away.
+  watchParent();
   rt.reloader = new ConfigReloader({ load: () => loadCliConfig(flags), current: loaded.config, target: runtimeReloadTarget(rt, { options, logger: log }), logger: log });
   if (loaded.config.stdio) {
     // The client closing stdin is the end of a stdio session: drain and exit.
@@ -62,12 +68,12 @@ async function run(server: McpServer, flags: ServeFlags): Promise<void> {
 }
 
 async function example(name: string): Promise<McpServer> {
-  if (!EXAMPLES.includes(name)) throw new Error(`Unknown example "${name}". Choose one of: ${EXAMPLES.join(', ')}`);
+  if (!EXAMPLES.includes(name)) throw new AndonError(CliErrors.Usage, `Unknown example "${name}". Choose one of: ${EXAMPLES.join(', ')}`);
   return loadServer(resolve(here, '../../examples', `${name}.js`));
 }
 
 const program = new Command();
-program.name('andon').description('andon-mcp: run MCP servers in production').version('0.1.0');
+program.name('andon').description('andon-mcp: run MCP servers in production').version('0.1.0').addHelpText('after', `\nOperator commands (status, halt, resume, drain, alerts) take --ops-url and --token.${OPS_ENV_HELP}`);
 
 program
   .command('serve')

@@ -9,7 +9,7 @@ import type { AlertsSection } from '../config/schema.js';
 import { buildAlertChannels } from '../observability/alerts/config.js';
 import { printConfig } from '../config/print.js';
 import type { ReloadReport } from '../config/reload.js';
-import { adminCall } from './ops-commands.js';
+import { adminCall, withOpsTarget, type OpsTargetFlags } from './ops-client.js';
 
 /** Flags of the serving commands that map onto configuration keys. */
 export interface ConfigFlags {
@@ -109,33 +109,28 @@ export function registerConfigCommands(program: Command): void {
       }
     });
 
-  cmd
-    .command('reload')
-    .description('ask the running node to re-read its configuration (same as SIGHUP); prints what was applied')
-    .option('--json', 'print the JSON report')
-    .option('--state-dir <dir>', 'state directory holding the admin token')
-    .action(async (flags: { json?: boolean; stateDir?: string }) => {
-      let report: ReloadReport;
-      try {
-        report = (await adminCall('POST', '/admin/config/reload', {}, flags.stateDir)) as ReloadReport;
-      } catch (err) {
-        // A rejected config answers 422 with the report; show its errors and exit 2 like `check`.
-        const msg = (err as Error).message;
-        if (msg.startsWith('422: ')) {
-          let errors = [msg.slice(5)];
-          try {
-            errors = (JSON.parse(msg.slice(5)) as ReloadReport).errors;
-          } catch {
-            // not the JSON report: show the text as it came
-          }
-          process.stderr.write(`config reload rejected (the previous configuration stays in effect):\n  ${errors.join('\n  ')}\n`);
-          process.exit(2);
-        }
-        throw err;
+  withOpsTarget(
+    cmd
+      .command('reload')
+      .description('ask the running node to re-read its configuration (same as SIGHUP); prints what was applied')
+      .option('--json', 'print the JSON report'),
+  ).action(async (flags: { json?: boolean } & OpsTargetFlags) => {
+    let report: ReloadReport;
+    try {
+      report = (await adminCall('POST', '/admin/config/reload', {}, flags)) as ReloadReport;
+    } catch (err) {
+      // A rejected config answers 422 with the report; show its errors and exit 2 like `check`.
+      const msg = (err as Error).message;
+      const m = /^422: configuration rejected: ([\s\S]*)$/.exec(msg);
+      if (m) {
+        process.stderr.write(`config reload rejected (the previous configuration stays in effect):\n  ${m[1]!.split('; ').join('\n  ')}\n`);
+        process.exit(2);
       }
-      if (flags.json) return out(`${JSON.stringify(report, null, 2)}\n`);
-      out(`config reloaded${report.file ? ` from ${report.file}` : ''}\n`);
-      out(`applied: ${report.applied.length ? report.applied.join(', ') : 'nothing changed'}\n`);
-      if (report.needsRestart.length) out(`needs restart: ${report.needsRestart.join(', ')}\n`);
-    });
+      throw err;
+    }
+    if (flags.json) return out(`${JSON.stringify(report, null, 2)}\n`);
+    out(`config reloaded${report.file ? ` from ${report.file}` : ''}\n`);
+    out(`applied: ${report.applied.length ? report.applied.join(', ') : 'nothing changed'}\n`);
+    if (report.needsRestart.length) out(`needs restart: ${report.needsRestart.join(', ')}\n`);
+  });
 }

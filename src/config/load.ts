@@ -8,7 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { AndonError, ConfigErrors } from '../errors/catalogue.js';
+import { AndonError, type ErrorDef } from '../errors/catalogue.js';
+import { ConfigErrors } from '../errors/config.js';
 import { CONFIG_ENV, envLayer, setPath } from './env.js';
 import { validateConfig, type AndonConfig } from './schema.js';
 
@@ -42,7 +43,7 @@ export interface LoadedConfig {
 export class ConfigError extends AndonError {
   constructor(
     readonly errors: string[],
-    def = ConfigErrors.Invalid,
+    def: ErrorDef = ConfigErrors.Invalid,
   ) {
     super(def, `config error: ${errors.join('\n  ')}`, { reason: errors.join('; ') });
   }

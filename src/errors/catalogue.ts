@@ -23,6 +23,11 @@ export interface ErrorDef {
   readonly httpStatus?: number;
   /** One line for docs/errors.md: when this error happens. */
   readonly when: string;
+  /**
+   * `client` for the MCP client's `ClientError` codes, which keep their released unprefixed form
+   * (`TIMEOUT`, …); everything else is `ANDON_*`. Default: not set (a runtime/server error).
+   */
+  readonly scope?: 'client';
 }
 
 /** Extra facts a refusal carries to the peer in JSON-RPC `error.data` and HTTP headers. */
@@ -70,8 +75,9 @@ export class AndonError extends Error {
 }
 
 /** Creates a catalogue entry; the registry below lists every entry for docs and tests. */
-export function defineError(def: ErrorDef): ErrorDef {
-  if (!/^ANDON_[A-Z0-9_]+$/.test(def.code)) throw new Error(`error code must be ANDON_*: ${def.code}`);
+export function defineError<const D extends ErrorDef>(def: D): D {
+  const form = def.scope === 'client' ? /^[A-Z][A-Z0-9_]*$/ : /^ANDON_[A-Z0-9_]+$/;
+  if (!form.test(def.code)) throw new Error(`error code must be ${def.scope === 'client' ? 'UPPER_SNAKE' : 'ANDON_*'}: ${def.code}`);
   if (registry.has(def.code)) throw new Error(`duplicate error code ${def.code}`);
   registry.set(def.code, def);
   return def;
@@ -79,7 +85,11 @@ export function defineError(def: ErrorDef): ErrorDef {
 
 const registry = new Map<string, ErrorDef>();
 
-/** Every catalogue entry, in definition order (docs/errors.md is checked against this). */
+/**
+ * Every catalogue entry registered so far, in definition order. Entries of other areas live in
+ * sibling modules (`src/errors/*.ts`); import `src/errors/index.js` to have them all registered
+ * (docs/errors.md is checked against that full list).
+ */
 export function catalogue(): ErrorDef[] {
   return [...registry.values()];
 }
@@ -117,58 +127,5 @@ export const Errors = {
     wireCode: ErrorCode.Unavailable,
     httpStatus: 503,
     when: 'the server, a transport or a prompt/resource component is halted; `data.component` names it',
-  }),
-} as const;
-
-// ───────────────────────────── configuration ─────────────────────────────
-// The configuration file and its reload (src/config).
-
-export const ConfigErrors = {
-  Invalid: defineError({
-    code: 'ANDON_CONFIG_INVALID',
-    message: 'Configuration is invalid',
-    retryable: false,
-    httpStatus: 422,
-    when: 'the configuration file, an environment override or a flag fails validation (unknown key, wrong type, secret literal); the message names each key path. At start the node exits 2; on reload the old configuration stays in effect',
-  }),
-  NotFound: defineError({
-    code: 'ANDON_CONFIG_NOT_FOUND',
-    message: 'Configuration file not found',
-    retryable: false,
-    when: '`--config FILE` or `ANDON_CONFIG` names a file that cannot be read, or both andon.config.yaml and andon.config.json exist',
-  }),
-  ReloadUnavailable: defineError({
-    code: 'ANDON_CONFIG_RELOAD_UNAVAILABLE',
-    message: 'This node was not started from a configuration it can re-read',
-    retryable: false,
-    httpStatus: 409,
-    when: '`andon config reload` (POST /admin/config/reload) or SIGHUP reaches a runtime embedded without a config reloader',
-  }),
-} as const;
-
-// ───────────────────────────── runtime (src/runtime) ─────────────────────────────
-// Start failures and exactly-once journal outcomes of the runtime.
-
-export const RuntimeErrors = {
-  ListenFailed: defineError({
-    code: 'ANDON_LISTEN_FAILED',
-    message: 'Cannot listen',
-    retryable: false,
-    when: 'at start, the MCP listener cannot bind its host:port (in use, no permission): `andon` exits with code 2, names host:port, and persists no halt',
-  }),
-  Interrupted: defineError({
-    code: 'ANDON_INTERRUPTED',
-    message: 'Request interrupted by a server restart and not replayed',
-    retryable: false,
-    wireCode: ErrorCode.Unavailable,
-    when: 'a retried 2025 `tools/call` id whose side-effecting handler was running when the previous process died; `data.tool`, `data.requestId`; it may or may not have taken effect',
-  }),
-  JournalFailed: defineError({
-    code: 'ANDON_JOURNAL_FAILED',
-    message: 'The request could not be journaled; the tool did not run',
-    retryable: true,
-    wireCode: ErrorCode.Unavailable,
-    httpStatus: 503,
-    when: 'the write-ahead record of a side-effecting `tools/call` could not be made durable (store failure); the handler was not started',
   }),
 } as const;

@@ -116,7 +116,15 @@ export class AndonMetrics {
     this.tools = new BoundedLabel(max);
     this.components = new BoundedLabel(max);
     this.isHalted = options.isHalted ?? ((st) => st.startsWith('halted'));
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: p });
+      // prom-client's defaults include gauges named `nodejs_active_{handles,requests,resources}_total`,
+      // which `promtool check metrics` rejects (only counters may end in `_total`). The same counts,
+      // by type, are in `nodejs_active_handles` etc.: `sum()` of those is the total.
+      for (const m of this.registry.getMetricsAsArray()) {
+        if (m.name.endsWith('_total') && (m as { type?: unknown }).type !== 'counter') this.registry.removeSingleMetric(m.name);
+      }
+    }
 
     this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
     // collect() runs with `this` bound to the gauge, so read our state through closures.

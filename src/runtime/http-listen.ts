@@ -4,7 +4,8 @@
  * restarted, then persisted as `transport:http` halted_fatal, and the next start would serve
  * nothing while readiness said ready.
  */
-import { AndonError, RuntimeErrors } from '../errors/catalogue.js';
+import { AndonError } from '../errors/catalogue.js';
+import { RuntimeErrors } from '../errors/runtime.js';
 import type { McpServer } from '../server/server.js';
 import { serveHttp, type HttpEndpoint } from '../transports/serve-http.js';
 import type { HttpTransportOptions, StreamableHttpHandler } from '../transports/streamable-http.js';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { runtimeOptionsFromConfig } from '../../src/config/runtime-options.js';
 import { printConfig, redactConfig } from '../../src/config/print.js';
-import { isError, ConfigErrors } from '../../src/errors/catalogue.js';
+import { isError } from '../../src/errors/catalogue.js';
+import { ConfigErrors } from '../../src/errors/config.js';
 
 function dir(files: Record<string, string> = {}): string {
   const d = mkdtempSync(join(tmpdir(), 'andon-config-'));

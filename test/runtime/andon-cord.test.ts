@@ -14,7 +14,8 @@ import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { DIST } from '../helpers/paths.js';
 import { createClient } from '../../src/index.js';
 import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
-import { Session2025, post } from '../helpers/mcp-http.js';
+import { Session2025, post, ACCEPT } from '../helpers/mcp-http.js';
+import { readUntil } from '../helpers/wait.js';
 
 const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
 const dirs: string[] = [];
@@ -66,8 +67,7 @@ describe('andon cord (real processes)', () => {
     const stream = await fetch(node.url, { headers: { ...s.headers(), accept: 'text/event-stream' } });
     const reader = stream.body!.getReader();
     const h = await node.admin('POST', '/admin/components/tool:echo/halt', { reason: 'returns wrong data' });
-    let seen = '';
-    while (!seen.includes('notifications/tools/list_changed')) seen += new TextDecoder().decode((await reader.read()).value);
+    await readUntil(reader, (t) => t.includes('notifications/tools/list_changed'), 5000, 'notifications/tools/list_changed');
     await reader.cancel();
     assert.equal(h.status, 200);
     assert.equal(h.body.state, 'halted_manual');

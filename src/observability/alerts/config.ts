@@ -9,6 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { AndonError } from '../../errors/catalogue.js';
+import { RuntimeErrors } from '../../errors/runtime.js';
 import type { AlertChannel, Severity } from './types.js';
 import { SEVERITIES } from './types.js';
 import { SlackChannel } from './channels/slack.js';
@@ -18,10 +20,9 @@ import { WebhookChannel } from './channels/webhook.js';
 import { TwilioChannel } from './channels/twilio.js';
 
 /** A configuration problem, with the path of the offending key. */
-export class AlertConfigError extends Error {
-  readonly code = 'ANDON_ALERT_CONFIG';
+export class AlertConfigError extends AndonError {
   constructor(message: string) {
-    super(message);
+    super(RuntimeErrors.AlertConfig, message);
     this.name = 'AlertConfigError';
   }
 }
