@@ -7,6 +7,7 @@ export { serveHttp, StreamableHttpHandler, type HttpTransportOptions, type Serve
 export { serveStdio, type StdioOptions, type StdioConnection } from './transports/stdio.js';
 export { MemoryEventStore, type EventStore } from './transports/event-store.js';
 export { McpError, ErrorCode } from './protocol/errors.js';
+export { AndonError, catalogue, isError, Errors, HttpErrors, OpsErrors, RuntimeErrors, CliErrors, ClientErrors, type ErrorDef, type ErrorData } from './errors/index.js';
 export { ALL_VERSIONS, SESSION_VERSIONS, STATELESS_VERSIONS, META } from './protocol/versions.js';
 export { createLogger, nullLogger, type Logger } from './util/logger.js';
 export { createRuntime, Runtime, EXIT, type RuntimeOptions, type DrainResult } from './runtime/runtime.js';
@@ -19,4 +20,3 @@ export type { Store, StoredEntry, QuarantineReport } from './store/store.js';
 export { systemClock, TestClock, type Clock } from './util/clock.js';
 export { createClient, McpClient, ClientError, isClientError, isServerError, splitCommand, StreamableHttpTransport, LegacySseTransport, StdioTransport, OAuthFlow, type ClientOptions, type ClientTarget, type ClientEvents, type ClientErrorCode, type ClientTransport, type RequestOptions, type CallToolOptions, type OAuthOptions, type Tool, type Resource, type ResourceTemplate, type Prompt, type Task, type ServerSummary, type Subscription, type SubscriptionFilter, type SamplingHandler, type ElicitationHandler, type RootsProvider, type HandlerContext, type Progress } from './client/index.js';
 export { AdmissionPipeline, PHASES, nodeStage, HaltStage, httpRefusal, type Phase, type Stage, type Next, type AdmitAnswer, type AdmissionResult, type EntryKind, type NodeStatus, type NodeStageOptions, type HttpRefusal } from './admission/index.js';
-export { AndonError, Errors, type ErrorDef, type ErrorData } from './errors/catalogue.js';

@@ -2,12 +2,27 @@
  * The admin API (bearer token required): list components, halt one with a reason, resume it,
  * start a drain. Bad input gets a clear 4xx: unknown component 404, missing reason 400, bad token 401.
  */
-import type { Runtime } from '../runtime/runtime.js';
-import { EXIT } from '../runtime/runtime.js';
+import { EXIT, type DrainResult } from '../runtime/options.js';
+import type { HaltRecord } from '../runtime/halt.js';
+import type { ComponentInfo } from '../runtime/supervisor.js';
 import { UnknownComponentError } from '../runtime/supervisor.js';
+import type { ReloadReport } from '../config/reload.js';
 import { OpsError, sendJson, type OpsServer } from './ops-server.js';
 
-export function mountAdminApi(ops: OpsServer, rt: Runtime): void {
+/** What the admin API acts on (the Runtime). */
+export interface AdminTarget {
+  readonly drainPhase: string;
+  components(): ComponentInfo[];
+  halt(id: string, reason: string, by?: string): Promise<HaltRecord>;
+  resume(id: string, by?: string): Promise<void>;
+  drain(reason?: string): Promise<DrainResult>;
+  exitAfterDrain(code: number): void;
+  /** Re-reads the configuration; undefined when the node has no reloader. */
+  reload(): ReloadReport | undefined;
+}
+
+/** Mounts the admin routes on `ops`. */
+export function mountAdminApi(ops: OpsServer, rt: AdminTarget): void {
   ops.route('GET', '/admin/components', (_req, res) => {
     sendJson(res, 200, { phase: rt.drainPhase, components: rt.components() });
   });
@@ -41,6 +56,13 @@ export function mountAdminApi(ops: OpsServer, rt: Runtime): void {
       throw err;
     }
     sendJson(res, 200, rt.components().find((c) => c.id === id));
+  });
+
+  ops.route('POST', '/admin/config/reload', (_req, res) => {
+    const report = rt.reload();
+    if (!report) throw new OpsError(409, 'this node was not started from a configuration it can re-read (ANDON_CONFIG_RELOAD_UNAVAILABLE)');
+    // A rejected config answers 422 with the report and an ops-style `error` line, so every client reads it.
+    sendJson(res, report.ok ? 200 : 422, report.ok ? report : { error: `configuration rejected: ${report.errors.join('; ')}`, ...report });
   });
 
   ops.route('POST', '/admin/drain', async (_req, res, ctx) => {

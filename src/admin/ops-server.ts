@@ -6,6 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { AndonError, type ErrorDef } from '../errors/catalogue.js';
+import { OpsErrors, opsErrorFor } from '../errors/ops.js';
 
 /** A route handler. Throw an {@link OpsError} for a clear 4xx. */
 export type OpsHandler = (req: IncomingMessage, res: ServerResponse, ctx: OpsRequest) => void | Promise<void>;
@@ -23,14 +25,25 @@ export interface RouteOptions {
   auth?: boolean;
 }
 
-/** An error with an HTTP status and a message for the operator. */
-export class OpsError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+/**
+ * An error with an HTTP status and a message for the operator. Give the catalogue entry
+ * (`new OpsError(OpsErrors.NotFound, msg)`) or, as before, a status (`new OpsError(404, msg)`),
+ * which picks the entry of that status. The answer is `{ error: message, code }`.
+ */
+export class OpsError extends AndonError {
+  /** HTTP status of the answer. */
+  readonly status: number;
+  constructor(defOrStatus: ErrorDef | number, message?: string) {
+    const def = typeof defOrStatus === 'number' ? opsErrorFor(defOrStatus) : defOrStatus;
+    super(def, message);
+    this.name = 'OpsError';
+    this.status = typeof defOrStatus === 'number' ? defOrStatus : (def.httpStatus ?? 500);
   }
+}
+
+/** The JSON body of an error answer. */
+function errorBody(def: ErrorDef, message = def.message): { error: string; code: string } {
+  return { error: message, code: def.code };
 }
 
 interface Route {
@@ -90,20 +103,20 @@ export class OpsServer {
       pathMatched = true;
       if (r.method !== req.method) continue;
       if (r.auth && !this.authorized(req)) {
-        sendJson(res, 401, { error: 'unauthorized: send "Authorization: Bearer <admin token>" (ANDON_ADMIN_TOKEN or <state dir>/admin-token)' }, { 'www-authenticate': 'Bearer' });
+        sendJson(res, 401, errorBody(OpsErrors.Unauthorized), { 'www-authenticate': 'Bearer' });
         return;
       }
       const ctx: OpsRequest = { url, params, json: () => readJson(req) };
       Promise.resolve()
         .then(() => r.handler(req, res, ctx))
         .catch((err: unknown) => {
-          if (err instanceof OpsError) sendJson(res, err.status, { error: err.message });
-          else sendJson(res, 500, { error: 'internal error' });
+          if (err instanceof OpsError) sendJson(res, err.status, { error: err.message, code: err.code });
+          else sendJson(res, 500, errorBody(OpsErrors.Internal));
         });
       return;
     }
-    if (pathMatched) sendJson(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}` });
-    else sendJson(res, 404, { error: `not found: ${url.pathname}` });
+    if (pathMatched) sendJson(res, 405, errorBody(OpsErrors.MethodNotAllowed, `method ${req.method} not allowed on ${url.pathname}`));
+    else sendJson(res, 404, errorBody(OpsErrors.NotFound, `not found: ${url.pathname}`));
   };
 
   /** Starts listening; resolves with the base URL. */
@@ -144,7 +157,7 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > 64 * 1024) {
-        reject(new OpsError(413, 'body too large (limit 64 KiB)'));
+        reject(new OpsError(OpsErrors.BodyTooLarge));
         req.destroy();
         return;
       }
@@ -155,10 +168,10 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
       if (!text) return resolve({});
       try {
         const v = JSON.parse(text) as unknown;
-        if (!v || typeof v !== 'object' || Array.isArray(v)) return reject(new OpsError(400, 'body must be a JSON object'));
+        if (!v || typeof v !== 'object' || Array.isArray(v)) return reject(new OpsError(OpsErrors.BadRequest, 'body must be a JSON object'));
         resolve(v as Record<string, unknown>);
       } catch (err) {
-        reject(new OpsError(400, `invalid JSON body: ${(err as Error).message}`));
+        reject(new OpsError(OpsErrors.BadRequest, `invalid JSON body: ${(err as Error).message}`));
       }
     });
     req.on('error', reject);

@@ -2,4 +2,5 @@
 export { AdmissionPipeline, PHASES, type Phase, type Stage, type Next, type AdmitAnswer, type AdmissionResult, type EntryKind } from './pipeline.js';
 export { nodeStage, type NodeStatus, type NodeStageOptions } from './stages/node.js';
 export { HaltStage, transportOf } from './stages/halts.js';
+export { serverHaltStage } from './stages/server-halt.js';
 export { httpRefusal, type HttpRefusal } from './wire.js';

@@ -13,25 +13,28 @@
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { adminCall } from './ops-commands.js';
+import { OPS_ENV_HELP, adminCall, withOpsTarget, type OpsTargetFlags } from './ops-client.js';
+import { AndonError } from '../errors/catalogue.js';
+import { CliErrors } from '../errors/cli.js';
 import { AlertManager } from '../observability/alerts/manager.js';
 import { buildAlertChannels, loadAlertsConfig } from '../observability/alerts/config.js';
 import { readHistoryFile } from '../observability/alerts/history.js';
 import { SEVERITIES, type AlertRecord, type Severity } from '../observability/alerts/types.js';
 
-interface ListFlags {
+interface ListFlags extends OpsTargetFlags {
   limit?: string;
   json?: boolean;
-  stateDir?: string;
 }
 
-interface TestFlags {
+interface TestFlags extends OpsTargetFlags {
   channel?: string;
   severity?: string;
   config?: string;
-  stateDir?: string;
   json?: boolean;
 }
+
+/** What a 404 for the alert routes from the ops API itself means: the node runs without alerting. */
+const alertsOff = () => new AndonError(CliErrors.AlertsNotConfigured);
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -70,26 +73,31 @@ function printOutcome(r: AlertRecord): void {
 
 function limitOf(raw: string | undefined): number {
   const n = raw === undefined ? 20 : Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`--limit must be an integer from 1 to 10000, got ${raw}`);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new AndonError(CliErrors.Usage, `--limit must be an integer from 1 to 10000, got ${raw}`);
   return n;
 }
 
 async function list(flags: ListFlags): Promise<void> {
   const limit = limitOf(flags.limit);
-  const records = flags.stateDir ? readHistoryFile(resolve(flags.stateDir)).slice(0, limit) : ((await adminCall('GET', `/admin/alerts?limit=${limit}`)) as { alerts: AlertRecord[] }).alerts;
+  // --state-dir alone reads the persisted history (the node may be down); with --ops-url or
+  // --token the operator asks the node, and --state-dir only says where admin-token is.
+  const fromFile = flags.stateDir !== undefined && flags.opsUrl === undefined && flags.token === undefined;
+  const records = fromFile
+    ? readHistoryFile(resolve(flags.stateDir!)).slice(0, limit)
+    : ((await adminCall('GET', `/admin/alerts?limit=${limit}`, undefined, { ...flags, onRouteNotFound: alertsOff })) as { alerts: AlertRecord[] }).alerts;
   if (flags.json) out(JSON.stringify(records, null, 2));
   else printRecords(records);
 }
 
 async function sendTest(flags: TestFlags): Promise<void> {
   const severity = (flags.severity ?? 'info') as Severity;
-  if (!SEVERITIES.includes(severity)) throw new Error(`--severity must be one of ${SEVERITIES.join(', ')}`);
+  if (!SEVERITIES.includes(severity)) throw new AndonError(CliErrors.Usage, `--severity must be one of ${SEVERITIES.join(', ')}`);
   let record: AlertRecord;
   if (flags.config) {
     const config = loadAlertsConfig(resolve(flags.config));
     const built = buildAlertChannels(config, process.env, flags.channel ? [flags.channel] : undefined);
     if (flags.channel && !built.channels.some((c) => c.name === flags.channel)) {
-      throw new Error(`no enabled channel "${flags.channel}" in ${flags.config} (configured: ${Object.keys(config.channels ?? {}).join(', ') || 'none'})`);
+      throw new AndonError(CliErrors.Usage, `no enabled channel "${flags.channel}" in ${flags.config} (configured: ${Object.keys(config.channels ?? {}).join(', ') || 'none'})`);
     }
     const alerts = new AlertManager({
       channels: built.channels,
@@ -107,8 +115,8 @@ async function sendTest(flags: TestFlags): Promise<void> {
       await alerts.close();
     }
   } else {
-    const r = (await adminCall('POST', '/admin/alerts/test', { channel: flags.channel, severity }, flags.stateDir)) as AlertRecord & { note?: string };
-    if (r.deliveries === undefined) throw new Error(`the node is still delivering alert ${r.id}; see \`andon alerts\``);
+    const r = (await adminCall('POST', '/admin/alerts/test', { channel: flags.channel, severity }, { ...flags, onRouteNotFound: alertsOff })) as AlertRecord & { note?: string };
+    if (r.deliveries === undefined) throw new AndonError(CliErrors.AlertPending, `the node is still delivering alert ${r.id}; see \`andon alerts\``);
     record = r;
   }
   if (flags.json) out(JSON.stringify(record, null, 2));
@@ -118,21 +126,23 @@ async function sendTest(flags: TestFlags): Promise<void> {
 
 /** Registers `andon alerts` (list, test) on the CLI. */
 export function registerAlertCommands(program: Command): void {
-  const alerts = program.command('alerts').description('alert history and test alerts');
-  alerts
-    .command('list', { isDefault: true })
-    .description('recent alerts with their delivery outcome (from the running node, or --state-dir)')
-    .option('-n, --limit <n>', 'how many (default 20)')
-    .option('--state-dir <dir>', 'read the persisted history in this directory instead of asking the node')
-    .option('--json', 'machine-readable output')
-    .action((flags: ListFlags) => list(flags));
-  alerts
-    .command('test')
-    .description('send a test alert through the real delivery path')
-    .option('-c, --channel <name>', 'only this channel (default: the route of the severity)')
-    .option('-s, --severity <severity>', 'critical, warning or info (default info)')
-    .option('--config <file>', 'send from this process using the alerts section of this JSON config')
-    .option('--state-dir <dir>', 'with --config: record the test in this history; else where admin-token is')
-    .option('--json', 'machine-readable output')
-    .action((flags: TestFlags) => sendTest(flags));
+  const alerts = program.command('alerts').description('alert history and test alerts').addHelpText('after', OPS_ENV_HELP);
+  withOpsTarget(
+    alerts
+      .command('list', { isDefault: true })
+      .description('recent alerts with their delivery outcome (from the running node, or --state-dir)')
+      .option('-n, --limit <n>', 'how many (default 20)')
+      .option('--json', 'machine-readable output'),
+    'without --ops-url/--token: read the persisted history in this directory instead of asking the node',
+  ).action((flags: ListFlags) => list(flags));
+  withOpsTarget(
+    alerts
+      .command('test')
+      .description('send a test alert through the real delivery path')
+      .option('-c, --channel <name>', 'only this channel (default: the route of the severity)')
+      .option('-s, --severity <severity>', 'critical, warning or info (default info)')
+      .option('--config <file>', 'send from this process using the alerts section of this JSON config')
+      .option('--json', 'machine-readable output'),
+    'with --config: record the test in this history; else where admin-token is',
+  ).action((flags: TestFlags) => sendTest(flags));
 }

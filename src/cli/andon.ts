@@ -8,11 +8,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { McpServer, createServer } from '../server/server.js';
-import { createRuntime } from '../runtime/runtime.js';
+import { createRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { createLogger } from '../util/logger.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerAlertCommands } from './alerts-commands.js';
 import { registerClientCommands } from './client-commands.js';
+import { CONFIG_OPTION, exitOnConfigError, loadCliConfig, registerConfigCommands, type ConfigFlags } from './config-commands.js';
+import { ConfigReloader } from '../config/reload.js';
+import { loggerOptionsFromConfig, runtimeOptionsFromConfig } from '../config/runtime-options.js';
+import { runtimeReloadTarget } from '../config/runtime-target.js';
+import { OPS_ENV_HELP } from './ops-client.js';
+import { watchParent } from './parent-watch.js';
+import { AndonError } from '../errors/catalogue.js';
+import { CliErrors } from '../errors/cli.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EXAMPLES = ['simple', 'calculator', 'weather'];
@@ -24,7 +32,7 @@ function say(line: string): void {
 /** Loads a module and finds the server it exports: default or `server`, an instance or a factory. */
 export async function loadServer(spec: string): Promise<McpServer> {
   const path = resolve(spec);
-  if (!existsSync(path)) throw new Error(`Cannot find module ${spec} (looked at ${path})`);
+  if (!existsSync(path)) throw new AndonError(CliErrors.ModuleNotFound, `Cannot find module ${spec} (looked at ${path})`);
   const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   for (const key of ['default', 'server', 'createServer']) {
     let v = mod[key];
@@ -32,51 +40,40 @@ export async function loadServer(spec: string): Promise<McpServer> {
     if (v instanceof McpServer) return v;
     if (v && typeof v === 'object' && typeof (v as McpServer).handleRequest === 'function') return v as McpServer;
   }
-  throw new Error(`${spec} does not export a server: export default an McpServer (or a function returning one), or export "server"`);
+  throw new AndonError(CliErrors.NoServerExport, `${spec} does not export a server: export default an McpServer (or a function returning one), or export "server"`);
 }
 
-interface ServeFlags {
-  port?: string;
-  host?: string;
-  stdio?: boolean;
-  opsPort?: string;
-  stateDir?: string;
-}
+type ServeFlags = ConfigFlags;
 
-/** Serves `server` inside the andon runtime: supervision, halt states, drain, persistence, ops API. */
+/** Serves `server` inside the andon runtime, configured by file < environment < flags (src/config). */
 async function run(server: McpServer, flags: ServeFlags): Promise<void> {
-  const log = createLogger();
-  const port = flags.port !== undefined ? Number(flags.port) : Number(process.env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer 0-65535, got ${flags.port}`);
-  // A host may spawn several stdio servers at once, so over stdio the ops listener is opt-in.
-  const opsWanted = !flags.stdio || flags.opsPort !== undefined || process.env.OPS_PORT !== undefined;
-  const opsPort = flags.opsPort !== undefined ? Number(flags.opsPort) : Number(process.env.OPS_PORT ?? 9464);
-  if (!Number.isInteger(opsPort) || opsPort < 0 || opsPort > 65535) throw new Error(`--ops-port must be an integer 0-65535, got ${flags.opsPort}`);
-  const host = flags.host ?? '127.0.0.1';
-  const allowAll = host !== '127.0.0.1' && host !== 'localhost' && host !== '::1';
-  const rt = createRuntime({
-    server,
-    http: flags.stdio ? false : { port, host, ...(allowAll ? { allowedHosts: '*' as const } : {}) },
-    stdio: flags.stdio === true,
-    ops: opsWanted ? { port: opsPort } : false,
-    stateDir: flags.stateDir,
-    logger: log,
-  });
+  let loaded;
+  try {
+    loaded = loadCliConfig(flags);
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+  const log = createLogger(loggerOptionsFromConfig(loaded.config));
+  const options: RuntimeOptions = { server, ...runtimeOptionsFromConfig(loaded.config), logger: log };
+  const rt = createRuntime(options);
   await rt.start();
-  if (flags.stdio) {
+  // Under `npm start` without `exec`, npm's SIGTERM never reaches node: drain when npm goes away.
+  watchParent();
+  rt.reloader = new ConfigReloader({ load: () => loadCliConfig(flags), current: loaded.config, target: runtimeReloadTarget(rt, { options, logger: log }), logger: log });
+  if (loaded.config.stdio) {
     // The client closing stdin is the end of a stdio session: drain and exit.
     void rt.stdio?.closed.then(() => rt.drain('stdin closed').then((r) => process.exit(r.graceExpired ? 3 : 0)));
   }
-  if (rt.url) say(`andon-mcp: ${server.info.name} listening on ${rt.url} (ops: ${rt.ops?.url ?? 'off'}, state: ${rt.stateDir})`);
+  if (rt.url) say(`andon-mcp: ${server.info.name} listening on ${rt.url} (ops: ${rt.ops?.url ?? 'off'}, state: ${rt.stateDir}, config: ${loaded.file ?? 'none'})`);
 }
 
 async function example(name: string): Promise<McpServer> {
-  if (!EXAMPLES.includes(name)) throw new Error(`Unknown example "${name}". Choose one of: ${EXAMPLES.join(', ')}`);
+  if (!EXAMPLES.includes(name)) throw new AndonError(CliErrors.Usage, `Unknown example "${name}". Choose one of: ${EXAMPLES.join(', ')}`);
   return loadServer(resolve(here, '../../examples', `${name}.js`));
 }
 
 const program = new Command();
-program.name('andon').description('andon-mcp: run MCP servers in production').version('0.1.0');
+program.name('andon').description('andon-mcp: run MCP servers in production').version('0.1.0').addHelpText('after', `\nOperator commands (status, halt, resume, drain, alerts) take --ops-url and --token.${OPS_ENV_HELP}`);
 
 program
   .command('serve')
@@ -87,6 +84,7 @@ program
   .option('--stdio', 'serve over stdin/stdout instead of HTTP')
   .option('--ops-port <port>', 'ops listener port: admin API, metrics, health (default $OPS_PORT or 9464)')
   .option('--state-dir <dir>', 'state directory (default $ANDON_STATE_DIR or ./.andon)')
+  .option(...CONFIG_OPTION)
   .action(async (mod: string, flags: ServeFlags) => run(await loadServer(mod), flags));
 
 program
@@ -98,6 +96,7 @@ program
   .option('--stdio', 'serve over stdin/stdout instead of HTTP')
   .option('--ops-port <port>', 'ops listener port (default $OPS_PORT or 9464)')
   .option('--state-dir <dir>', 'state directory (default $ANDON_STATE_DIR or ./.andon)')
+  .option(...CONFIG_OPTION)
   .action(async (name: string, flags: ServeFlags) => run(await example(name), flags));
 
 program
@@ -107,6 +106,7 @@ program
   .option('-H, --host <host>', 'bind address (default 127.0.0.1)')
   .option('--ops-port <port>', 'ops listener port (default $OPS_PORT or 9464)')
   .option('--state-dir <dir>', 'state directory (default $ANDON_STATE_DIR or ./.andon)')
+  .option(...CONFIG_OPTION)
   .action(async (flags: ServeFlags) => {
     const server = createServer({ name: 'andon-demo', version: '0.1.0', instructions: 'Demo: weather (deterministic) and calculator tools.' });
     const { registerWeather } = (await import(pathToFileURL(resolve(here, '../../examples/weather.js')).href)) as typeof import('../../examples/weather.js');
@@ -119,6 +119,7 @@ program
 registerOpsCommands(program);
 registerAlertCommands(program);
 registerClientCommands(program);
+registerConfigCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   say(`andon: ${(err as Error).message}`);

@@ -23,6 +23,11 @@ export interface ErrorDef {
   readonly httpStatus?: number;
   /** One line for docs/errors.md: when this error happens. */
   readonly when: string;
+  /**
+   * `client` for the MCP client's `ClientError` codes, which keep their released unprefixed form
+   * (`TIMEOUT`, …); everything else is `ANDON_*`. Default: not set (a runtime/server error).
+   */
+  readonly scope?: 'client';
 }
 
 /** Extra facts a refusal carries to the peer in JSON-RPC `error.data` and HTTP headers. */
@@ -70,8 +75,9 @@ export class AndonError extends Error {
 }
 
 /** Creates a catalogue entry; the registry below lists every entry for docs and tests. */
-export function defineError(def: ErrorDef): ErrorDef {
-  if (!/^ANDON_[A-Z0-9_]+$/.test(def.code)) throw new Error(`error code must be ANDON_*: ${def.code}`);
+export function defineError<const D extends ErrorDef>(def: D): D {
+  const form = def.scope === 'client' ? /^[A-Z][A-Z0-9_]*$/ : /^ANDON_[A-Z0-9_]+$/;
+  if (!form.test(def.code)) throw new Error(`error code must be ${def.scope === 'client' ? 'UPPER_SNAKE' : 'ANDON_*'}: ${def.code}`);
   if (registry.has(def.code)) throw new Error(`duplicate error code ${def.code}`);
   registry.set(def.code, def);
   return def;
@@ -79,7 +85,11 @@ export function defineError(def: ErrorDef): ErrorDef {
 
 const registry = new Map<string, ErrorDef>();
 
-/** Every catalogue entry, in definition order (docs/errors.md is checked against this). */
+/**
+ * Every catalogue entry registered so far, in definition order. Entries of other areas live in
+ * sibling modules (`src/errors/*.ts`); import `src/errors/index.js` to have them all registered
+ * (docs/errors.md is checked against that full list).
+ */
 export function catalogue(): ErrorDef[] {
   return [...registry.values()];
 }

@@ -5,11 +5,13 @@
  * it should get traffic, which it should not while draining, degraded, with a halted critical
  * component or with an unhealthy critical check.
  *
- * The runtime feeds its state in through {@link RuntimeHealthFeed}; transitions go out on the
- * `andon:health` and `andon:readiness` channels (metrics and alerts subscribe) and to
- * `onTransition` listeners.
+ * The runtime's state comes in by subscription while the monitor runs: `andon:drain` (draining
+ * unless the phase is `running`), `andon:halt-state` (critical halted components) and
+ * `andon:degraded`. The {@link RuntimeHealthFeed} setters remain for embedders without a runtime.
+ * Transitions go out on the `andon:health` and `andon:readiness` channels (metrics and alerts
+ * subscribe) and to `onTransition` listeners.
  */
-import { obsChannels, type HealthEvent, type HealthStatus } from './events.js';
+import { events, on, subscribeAll, type DegradedEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type HealthStatus } from '../events/index.js';
 
 export type { HealthStatus };
 
@@ -59,8 +61,9 @@ export interface HealthReport {
 }
 
 /**
- * What the runtime tells the health monitor. Call these from the runtime (supervisor, drain,
- * degradation) whenever the state changes; each is cheap and idempotent.
+ * The runtime state the health monitor tracks. A running monitor learns it from the `andon:drain`,
+ * `andon:halt-state` and `andon:degraded` channels; these setters are for embedders that publish
+ * nothing. Each is cheap and idempotent.
  */
 export interface RuntimeHealthFeed {
   /** True from the start of a drain until shutdown: readiness fails so load balancers move away. */
@@ -90,6 +93,8 @@ export interface HealthMonitorOptions {
   timeoutMs?: number;
   /** Default: real timers and Date.now. */
   timers?: HealthTimers;
+  /** Follow the drain, halt-state and degraded channels while running. Default true. */
+  subscribe?: boolean;
 }
 
 /** A listener for transitions. */
@@ -130,6 +135,8 @@ export class HealthMonitor implements RuntimeHealthFeed {
   private degraded: string | null = null;
   private haltedCritical: string[] = [];
   private lastReady: boolean | undefined;
+  private readonly follow: boolean;
+  private unsubscribe: (() => void) | undefined;
 
   /** See {@link HealthMonitorOptions} for defaults. */
   constructor(options: HealthMonitorOptions = {}) {
@@ -139,7 +146,13 @@ export class HealthMonitor implements RuntimeHealthFeed {
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.timers = options.timers ?? realTimers;
     this.startedAt = this.timers.now();
+    this.follow = options.subscribe ?? true;
   }
+
+  // The runtime publishes; the monitor listens. Arrow fields keep one identity for unsubscribe.
+  private readonly onDrain = (e: DrainEvent): void => this.setDraining(e.phase !== 'running');
+  private readonly onHaltState = (e: HaltStateEvent): void => this.setHaltedCritical(e.halted.filter((h) => h.critical).map((h) => h.id));
+  private readonly onDegraded = (e: DegradedEvent): void => this.setDegraded(e.reason);
 
   /** Registers (or replaces) a component check. Checked at once if the monitor is running. */
   register(name: string, check: HealthCheck, options: CheckOptions = {}): this {
@@ -182,6 +195,7 @@ export class HealthMonitor implements RuntimeHealthFeed {
   start(): this {
     if (this.running) return this;
     this.running = true;
+    if (this.follow) this.unsubscribe ??= subscribeAll([on(events.drain, this.onDrain), on(events.haltState, this.onHaltState), on(events.degraded, this.onDegraded)]);
     for (const e of this.entries.values()) this.schedule(e, 0);
     this.publishReadiness();
     return this;
@@ -190,6 +204,8 @@ export class HealthMonitor implements RuntimeHealthFeed {
   /** Stops all timers (checks in progress finish, but reschedule nothing). */
   stop(): void {
     this.running = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     for (const e of this.entries.values()) {
       if (e.timer !== undefined) this.timers.clearTimeout(e.timer);
       e.timer = undefined;
@@ -260,7 +276,7 @@ export class HealthMonitor implements RuntimeHealthFeed {
       s.since = now;
       const ev: HealthEvent = { component: e.name, from, to: s.status, critical: e.opts.critical, consecutiveFailures: s.consecutiveFailures };
       if (error !== null) ev.error = error;
-      obsChannels.health.publish(ev);
+      events.health.publish(ev);
       for (const fn of this.listeners) {
         try {
           fn(ev);
@@ -308,7 +324,7 @@ export class HealthMonitor implements RuntimeHealthFeed {
     const r = this.readiness();
     if (r.ready === this.lastReady) return;
     this.lastReady = r.ready;
-    obsChannels.readiness.publish(r);
+    events.readiness.publish(r);
   }
 
   /** The full report served by `/health`. */

@@ -6,8 +6,7 @@
  * request-stats.ts) so that a request costs a Map lookup and a few additions.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { channels, type ComponentEvent, type DrainEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent } from '../runtime/events.js';
-import { obsChannels, type AlertDeliveryEvent, type HealthEvent, type ReadinessEvent } from './events.js';
+import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type ReadinessEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent } from '../events/index.js';
 import { requestStartChannel } from './tracing.js';
 import { RequestStats } from './request-stats.js';
 
@@ -117,7 +116,15 @@ export class AndonMetrics {
     this.tools = new BoundedLabel(max);
     this.components = new BoundedLabel(max);
     this.isHalted = options.isHalted ?? ((st) => st.startsWith('halted'));
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: p });
+      // prom-client's defaults include gauges named `nodejs_active_{handles,requests,resources}_total`,
+      // which `promtool check metrics` rejects (only counters may end in `_total`). The same counts,
+      // by type, are in `nodejs_active_handles` etc.: `sum()` of those is the total.
+      for (const m of this.registry.getMetricsAsArray()) {
+        if (m.name.endsWith('_total') && (m as { type?: unknown }).type !== 'counter') this.registry.removeSingleMetric(m.name);
+      }
+    }
 
     this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
     // collect() runs with `this` bound to the gauge, so read our state through closures.
@@ -203,6 +210,22 @@ export class AndonMetrics {
     this.componentTransitions.inc({ kind: e.kind, to: e.to });
   };
 
+  /** Halted component ids (label values) as of the last halt-state snapshot, to zero those resumed. */
+  private haltedIds = new Map<string, string>();
+
+  /** The full halt set (also published once at start, so halts restored from a previous run show). */
+  private readonly onHaltState = (msg: unknown): void => {
+    const e = msg as HaltStateEvent;
+    const next = new Map<string, string>();
+    for (const h of e.halted) {
+      const id = this.components.admit(h.id);
+      next.set(id, h.kind);
+      this.componentHalted.set({ component: id, kind: h.kind }, 1);
+    }
+    for (const [id, kind] of this.haltedIds) if (!next.has(id)) this.componentHalted.set({ component: id, kind }, 0);
+    this.haltedIds = next;
+  };
+
   private readonly onRestart = (msg: unknown): void => {
     const e = msg as RestartEvent;
     const id = this.components.admit(e.id);
@@ -243,15 +266,16 @@ export class AndonMetrics {
 
   private subs(): Array<[{ subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): unknown }, (m: unknown) => void]> {
     return [
-      [channels.request, this.onRequest],
-      [channels.session, this.onSession],
-      [channels.component, this.onComponent],
-      [channels.restart, this.onRestart],
-      [channels.drain, this.onDrain],
-      [channels.store, this.onStore],
-      [obsChannels.alert, this.onAlert],
-      [obsChannels.health, this.onHealth],
-      [obsChannels.readiness, this.onReadiness],
+      [events.request, this.onRequest],
+      [events.session, this.onSession],
+      [events.component, this.onComponent],
+      [events.haltState, this.onHaltState],
+      [events.restart, this.onRestart],
+      [events.drain, this.onDrain],
+      [events.store, this.onStore],
+      [events.alert, this.onAlert],
+      [events.health, this.onHealth],
+      [events.readiness, this.onReadiness],
     ];
   }
 

@@ -1,8 +1,9 @@
 /**
  * One call to set up everything: metrics, tracing, request logging, health and (when configured)
- * alerts with their wiring to runtime events. The runtime keeps the returned object, feeds
- * `health` its state (setDraining, setDegraded, setHaltedCritical), mounts the routes with
- * `mountObservability(ops, obs)`, and calls `stop()` on shutdown.
+ * alerts with their wiring to runtime events. Every part learns the runtime's state by
+ * subscribing to the channels of src/events (drain, halt-state, degraded, component, quarantine…);
+ * nothing here is called by the runtime. The runtime keeps the returned object, mounts the routes
+ * with `mountObservability(ops, obs)`, and calls `stop()` on shutdown.
  */
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
@@ -37,6 +38,8 @@ export interface ObservabilityOptions {
   env?: Record<string, string | undefined>;
   /** Called with each secret read from the environment, e.g. `logger.addSecret`. */
   onSecret?: (value: string) => void;
+  /** Require the admin token on GET /metrics (read by `mountObservability`). Default `ANDON_METRICS_AUTH=1`. */
+  metricsAuth?: boolean;
 }
 
 /** The running observability parts. */
@@ -46,6 +49,8 @@ export interface Observability {
   alerts: AlertManager | undefined;
   tracing: RequestTracing | undefined;
   requestLogging: RequestLogging | undefined;
+  /** From {@link ObservabilityOptions.metricsAuth}. */
+  metricsAuth?: boolean;
   /** Unsubscribes everything, stops health checks, and lets alerts in flight finish (up to 5 s). */
   stop(): Promise<void>;
 }
@@ -87,6 +92,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     alerts,
     tracing,
     requestLogging,
+    metricsAuth: options.metricsAuth,
     async stop() {
       unwire?.();
       metrics?.stop();

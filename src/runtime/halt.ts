@@ -2,9 +2,15 @@
  * Halt states: the andon cord. A component is `normal`, `halted_manual` (an operator pulled the
  * cord; only an operator resumes it) or `halted_fatal` (an emergency stop or exhausted restart
  * intensity). States are written through to the store, so they survive restarts and crashes.
+ *
+ * Failed closed: a halt record that cannot be read (torn, edited, wrong shape, unreadable) is
+ * quarantined by the store and its component stays halted (`halted_fatal`, the reason naming the
+ * quarantined file) — a corrupt record must never bring a halted component back. The component id
+ * comes from the record's key (its file name), never from its content.
  */
-import type { Store } from '../store/store.js';
-import { channels } from './events.js';
+import type { QuarantineReport, Store } from '../store/store.js';
+import { checkHaltRecord } from '../store/records.js';
+import { events } from '../events/index.js';
 import { KeyedSerial } from '../util/keyed-serial.js';
 
 export type HaltKind = 'normal' | 'halted_manual' | 'halted_fatal';
@@ -21,8 +27,14 @@ export interface HaltRecord {
 
 const NS = 'halt';
 
+function kindOf(id: string): string {
+  return id.split(':')[0] ?? id;
+}
+
 export class HaltRegistry {
   private readonly records = new Map<string, HaltRecord>();
+  /** Kind and criticality of known components (told by supervisors as children are added). */
+  private readonly described = new Map<string, { kind: string; critical: boolean }>();
   /** Changes to one id are applied and persisted in order (concurrent admin calls stay consistent). */
   private readonly queue = new KeyedSerial();
 
@@ -31,12 +43,56 @@ export class HaltRegistry {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Loads persisted halt states (call once at start). */
+  /**
+   * Loads persisted halt states (call once at start). Each restored halt is published on
+   * `andon:component` with `restored: true`. A record that fails to load halts its component
+   * (`halted_fatal`, persisted anew so the next start keeps it halted too); when the halt
+   * namespace itself cannot be read, nobody can say which components were halted, so the node is.
+   */
   async load(): Promise<HaltRecord[]> {
-    for (const e of await this.store.list<HaltRecord>(NS)) {
-      if (e.value.state !== 'normal') this.records.set(e.value.id, e.value);
+    const rejected: QuarantineReport[] = [];
+    for (const e of await this.store.list<HaltRecord>(NS, { validate: checkHaltRecord, onReject: (r) => rejected.push(r) })) {
+      if (e.value.state === 'normal') continue;
+      const rec: HaltRecord = { id: e.key, state: e.value.state, reason: e.value.reason, since: e.value.since, by: e.value.by ?? 'unknown' };
+      this.records.set(e.key, rec);
+      if (events.component.hasSubscribers) events.component.publish({ id: e.key, kind: kindOf(e.key), from: 'normal', to: rec.state, reason: rec.reason, restored: true });
     }
+    for (const r of rejected) {
+      const id = r.key === '-' ? 'node' : r.key;
+      const what = r.key === '-' ? 'halt records unreadable' : 'halt record unreadable';
+      const rec: HaltRecord = { id, state: 'halted_fatal', reason: `${what}: ${r.reason} (quarantined to ${r.file})`, since: this.now(), by: 'halt-registry' };
+      this.records.set(id, rec);
+      try {
+        await this.store.set(NS, id, rec);
+      } catch {
+        // Still halted in memory for this run; the quarantine report already said why.
+      }
+      events.component.publish({ id, kind: kindOf(id), from: 'unknown', to: rec.state, reason: rec.reason });
+    }
+    this.publishState();
     return this.listHalted();
+  }
+
+  /**
+   * Tells the registry a component's kind and whether a halt of it makes the node not ready
+   * (supervisors call this as children are added). Unknown ids count as not critical, except
+   * `node`, the whole node. Republishes the halt set when the component is halted.
+   */
+  describe(id: string, kind: string, critical: boolean): void {
+    this.described.set(id, { kind, critical });
+    if (this.records.has(id)) this.publishState();
+  }
+
+  /**
+   * Publishes the full halt set on `andon:halt-state` (health and metrics follow it). Called on
+   * every change; call it once more when subscribers arrive after {@link load}.
+   */
+  publishState(): void {
+    const halted = [...this.records.values()].map((r) => {
+      const d = this.described.get(r.id);
+      return { id: r.id, kind: d?.kind ?? kindOf(r.id), state: r.state as 'halted_manual' | 'halted_fatal', reason: r.reason, critical: d?.critical ?? r.id === 'node' };
+    });
+    events.haltState.publish({ halted });
   }
 
   /** Sets a halt state (durably) and publishes the change. */
@@ -46,7 +102,8 @@ export class HaltRegistry {
       const rec: HaltRecord = { id, state, reason, since: this.now(), by };
       await this.store.set(NS, id, rec);
       this.records.set(id, rec);
-      channels.component.publish({ id, kind: id.split(':')[0] ?? id, from: prev?.state ?? 'normal', to: state, reason });
+      events.component.publish({ id, kind: this.described.get(id)?.kind ?? kindOf(id), from: prev?.state ?? 'normal', to: state, reason });
+      this.publishState();
       return rec;
     });
   }
@@ -58,7 +115,8 @@ export class HaltRegistry {
       if (!prev) return undefined;
       await this.store.delete(NS, id);
       this.records.delete(id);
-      channels.component.publish({ id, kind: id.split(':')[0] ?? id, from: prev.state, to: 'normal', reason: `resumed by ${by}` });
+      events.component.publish({ id, kind: this.described.get(id)?.kind ?? kindOf(id), from: prev.state, to: 'normal', reason: `resumed by ${by}` });
+      this.publishState();
       return prev;
     });
   }

@@ -16,6 +16,8 @@ import { nullLogger } from '../util/logger.js';
 import { channels } from './events.js';
 import { KeyedSerial } from '../util/keyed-serial.js';
 import type { HaltRegistry } from './halt.js';
+import { AndonError } from '../errors/catalogue.js';
+import { RuntimeErrors } from '../errors/runtime.js';
 
 export type RestartType = 'permanent' | 'transient' | 'temporary';
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
@@ -89,14 +91,14 @@ interface Child {
   generation: number;
 }
 
-/** Thrown when an operation targets a halted component. */
-export class HaltedError extends Error {
-  readonly code = 'ANDON_COMPONENT_HALTED';
+/** Thrown when an operation targets a halted component (catalogue: `ANDON_COMPONENT_HALTED`). */
+export class HaltedError extends AndonError {
   constructor(
     readonly id: string,
     readonly reason: string,
   ) {
-    super(`component ${id} is halted: ${reason}`);
+    super(RuntimeErrors.ComponentHalted, `component ${id} is halted: ${reason}`, { component: id, reason });
+    this.name = 'HaltedError';
   }
 }
 
@@ -133,6 +135,7 @@ export class Supervisor {
     if (this.children.some((c) => c.spec.id === spec.id)) throw new Error(`duplicate child id ${spec.id}`);
     const child: Child = { spec, handle: null, state: 'stopped', restartTimes: [], restarts: 0, lastError: null, timer: null, generation: 0 };
     this.children.push(child);
+    this.halts.describe(spec.id, spec.kind, spec.critical ?? false);
     if (this.running) await this.startChild(child);
   }
 
@@ -349,10 +352,10 @@ export class Supervisor {
   }
 }
 
-/** Thrown for a component id that is not in the tree. */
-export class UnknownComponentError extends Error {
-  readonly code = 'ANDON_UNKNOWN_COMPONENT';
+/** Thrown for a component id that is not in the tree (catalogue: `ANDON_UNKNOWN_COMPONENT`). */
+export class UnknownComponentError extends AndonError {
   constructor(readonly id: string) {
-    super(`unknown component: ${id}`);
+    super(RuntimeErrors.UnknownComponent, `unknown component: ${id}`, { component: id });
+    this.name = 'UnknownComponentError';
   }
 }

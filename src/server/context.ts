@@ -4,6 +4,8 @@
  */
 import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
+import { AndonError } from '../errors/catalogue.js';
+import { RuntimeErrors } from '../errors/runtime.js';
 import type { Era } from '../protocol/versions.js';
 import { ClientCancelled, type Peer, type Session, type Sink } from './session.js';
 import {
@@ -20,10 +22,9 @@ import {
 } from './types.js';
 
 /** A 2025 handler asked for something (elicitation, sampling, roots) the client did not declare. */
-export class MissingClientCapabilityError extends Error {
-  readonly code = 'ANDON_MISSING_CLIENT_CAPABILITY';
+export class MissingClientCapabilityError extends AndonError {
   constructor(readonly capability: string) {
-    super(`Client does not support ${capability} (capability "${capability}" was not declared)`);
+    super(RuntimeErrors.MissingClientCapability, `Client does not support ${capability} (capability "${capability}" was not declared)`, { capability });
     this.name = 'MissingClientCapabilityError';
   }
 }

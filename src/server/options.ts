@@ -1,4 +1,6 @@
 /** Options of an McpServer and the runtime's callbacks into it. */
+import type { JsonRpcResponse } from '../protocol/jsonrpc.js';
+import type { IncomingRequest } from './incoming.js';
 import type { Session } from './session.js';
 import type { Icon } from './types.js';
 
@@ -29,5 +31,11 @@ export interface ServerObserver {
   toolResult?(name: string, error: Error | undefined): void;
   /** A 2025 session opened, changed (log level, subscriptions) or closed. */
   session?(session: Session, change: 'open' | 'update' | 'close'): void;
+  /**
+   * andon:settle — awaited after the handler and before the response goes back to the transport,
+   * while the request still counts as in flight: the runtime makes outcomes durable here (the
+   * exactly-once journal, acknowledged sessions). A throw replaces the response with that error.
+   */
+  settle?(inc: IncomingRequest, response: JsonRpcResponse): Promise<void> | void;
 }
 

@@ -305,16 +305,30 @@ export class McpServer {
     // write) still holds, and a refused one leaves again before anything ran.
     this.inflight.add(inc);
     try {
-      const result = await this.admission.run(inc);
-      // An around stage may answer without the handler (a halted tool): give it the era's form.
-      if (inc.era === '2026' && result.resultType === undefined) this.complete(result);
-      if (result.isError === true) outcome = 'tool_error';
-      else if (result.resultType === 'input_required') outcome = 'input_required';
-      return resultResponse(request.id, result);
-    } catch (err) {
-      // Refusals are requests too: metrics count them as errors, logs show them.
-      outcome = 'error';
-      return refusalResponse(request.id, err);
+      let response: JsonRpcResponse;
+      try {
+        const result = await this.admission.run(inc);
+        // An around stage may answer without the handler (a halted tool): give it the era's form.
+        if (inc.era === '2026' && result.resultType === undefined) this.complete(result);
+        if (result.isError === true) outcome = 'tool_error';
+        else if (result.resultType === 'input_required') outcome = 'input_required';
+        response = resultResponse(request.id, result);
+      } catch (err) {
+        // Refusals are requests too: metrics count them as errors, logs show them.
+        outcome = 'error';
+        response = refusalResponse(request.id, err);
+      }
+      // The response step: the runtime makes the outcome durable (journal) before it goes out.
+      const settling = this.observer.settle?.(inc, response);
+      if (settling) {
+        try {
+          await settling;
+        } catch (err) {
+          outcome = 'error';
+          response = refusalResponse(request.id, err);
+        }
+      }
+      return response;
     } finally {
       this.inflight.delete(inc);
       if (started) {

@@ -2,16 +2,20 @@
  * The embedded default store: one JSON file per key under a state directory
  * (`<dir>/<namespace>/<key>.json`). A write goes to a temp file, is fsynced, renamed over the old
  * file (atomic on POSIX) and the directory is fsynced, so a crash leaves either the old or the new
- * value, never a mix. Each file carries a SHA-256 of its payload and a schema tag; a file that
- * fails either check is moved aside to `<dir>/quarantine/` and reported loudly, never silently
- * reset and never half-loaded.
+ * value, never a mix. Each file carries a SHA-256 of its payload and a schema tag, and each value
+ * is checked for the shape its reader needs; a file that fails any check — or that cannot be read,
+ * or is a directory where a record file belongs, or a file where a namespace directory belongs —
+ * is moved aside to `<dir>/quarantine/` and reported loudly (log, `andon:quarantine`), never
+ * silently reset, never half-loaded, and never a reason not to start.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { channels } from '../runtime/events.js';
-import type { QuarantineReport, Store, StoredEntry } from './store.js';
+import { events, publishQuarantine } from '../events/index.js';
+import { NEVER_PRUNED, type QuarantineReport, type ReadOptions, type RecordCheck, type Store, type StoredEntry } from './store.js';
+import { DEFAULT_CHECKS } from './records.js';
 import { KeyedSerial } from '../util/keyed-serial.js';
+
 
 const SCHEMA = 'andon-store/1';
 
@@ -28,6 +32,8 @@ export interface FileStoreOptions {
   /** Called for every quarantined file (the runtime logs it at error level and alerts). */
   onQuarantine?: (report: QuarantineReport) => void;
   now?: () => number;
+  /** Shape checks per namespace for reads that pass none. Default {@link DEFAULT_CHECKS} (halt, sessions, journal). */
+  checks?: Readonly<Record<string, RecordCheck>>;
 }
 
 function encodeKey(key: string): string {
@@ -35,8 +41,17 @@ function encodeKey(key: string): string {
   return encodeURIComponent(key).replace(/\./g, '%2E');
 }
 
-function decodeKey(file: string): string {
-  return decodeURIComponent(file.slice(0, -'.json'.length));
+/** The key a file name stands for; null when the name is not one this store wrote. */
+function decodeKey(file: string): string | null {
+  try {
+    return decodeURIComponent(file.slice(0, -'.json'.length));
+  } catch {
+    return null;
+  }
+}
+
+function errCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
 
 function checkNs(ns: string): void {
@@ -56,6 +71,7 @@ export class FileStore implements Store {
   readonly dir: string;
   private readonly onQuarantine: (r: QuarantineReport) => void;
   private readonly now: () => number;
+  private readonly checks: Readonly<Record<string, RecordCheck>>;
   /** Writes to one key are serialised; different keys proceed in parallel. */
   private readonly queue = new KeyedSerial();
   /** Files quarantined since open. */
@@ -65,8 +81,10 @@ export class FileStore implements Store {
     this.dir = options.dir ?? process.env.ANDON_STATE_DIR ?? './.andon';
     this.onQuarantine = options.onQuarantine ?? (() => {});
     this.now = options.now ?? Date.now;
+    this.checks = options.checks ?? DEFAULT_CHECKS;
   }
 
+  /** Creates the state directory. Throws only when the directory itself cannot be used. */
   async open(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await this.cleanTemps(this.dir);
@@ -74,8 +92,15 @@ export class FileStore implements Store {
 
   /** Temp files are leftovers of writes torn by a crash: the renamed file is the truth. */
   private async cleanTemps(dir: string): Promise<void> {
-    for (const ent of await readdir(dir, { withFileTypes: true })) {
-      if (ent.isDirectory() && ent.name !== 'quarantine') await this.cleanTemps(join(dir, ent.name));
+    let ents;
+    try {
+      ents = await readdir(dir, { withFileTypes: true });
+    } catch {
+      // An unreadable namespace is reported when it is listed; cleaning is best effort.
+      return;
+    }
+    for (const ent of ents) {
+      if (ent.isDirectory() && ent.name !== 'quarantine' && dir === this.dir) await this.cleanTemps(join(dir, ent.name));
       else if (ent.isFile() && ent.name.includes('.tmp-')) await unlink(join(dir, ent.name)).catch(() => {});
     }
   }
@@ -84,49 +109,100 @@ export class FileStore implements Store {
     return join(this.dir, ns, `${encodeKey(key)}.json`);
   }
 
-  async get<T>(ns: string, key: string): Promise<T | undefined> {
+  async get<T>(ns: string, key: string, options: ReadOptions = {}): Promise<T | undefined> {
     checkNs(ns);
     await this.queue.idle(`${ns}/${key}`);
-    const e = await this.load<T>(ns, key, this.path(ns, key));
+    const e = await this.load<T>(ns, key, this.path(ns, key), options);
     return e?.value;
   }
 
-  private async load<T>(ns: string, key: string, file: string): Promise<StoredEntry<T> | undefined> {
+  private async load<T>(ns: string, key: string, file: string, options: ReadOptions): Promise<StoredEntry<T> | undefined> {
     const started = performance.now();
-    let text: string;
+    let text: string | undefined;
+    let problem: string | null = null;
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      const code = errCode(err);
+      if (code === 'ENOENT') return undefined;
+      if (code === 'ENOTDIR') {
+        // The namespace itself is a file: that file is what is misplaced, not this key.
+        await this.quarantine(ns, '-', join(this.dir, ns), 'a file where a namespace directory belongs', options);
+        return undefined;
+      }
+      problem = code === 'EISDIR' ? 'a directory where a record file belongs' : `unreadable (${code})`;
     }
-    let problem: string | null = null;
-    let env: Envelope | undefined;
-    try {
-      env = JSON.parse(text) as Envelope;
-      if (!env || env.schema !== SCHEMA) problem = `unknown schema ${JSON.stringify(env?.schema)}`;
-      else if (typeof env.payload !== 'string' || typeof env.sha256 !== 'string') problem = 'missing payload or checksum';
-      else if (createHash('sha256').update(env.payload).digest('hex') !== env.sha256) problem = 'checksum mismatch (torn or edited file)';
-    } catch (err) {
-      problem = `not valid JSON (${(err as Error).message})`;
+    let value: unknown;
+    let savedAt = 0;
+    if (text !== undefined) {
+      try {
+        const env = JSON.parse(text) as Partial<Envelope> | null;
+        if (!env || typeof env !== 'object' || env.schema !== SCHEMA) problem = `unknown schema ${JSON.stringify(env?.schema) ?? 'undefined'}`;
+        else if (typeof env.payload !== 'string' || typeof env.sha256 !== 'string') problem = 'missing payload or checksum';
+        else if (createHash('sha256').update(env.payload).digest('hex') !== env.sha256) problem = 'checksum mismatch (torn or edited file)';
+        else {
+          value = JSON.parse(env.payload);
+          savedAt = typeof env.savedAt === 'number' ? env.savedAt : 0;
+          const check = options.validate ?? this.checks[ns];
+          const shape = check ? check(value) : null;
+          if (shape !== null) problem = `wrong shape: ${shape}`;
+        }
+      } catch (err) {
+        problem = `not valid JSON (${(err as Error).message})`;
+      }
     }
-    if (problem || !env) {
-      await this.quarantine(ns, key, file, problem ?? 'unreadable');
-      channels.store.publish({ op: 'read', durationMs: performance.now() - started, ok: false });
+    if (problem !== null) {
+      await this.quarantine(ns, key, file, problem, options);
+      events.store.publish({ op: 'read', durationMs: performance.now() - started, ok: false });
       return undefined;
     }
-    if (channels.store.hasSubscribers) channels.store.publish({ op: 'read', durationMs: performance.now() - started, ok: true });
-    return { key, value: JSON.parse(env.payload) as T, savedAt: env.savedAt };
+    if (events.store.hasSubscribers) events.store.publish({ op: 'read', durationMs: performance.now() - started, ok: true });
+    return { key, value: value as T, savedAt };
   }
 
-  private async quarantine(ns: string, key: string, file: string, reason: string): Promise<void> {
+  /**
+   * Moves `file` (a file or a directory) aside and reports it. Never throws: when it cannot be
+   * moved, the report says so and names the original path, and the caller goes on without it.
+   */
+  private async quarantine(ns: string, key: string, file: string, reason: string, options: ReadOptions = {}): Promise<QuarantineReport> {
     const qdir = join(this.dir, 'quarantine');
-    await mkdir(qdir, { recursive: true });
-    const dest = join(qdir, `${ns}__${encodeKey(key)}.${this.now()}.json`);
-    await rename(file, dest);
-    const report = { ns, key, file: dest, reason };
+    const dest = join(qdir, `${ns}__${encodeKey(key)}.${this.now()}-${randomBytes(3).toString('hex')}.json`);
+    let report: QuarantineReport;
+    try {
+      await this.ensureDir(qdir, '-', 'quarantine');
+      await rename(file, dest);
+      report = { ns, key, file: dest, reason };
+    } catch (err) {
+      report = { ns, key, file, reason: `${reason}; could not move it aside (${errCode(err)})` };
+    }
     this.quarantined.push(report);
     this.onQuarantine(report);
+    options.onReject?.(report);
+    publishQuarantine(report);
+    return report;
+  }
+
+  /**
+   * Makes `dir` a directory. A file (or anything else) in its place is moved aside first and
+   * reported, so a misplaced file cannot stop the node from starting or writing.
+   */
+  private async ensureDir(dir: string, ns: string, key: string): Promise<void> {
+    try {
+      await mkdir(dir, { recursive: true });
+      return;
+    } catch (err) {
+      const code = errCode(err);
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+    }
+    const st = await stat(dir);
+    if (st.isDirectory()) return;
+    const aside = `${dir}.not-a-directory.${this.now()}-${randomBytes(3).toString('hex')}`;
+    await rename(dir, aside);
+    const report: QuarantineReport = { ns, key, file: aside, reason: 'a file where a directory belongs' };
+    this.quarantined.push(report);
+    this.onQuarantine(report);
+    publishQuarantine(report);
+    await mkdir(dir, { recursive: true });
   }
 
   set(ns: string, key: string, value: unknown): Promise<void> {
@@ -143,7 +219,7 @@ export class FileStore implements Store {
     const env: Envelope = { schema: SCHEMA, sha256: createHash('sha256').update(payload).digest('hex'), savedAt: this.now(), payload };
     let ok = false;
     try {
-      await mkdir(dir, { recursive: true });
+      await this.ensureDir(dir, ns, '-');
       const fh = await open(tmp, 'w', 0o600);
       try {
         await fh.writeFile(JSON.stringify(env));
@@ -156,7 +232,7 @@ export class FileStore implements Store {
       ok = true;
     } finally {
       if (!ok) await unlink(tmp).catch(() => {});
-      channels.store.publish({ op: 'write', durationMs: performance.now() - started, ok });
+      events.store.publish({ op: 'write', durationMs: performance.now() - started, ok });
     }
   }
 
@@ -166,30 +242,40 @@ export class FileStore implements Store {
     await rm(this.path(ns, key), { force: true });
   }
 
-  async list<T>(ns: string): Promise<StoredEntry<T>[]> {
+  async list<T>(ns: string, options: ReadOptions = {}): Promise<StoredEntry<T>[]> {
     checkNs(ns);
+    const dir = join(this.dir, ns);
     let names: string[];
     try {
-      names = await readdir(join(this.dir, ns));
+      names = await readdir(dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
+      const code = errCode(err);
+      if (code === 'ENOENT') return [];
+      // A file where the namespace directory belongs, or a directory we may not read: move it
+      // aside (the next write makes a fresh one) and go on with nothing loaded from it.
+      await this.quarantine(ns, '-', dir, code === 'ENOTDIR' ? 'a file where a namespace directory belongs' : `namespace directory unreadable (${code})`, options);
+      return [];
     }
     const out: StoredEntry<T>[] = [];
     for (const name of names) {
       if (!name.endsWith('.json') || name.includes('.tmp-')) continue;
       const key = decodeKey(name);
+      if (key === null) {
+        await this.quarantine(ns, name, join(dir, name), 'file name is not an encoded key', options);
+        continue;
+      }
       await this.queue.idle(`${ns}/${key}`);
-      const e = await this.load<T>(ns, key, join(this.dir, ns, name));
+      const e = await this.load<T>(ns, key, join(dir, name), options);
       if (e) out.push(e);
     }
     return out;
   }
 
-  async prune(olderThan: number): Promise<number> {
+  async prune(olderThan: number, keep: readonly string[] = NEVER_PRUNED): Promise<number> {
     let n = 0;
     for (const ent of await readdir(this.dir, { withFileTypes: true })) {
-      if (!ent.isDirectory() || ent.name === 'quarantine') continue;
+      if (!ent.isDirectory() || ent.name === 'quarantine' || keep.includes(ent.name)) continue;
+      if (!/^[a-z0-9_-]+$/i.test(ent.name)) continue;
       for (const e of await this.list(ent.name)) {
         if (e.savedAt < olderThan) {
           await this.delete(ent.name, e.key);

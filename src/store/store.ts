@@ -2,6 +2,11 @@
  * The Store: where the runtime keeps what must survive a restart (halt states, component state,
  * 2025 sessions, in-flight requests). Values are JSON; keys live in namespaces. Every backend
  * passes the same contract suite (test/store/contract.ts).
+ *
+ * Nothing read back is trusted: a record that is torn, edited, of the wrong shape, or a file or
+ * directory where a record belongs, is moved aside (quarantined), reported, and not returned. A
+ * read never throws because of what it found on disk; it throws only when the backend itself
+ * cannot be used.
  */
 
 /** One stored value with the time it was written. */
@@ -12,24 +17,50 @@ export interface StoredEntry<T = unknown> {
   savedAt: number;
 }
 
+/**
+ * Checks a value read back: returns null when it has the shape its reader needs, else what is
+ * wrong ("state: expected one of …"). Values that fail are quarantined, never returned.
+ */
+export type RecordCheck = (value: unknown) => string | null;
+
+/** Options of one read. */
+export interface ReadOptions {
+  /** The shape check (default: the backend's check for the namespace, if any; else none). */
+  validate?: RecordCheck;
+  /** Told of every record this read quarantined (also published on `andon:quarantine`). */
+  onReject?: (report: QuarantineReport) => void;
+}
+
 export interface Store {
   /** Opens the backend (creates directories, connects). Idempotent. */
   open(): Promise<void>;
-  get<T = unknown>(ns: string, key: string): Promise<T | undefined>;
+  /** The value, or undefined when absent or quarantined by this read. */
+  get<T = unknown>(ns: string, key: string, options?: ReadOptions): Promise<T | undefined>;
   /** Writes durably: when the promise resolves, the value survives a crash. */
   set(ns: string, key: string, value: unknown): Promise<void>;
   delete(ns: string, key: string): Promise<void>;
-  /** Every entry of a namespace. */
-  list<T = unknown>(ns: string): Promise<StoredEntry<T>[]>;
-  /** Removes entries written before `olderThan` (epoch ms); returns how many. */
-  prune(olderThan: number): Promise<number>;
+  /** Every entry of a namespace that passes its checks. */
+  list<T = unknown>(ns: string, options?: ReadOptions): Promise<StoredEntry<T>[]>;
+  /**
+   * Removes entries written before `olderThan` (epoch ms); returns how many. Namespaces in
+   * `keep` (default {@link NEVER_PRUNED}: halt records) are left alone.
+   */
+  prune(olderThan: number, keep?: readonly string[]): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * Namespaces that age never removes: a halt ends only when an operator resumes it, so pruning an
+ * old halt record would silently bring a halted component back.
+ */
+export const NEVER_PRUNED: readonly string[] = ['halt'];
 
 /** A corrupt or torn entry that was moved aside instead of being loaded. */
 export interface QuarantineReport {
   ns: string;
+  /** The key, derived from the file name (never from the content, which may be garbage). */
   key: string;
+  /** Where it was moved (or where it still is, when it could not be moved). */
   file: string;
   reason: string;
 }

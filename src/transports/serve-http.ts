@@ -13,6 +13,11 @@ export interface ServeHttpOptions extends HttpTransportOptions {
   port?: number;
   /** Default 127.0.0.1: bind to loopback unless told otherwise. */
   host?: string;
+  /**
+   * Awaited after the handler exists and before the socket listens (andon:restore): the runtime
+   * restores sessions and the journal here, so nothing is served before they are back.
+   */
+  beforeListen?: (handler: StreamableHttpHandler) => Promise<void> | void;
 }
 
 /** A running HTTP endpoint. */
@@ -29,8 +34,12 @@ export async function serveHttp(server: McpServer, options: ServeHttpOptions = {
   const handler = new StreamableHttpHandler(server, options);
   const httpServer = createHttpServer({ keepAliveTimeout: 65_000 }, handler.handle);
   const host = options.host ?? '127.0.0.1';
+  await options.beforeListen?.(handler);
   await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
+    httpServer.once('error', (err) => {
+      void handler.close();
+      reject(err);
+    });
     httpServer.listen(options.port ?? 0, host, () => {
       httpServer.off('error', reject);
       resolve();

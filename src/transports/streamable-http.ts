@@ -24,6 +24,8 @@ import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from '../runtime/events.js';
 import { httpRefusal, refusalResponse } from '../admission/wire.js';
+import { AndonError, type ErrorDef } from '../errors/catalogue.js';
+import { HttpErrors } from '../errors/http.js';
 
 /** Options of the Streamable HTTP transport. */
 export interface HttpTransportOptions {
@@ -56,15 +58,15 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 /** The exchange a listen request shows the admission stages (it sends nothing before admission). */
 const LISTEN_EXCHANGE = { send: () => {}, transport: 'http' };
 
-/** Thrown for HTTP-level refusals: carries the status and the JSON-RPC error to send. */
-class HttpError extends Error {
+/** Thrown for HTTP-level refusals: status and JSON-RPC code come from its catalogue entry ({@link HttpErrors}). */
+class HttpError extends AndonError {
   constructor(
-    readonly status: number,
-    readonly code: number,
+    def: ErrorDef,
     message: string,
     readonly headers?: Record<string, string>,
   ) {
-    super(message);
+    super(def, message);
+    this.name = 'HttpError';
   }
 }
 
@@ -137,9 +139,9 @@ export class StreamableHttpHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
-    if (pathname !== this.path) throw new HttpError(404, ErrorCode.InvalidRequest, `Not found: ${pathname} (the MCP endpoint is ${this.path})`);
+    if (pathname !== this.path) throw new HttpError(HttpErrors.NotFound, `Not found: ${pathname} (the MCP endpoint is ${this.path})`);
     this.checkHostAndOrigin(req);
-    if (this.closing) throw new HttpError(503, ErrorCode.Unavailable, 'Server is shutting down', { 'retry-after': '5' });
+    if (this.closing) throw new HttpError(HttpErrors.ShuttingDown, 'Server is shutting down', { 'retry-after': '5' });
     switch (req.method) {
       case 'POST':
         return this.post(req, res);
@@ -148,22 +150,22 @@ export class StreamableHttpHandler {
       case 'DELETE':
         return this.delete(req, res);
       default:
-        throw new HttpError(405, ErrorCode.InvalidRequest, `Method not allowed: ${req.method}`, { allow: 'GET, POST, DELETE' });
+        throw new HttpError(HttpErrors.MethodNotAllowed, `Method not allowed: ${req.method}`, { allow: 'GET, POST, DELETE' });
     }
   }
 
   private checkHostAndOrigin(req: IncomingMessage): void {
     if (this.allowedHosts !== '*') {
       const host = req.headers.host;
-      if (!host) throw new HttpError(400, ErrorCode.InvalidRequest, 'Bad Request: missing Host header');
+      if (!host) throw new HttpError(HttpErrors.MissingHost, 'Bad Request: missing Host header');
       const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
       if (!this.allowedHosts.includes(hostname.toLowerCase())) {
-        throw new HttpError(403, ErrorCode.InvalidRequest, `Forbidden: Host "${host}" is not allowed`);
+        throw new HttpError(HttpErrors.HostForbidden, `Forbidden: Host "${host}" is not allowed`);
       }
     }
     const origin = req.headers.origin;
     if (origin !== undefined && this.allowedOrigins !== '*' && !this.originAllowed(origin)) {
-      throw new HttpError(403, ErrorCode.InvalidRequest, `Forbidden: Origin "${origin}" is not allowed`);
+      throw new HttpError(HttpErrors.OriginForbidden, `Forbidden: Origin "${origin}" is not allowed`);
     }
   }
 
@@ -182,11 +184,11 @@ export class StreamableHttpHandler {
   private post(req: IncomingMessage, res: ServerResponse): void {
     const ct = req.headers['content-type'];
     if (!ct || !ct.toLowerCase().startsWith('application/json')) {
-      throw new HttpError(415, ErrorCode.InvalidRequest, `Unsupported Media Type: Content-Type must be application/json, got ${ct ?? 'none'}`);
+      throw new HttpError(HttpErrors.UnsupportedMediaType, `Unsupported Media Type: Content-Type must be application/json, got ${ct ?? 'none'}`);
     }
     const accept = req.headers.accept ?? '';
     if (!acceptsJson(accept) || !acceptsSse(accept)) {
-      throw new HttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: Accept must list both application/json and text/event-stream');
+      throw new HttpError(HttpErrors.NotAcceptable, 'Not Acceptable: Accept must list both application/json and text/event-stream');
     }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > this.maxBody) {
@@ -223,8 +225,8 @@ export class StreamableHttpHandler {
   private tooLarge(req: IncomingMessage, res: ServerResponse): void {
     // Stop reading: answer now and close the connection instead of buffering the rest.
     req.pause();
-    const body = JSON.stringify(errorResponse(null, new McpError(ErrorCode.InvalidRequest, `Payload Too Large: the body exceeds the limit of ${this.maxBody} bytes`)));
-    res.writeHead(413, { ...JSON_HEADERS, connection: 'close', 'content-length': Buffer.byteLength(body) });
+    const body = JSON.stringify(errorResponse(null, new McpError(HttpErrors.PayloadTooLarge.wireCode, `Payload Too Large: the body exceeds the limit of ${this.maxBody} bytes`)));
+    res.writeHead(HttpErrors.PayloadTooLarge.httpStatus, { ...JSON_HEADERS, connection: 'close', 'content-length': Buffer.byteLength(body) });
     res.end(body, () => req.socket.destroy());
   }
 
@@ -233,7 +235,7 @@ export class StreamableHttpHandler {
     try {
       value = decodeJson(text);
     } catch (err) {
-      throw new HttpError(400, ErrorCode.ParseError, (err as Error).message);
+      throw new HttpError(HttpErrors.ParseError, (err as Error).message);
     }
     const c = classify(value);
     if (c.kind === 'invalid') return this.send(res, 400, errorResponse(c.id, c.error));
@@ -348,8 +350,8 @@ export class StreamableHttpHandler {
     const request = msg as JsonRpcRequest;
     const done = session.completed?.get(request.id);
     if (done) {
-      // A retry of a request interrupted by a restart: answer with what happened, never run it twice.
-      session.completed!.delete(request.id);
+      // A retry of a journaled request (completed, or interrupted by a restart): answer with what
+      // happened, never run it twice. The runtime's journal retires the record after its retention.
       return this.send(res, 200, done, { 'mcp-session-id': session.id });
     }
     if (session.inflight.has(request.id)) {
@@ -365,13 +367,13 @@ export class StreamableHttpHandler {
   private sessionOf(req: IncomingMessage): Session {
     const sid = req.headers['mcp-session-id'];
     if (typeof sid !== 'string' || sid.length === 0) {
-      throw new HttpError(400, ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
+      throw new HttpError(HttpErrors.SessionRequired, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)');
     }
     const session = this.sessions.get(sid);
-    if (!session) throw new HttpError(404, ErrorCode.InvalidRequest, `Session not found: ${sid} (it expired or was deleted; send initialize to start a new one)`);
+    if (!session) throw new HttpError(HttpErrors.SessionNotFound, `Session not found: ${sid} (it expired or was deleted; send initialize to start a new one)`);
     const pv = req.headers['mcp-protocol-version'];
     if (pv !== undefined && (typeof pv !== 'string' || !SESSION_VERSIONS.includes(pv))) {
-      throw new HttpError(400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version "${String(pv)}" (supported: ${SESSION_VERSIONS.join(', ')})`);
+      throw new HttpError(HttpErrors.UnsupportedProtocolVersion, `Bad Request: unsupported MCP-Protocol-Version "${String(pv)}" (supported: ${SESSION_VERSIONS.join(', ')})`);
     }
     session.lastActivity = Date.now();
     return session;
@@ -395,18 +397,18 @@ export class StreamableHttpHandler {
   private get(req: IncomingMessage, res: ServerResponse): void {
     const pv = req.headers['mcp-protocol-version'];
     if (typeof pv === 'string' && isStatelessVersion(pv)) {
-      throw new HttpError(405, ErrorCode.InvalidRequest, 'Method Not Allowed: protocol 2026-07-28 has no GET stream; use subscriptions/listen', { allow: 'POST' });
+      throw new HttpError(HttpErrors.MethodNotAllowed, 'Method Not Allowed: protocol 2026-07-28 has no GET stream; use subscriptions/listen', { allow: 'POST' });
     }
     if (!acceptsSse(req.headers.accept ?? '')) {
-      throw new HttpError(406, ErrorCode.InvalidRequest, 'Not Acceptable: GET needs Accept: text/event-stream');
+      throw new HttpError(HttpErrors.NotAcceptable, 'Not Acceptable: GET needs Accept: text/event-stream');
     }
     const session = this.sessionOf(req);
-    if (!this.accepting) throw new HttpError(503, ErrorCode.Unavailable, this.refuseReason, { 'retry-after': '5' });
+    if (!this.accepting) throw new HttpError(HttpErrors.NotAccepting, this.refuseReason, { 'retry-after': '5' });
     const headers = { 'mcp-session-id': session.id };
     const lastEventId = req.headers['last-event-id'];
     if (typeof lastEventId === 'string' && lastEventId.length) {
       const streamId = lastEventId.slice(0, lastEventId.lastIndexOf('.'));
-      if (!streamId.startsWith(session.id)) throw new HttpError(404, ErrorCode.InvalidRequest, `Unknown Last-Event-ID "${lastEventId}" for this session`);
+      if (!streamId.startsWith(session.id)) throw new HttpError(HttpErrors.UnknownLastEventId, `Unknown Last-Event-ID "${lastEventId}" for this session`);
       const target = this.requestStreams.get(streamId)?.stream ?? this.standaloneStreams.get(session.id);
       const replay = (write: (id: string, m: JsonRpcMessage) => void) => {
         const found = this.eventStore.replayEventsAfter(lastEventId, write);
@@ -427,7 +429,7 @@ export class StreamableHttpHandler {
       // after a restart): it opens again below, after replaying whatever events survived.
     }
     const existing = this.standaloneStreams.get(session.id);
-    if (existing?.attached) throw new HttpError(409, ErrorCode.InvalidRequest, 'Conflict: this session already has an open GET stream');
+    if (existing?.attached) throw new HttpError(HttpErrors.StreamConflict, 'Conflict: this session already has an open GET stream');
     const prime = session.protocolVersion >= '2025-11-25';
     const stream = new SseStream(`${session.id}-standalone`, res, { ...this.sseBase, prime, headers });
     if (typeof lastEventId === 'string' && lastEventId.length) {
@@ -440,7 +442,7 @@ export class StreamableHttpHandler {
   private delete(req: IncomingMessage, res: ServerResponse): void {
     const pv = req.headers['mcp-protocol-version'];
     if (typeof pv === 'string' && isStatelessVersion(pv)) {
-      throw new HttpError(405, ErrorCode.InvalidRequest, 'Method Not Allowed: protocol 2026-07-28 has no sessions to delete', { allow: 'POST' });
+      throw new HttpError(HttpErrors.MethodNotAllowed, 'Method Not Allowed: protocol 2026-07-28 has no sessions to delete', { allow: 'POST' });
     }
     const session = this.sessionOf(req);
     this.closeSession(session);
@@ -479,7 +481,7 @@ export class StreamableHttpHandler {
 
   private fail(res: ServerResponse, err: unknown): void {
     if (err instanceof HttpError) {
-      this.send(res, err.status, errorResponse(null, new McpError(err.code, err.message)), err.headers);
+      this.send(res, err.httpStatus ?? 500, errorResponse(null, new McpError(err.wireCode ?? ErrorCode.InternalError, err.message)), err.headers);
       return;
     }
     this.log.error({ err }, 'unexpected error in HTTP transport');

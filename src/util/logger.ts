@@ -66,6 +66,8 @@ export interface AndonLogger extends Logger {
   addSecret(value: string): void;
   flush(cb?: (err?: Error) => void): void;
   child(bindings: object): AndonLogger;
+  /** Sets the level of this logger and every child made from it (a config reload; pino children otherwise keep the level they were born with). */
+  setLevel(level: string): void;
 }
 
 function envInt(name: string): number | undefined {
@@ -117,11 +119,19 @@ export function createLogger(options: LoggerOptions = {}): AndonLogger {
   return decorate(logger, scrubber);
 }
 
-function decorate(l: pino.Logger, scrubber: Scrubber): AndonLogger {
+function decorate(l: pino.Logger, scrubber: Scrubber, family = new Set<WeakRef<pino.Logger>>()): AndonLogger {
   const out = l as unknown as AndonLogger;
   const child = l.child.bind(l);
+  family.add(new WeakRef(l));
   out.addSecret = (v: string) => scrubber.addValue(v);
-  out.child = (bindings: object) => decorate(child(bindings), scrubber);
+  out.child = (bindings: object) => decorate(child(bindings), scrubber, family);
+  out.setLevel = (level: string) => {
+    for (const ref of family) {
+      const x = ref.deref();
+      if (x) x.level = level;
+      else family.delete(ref);
+    }
+  };
   return out;
 }
 

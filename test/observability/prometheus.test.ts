@@ -57,6 +57,22 @@ describe('promtool', () => {
   });
 });
 
+describe('promtool check metrics', () => {
+  test('our exposition, default Node metrics included, passes promtool check metrics (no gauge ends in _total)', async () => {
+    const m = new AndonMetrics().start();
+    try {
+      channels.request.publish({ method: 'tools/call', name: 'echo', era: '2025', outcome: 'ok', durationMs: 3 });
+      const text = await m.metrics();
+      assert.match(text, /^andon_nodejs_active_handles\{/m, 'the per-type handle counts stay');
+      assert.doesNotMatch(text, /^andon_nodejs_active_(handles|requests|resources)_total/m);
+      const r = spawnSync(which('promtool'), ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+    } finally {
+      m.stop();
+    }
+  });
+});
+
 describe('a real Prometheus scrapes /metrics while traffic runs', () => {
   let ep: HttpEndpoint;
   let ops: OpsServer;

@@ -15,6 +15,7 @@ import { DIST } from '../helpers/paths.js';
 import { createClient } from '../../src/index.js';
 import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
 import { Session2025, post, ACCEPT } from '../helpers/mcp-http.js';
+import { readUntil } from '../helpers/wait.js';
 
 const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
 const dirs: string[] = [];
@@ -66,8 +67,7 @@ describe('andon cord (real processes)', () => {
     const stream = await fetch(node.url, { headers: { ...s.headers(), accept: 'text/event-stream' } });
     const reader = stream.body!.getReader();
     const h = await node.admin('POST', '/admin/components/tool:echo/halt', { reason: 'returns wrong data' });
-    let seen = '';
-    while (!seen.includes('notifications/tools/list_changed')) seen += new TextDecoder().decode((await reader.read()).value);
+    await readUntil(reader, (t) => t.includes('notifications/tools/list_changed'), 5000, 'notifications/tools/list_changed');
     await reader.cancel();
     assert.equal(h.status, 200);
     assert.equal(h.body.state, 'halted_manual');
@@ -96,34 +96,33 @@ describe('andon cord (real processes)', () => {
     assert.equal((await node.exited).code, 0);
   });
 
-  test('a tool that keeps crashing is restarted with backoff, then halted_fatal; no restart loop; clear errors', async () => {
+  test('a tool whose errors keep escaping is restarted with backoff, then halted_fatal; no restart loop; clear errors', async () => {
     const n = await fresh();
     const node = await n.start();
     const s = new Session2025(node.url);
     await s.initialize();
     const texts: string[] = [];
     await until(
-      'the flaky tool to be halted',
+      'the escape tool to be halted',
       async () => {
-        const r = await s.call('tools/call', { name: 'flaky', arguments: {} });
+        const r = await s.call('tools/call', { name: 'escape', arguments: {} });
         texts.push(r.content[0].text);
         return /halted/.test(r.content[0].text);
       },
       15_000,
     );
-    assert.ok(texts.includes('flaky failure'));
-    assert.ok(texts.some((t) => /unavailable: restarting after failures/.test(t)), 'calls during a restart get a clear error');
+    assert.ok(texts.includes('scheduled'));
+    assert.ok(texts.some((t) => /unavailable: restarting after a crash/.test(t)), 'calls during a restart get a clear error');
     assert.match(texts.at(-1)!, /halted: restart intensity exceeded/);
-    const c1 = (await node.admin('GET', '/admin/components/tool:flaky')).body;
+    const c1 = (await node.admin('GET', '/admin/components/tool:escape')).body;
     assert.equal(c1.state, 'halted_fatal');
     assert.equal(c1.restarts, 5);
     await new Promise((r) => setTimeout(r, 1000));
-    const c2 = (await node.admin('GET', '/admin/components/tool:flaky')).body;
+    const c2 = (await node.admin('GET', '/admin/components/tool:escape')).body;
     assert.equal(c2.restarts, 5, 'no further restarts');
-    assert.ok(!(await toolNames(s)).includes('flaky'));
+    assert.ok(!(await toolNames(s)).includes('escape'));
     assert.equal((await s.call('tools/call', { name: 'echo', arguments: { text: 'others fine' } })).content[0].text, 'others fine');
-    const events = node.stderr();
-    assert.match(events, /restart intensity exceeded; halting component/);
+    assert.match(node.stderr(), /restart intensity exceeded; halting component/);
     node.child.kill('SIGTERM');
     await node.exited;
   });
@@ -182,7 +181,9 @@ describe('andon cord (real processes)', () => {
       const cancel = r.messages.find((m) => m.method === 'notifications/cancelled');
       assert.ok(cancel, 'the client receives notifications/cancelled');
       assert.match(cancel.params.reason, /grace of 300 ms ran out/);
-      assert.equal(r.response.result.isError, true);
+      // Cancelled in the handler (an isError result), or while its journal record was written (never started).
+      if (r.response.error) assert.match(r.response.error.message, /cancelled before its tool started: .*grace of 300 ms ran out/);
+      else assert.equal(r.response.result.isError, true);
     }
     const exit = await node.exited;
     assert.equal(exit.code, 3, 'exit code says the grace ran out');
@@ -270,48 +271,6 @@ describe('andon cord (real processes)', () => {
       },
       close: () => client.close(),
     });
-  });
-
-  test('requests in flight at kill -9: idempotent ones are replayed once, others fail clearly; an id never runs twice', async () => {
-    const n = await fresh();
-    const log = join(n.stateDir, 'executions.log');
-    let node = await n.start({ CORD_LOG: log });
-    const s = new Session2025(node.url);
-    await s.initialize();
-    const raw = (id: string, name: string, tag: string) =>
-      fetch(node.url, { method: 'POST', headers: { ...s.headers(), 'content-type': 'application/json', accept: ACCEPT }, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { ms: 1500, tag } } }) }).catch(() => null);
-    void raw('r-1', 'record', 'A');
-    void raw('c-1', 'charge', 'B');
-    await until('both calls journaled', async () => {
-      try {
-        const j = await validStateFile(join(n.stateDir, 'journal', 'inflight.json'));
-        return j.length === 2;
-      } catch {
-        return false;
-      }
-    });
-    node.child.kill('SIGKILL');
-    await node.exited;
-    node = await n.start({ CORD_LOG: log });
-    const again = async (id: string, name: string, tag: string) =>
-      (await post(node.url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { ms: 0, tag } } }, s.headers())).response;
-    // While the replay runs, a retry is told the id is in flight; once it settles, the retry gets its result.
-    let rec = await again('r-1', 'record', 'A');
-    const sawInFlight = rec.error?.code === -32600;
-    if (sawInFlight) assert.match(rec.error.message, /already in flight/);
-    await until('the replayed result', async () => {
-      if (rec.result) return true;
-      rec = await again('r-1', 'record', 'A');
-      return Boolean(rec.result);
-    });
-    assert.equal(rec.result.content[0].text, 'recorded A', 'the idempotent call was replayed and its result kept');
-    const charge = await again('c-1', 'charge', 'B');
-    assert.equal(charge.error.code, -32001);
-    assert.match(charge.error.message, /interrupted by a server restart and not replayed/);
-    const lines = (await readFile(log, 'utf8')).trim().split('\n');
-    assert.deepEqual(lines, ['record A', 'charge B', 'record A'], 'record ran once more (the replay), charge never again');
-    node.child.kill('SIGTERM');
-    await node.exited;
   });
 
   test('concurrent halts and resumes from several admin clients end in one consistent state', async () => {

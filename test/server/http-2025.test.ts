@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { serveHttp, type HttpEndpoint } from '../../src/index.js';
 import { buildTestServer, type Probe } from './test-server.js';
 import { Session2025, post, parseSse, ACCEPT } from '../helpers/mcp-http.js';
+import { readUntil, waitFor, withTimeout } from '../helpers/wait.js';
 
 const probe: Probe = { aborted: [], started: [] };
 let ep: HttpEndpoint;
@@ -188,7 +189,7 @@ describe('2025-11-25 over Streamable HTTP', () => {
 
   test('notifications/cancelled aborts the handler signal and no response is sent', async () => {
     const pending = s.request('tools/call', { name: 'slow', arguments: { ms: 5000, tag: 'cancel-me' } });
-    while (!probe.started.includes('cancel-me')) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => probe.started.includes('cancel-me'), 5000, 'the slow handler to start');
     const id = 'unknown';
     void id;
     // The request id is the session's counter value used for the pending call.
@@ -205,7 +206,7 @@ describe('2025-11-25 over Streamable HTTP', () => {
     const p = s.request('tools/call', { name: 'slow', arguments: { ms: 150, tag: 'disconnect' } }).catch(() => null);
     void p;
     const raw = fetch(ep.url, { method: 'POST', signal: ac.signal, headers: { ...s.headers(), 'content-type': 'application/json', accept: ACCEPT }, body: JSON.stringify({ jsonrpc: '2.0', id: 'dc', method: 'tools/call', params: { name: 'slow', arguments: { ms: 150, tag: 'disconnect2' } } }) }).catch(() => null);
-    while (!probe.started.includes('disconnect2')) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => probe.started.includes('disconnect2'), 5000, 'the slow handler to start');
     ac.abort();
     await raw;
     await new Promise((r) => setTimeout(r, 250));
@@ -221,8 +222,9 @@ describe('2025-11-25 over Streamable HTTP', () => {
     let buf = '';
     const answered = new Set<string>();
     let final: any;
+    const deadline = Date.now() + 10_000;
     while (!final) {
-      const { value, done } = await reader.read();
+      const { value, done } = await withTimeout(reader.read(), Math.max(1, deadline - Date.now()), 'the elicitation/sampling exchange');
       if (done) break;
       buf += dec.decode(value, { stream: true });
       for (const ev of parseSse(buf)) {
@@ -259,7 +261,7 @@ describe('2025-11-25 over Streamable HTTP', () => {
     assert.equal(second.status, 409, 'one GET stream per session');
     ep.handler.server.notifyResourceUpdated('test://static');
     let text = '';
-    while (!text.includes('notifications/resources/updated')) text += new TextDecoder().decode((await reader.read()).value);
+    text = await readUntil(reader, (t) => t.includes('notifications/resources/updated'), 5000, 'notifications/resources/updated');
     assert.match(text, /"uri":"test:\/\/static"/);
     ac.abort();
     const prompt = await s.call('prompts/get', { name: 'greet', arguments: { who: 'Ada' } });
@@ -278,7 +280,7 @@ describe('2025-11-25 over Streamable HTTP', () => {
     const res = await fetch(ep.url, { method: 'POST', signal: ac.signal, headers: { ...s.headers(), 'content-type': 'application/json', accept: ACCEPT }, body: JSON.stringify({ jsonrpc: '2.0', id: 'resume-1', method: 'tools/call', params: { name: 'progress', arguments: {}, _meta: { progressToken: 'r' } } }) });
     const reader = res.body!.getReader();
     let buf = '';
-    while (!buf.includes('"progress":1')) buf += new TextDecoder().decode((await reader.read()).value);
+    buf = await readUntil(reader, (t) => t.includes('"progress":1'), 5000, 'the first progress notification');
     const events = parseSse(buf);
     const lastId = events.filter((e) => e.data.includes('"progress":1'))[0]!.id!;
     ac.abort();

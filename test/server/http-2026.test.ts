@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { serveHttp, type HttpEndpoint } from '../../src/index.js';
 import { buildTestServer, type Probe } from './test-server.js';
 import { post, post26, meta26, parseSse, ACCEPT, V26 } from '../helpers/mcp-http.js';
+import { readUntil, waitFor } from '../helpers/wait.js';
 
 const probe: Probe = { aborted: [], started: [] };
 let ep: HttpEndpoint;
@@ -124,7 +125,7 @@ describe('2026-07-28 (stateless) over Streamable HTTP', () => {
       headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': V26, 'mcp-method': 'tools/call', 'mcp-name': 'slow' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 77, method: 'tools/call', params: { name: 'slow', arguments: { ms: 5000, tag: 'close26' }, _meta: meta26() } }),
     }).catch(() => null);
-    while (!probe.started.includes('close26')) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => probe.started.includes('close26'), 5000, 'the slow handler to start');
     ac.abort();
     await req;
     const deadline = Date.now() + 2000;
@@ -143,13 +144,13 @@ describe('2026-07-28 (stateless) over Streamable HTTP', () => {
     const reader = res.body!.getReader();
     let buf = '';
     const frames = () => parseSse(buf).filter((e) => e.data.trim()).map((e) => JSON.parse(e.data));
-    while (frames().length < 1) buf += new TextDecoder().decode((await reader.read()).value);
+    buf = await readUntil(reader, (t) => parseSse(t).filter((e) => e.data.trim()).length >= 1, 5000, 'the acknowledgement', buf);
     assert.equal(frames()[0].method, 'notifications/subscriptions/acknowledged');
     assert.equal(frames()[0].params._meta['io.modelcontextprotocol/subscriptionId'], 'sub-1');
     ep.handler.server.notifyListChanged('prompts');
     ep.handler.server.notifyResourceUpdated('test://static');
     ep.handler.server.notifyListChanged('tools');
-    while (frames().length < 3) buf += new TextDecoder().decode((await reader.read()).value);
+    buf = await readUntil(reader, (t) => parseSse(t).filter((e) => e.data.trim()).length >= 3, 5000, 'two notifications', buf);
     const methods = frames().map((f) => f.method);
     assert.deepEqual(methods, ['notifications/subscriptions/acknowledged', 'notifications/resources/updated', 'notifications/tools/list_changed']);
     for (const f of frames()) assert.equal(f.params._meta['io.modelcontextprotocol/subscriptionId'], 'sub-1');

@@ -7,6 +7,7 @@ import { serveStdio } from '../../src/index.js';
 import { CLI, TEST_STATE_DIR } from '../helpers/paths.js';
 import { checkServerMessage } from '../helpers/schema.js';
 import { buildTestServer } from './test-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Talks newline-delimited JSON to a stdio server and validates every line it prints. */
 function lineClient(input: NodeJS.WritableStream, output: NodeJS.ReadableStream) {
@@ -74,13 +75,13 @@ describe('stdio transport', () => {
     const c = lineClient(input, output);
     await c.request(1, 'initialize', { protocolVersion: '2025-11-25', capabilities: { elicitation: {}, sampling: {} }, clientInfo: { name: 't', version: '1' } });
     void c.request(2, 'tools/call', { name: 'slow', arguments: { ms: 5000, tag: 'stdio-cancel' } });
-    while (!probe.started.includes('stdio-cancel')) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => probe.started.includes('stdio-cancel'), 5000, 'the slow handler to start');
     c.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 2, reason: 'test' } }));
-    while (!probe.aborted.includes('stdio-cancel')) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => probe.aborted.includes('stdio-cancel'), 5000, 'the handler signal to abort');
     await c.request(20, 'ping');
     assert.equal(c.seen.filter((m) => m.id === 2).length, 0, 'a cancelled request gets no response');
     const asked = c.request(3, 'tools/call', { name: 'ask', arguments: {} });
-    while (!c.seen.some((m) => m.method === 'elicitation/create')) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => c.seen.some((m) => m.method === 'elicitation/create'), 5000, 'elicitation/create');
     const req = c.seen.find((m) => m.method === 'elicitation/create');
     c.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: { action: 'accept', content: { name: 'Grace' } } }));
     assert.equal((await asked).result.content[0].text, 'hello Grace');

@@ -4,7 +4,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Store } from '../../src/store/store.js';
+import type { QuarantineReport, Store } from '../../src/store/store.js';
+import { events, type QuarantineEvent } from '../../src/events/index.js';
 
 export function storeContract(name: string, make: (now: () => number) => Promise<{ store: Store; cleanup(): Promise<void> }>): void {
   describe(`Store contract: ${name}`, () => {
@@ -64,6 +65,56 @@ export function storeContract(name: string, make: (now: () => number) => Promise
         await store.set('p', 'new', 'n');
         assert.equal(await store.prune(now - 5_000), 1);
         assert.deepEqual((await store.list('p')).map((e) => e.key), ['new']);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test('a value that fails its shape check is quarantined: not returned, reported once, published, and gone', async () => {
+      const { store, cleanup } = await make(Date.now);
+      const seen: QuarantineEvent[] = [];
+      const sub = (m: unknown) => seen.push(m as QuarantineEvent);
+      events.quarantine.subscribe(sub);
+      try {
+        await store.open();
+        await store.set('shaped', 'good', { n: 1 });
+        await store.set('shaped', 'bad', { n: 'one' });
+        const validate = (v: unknown) => (typeof (v as { n?: unknown }).n === 'number' ? null : 'n: expected number');
+        const rejected: QuarantineReport[] = [];
+        const listed = await store.list<{ n: number }>('shaped', { validate, onReject: (r) => rejected.push(r) });
+        assert.deepEqual(listed.map((e) => [e.key, e.value.n]), [['good', 1]]);
+        assert.equal(rejected.length, 1);
+        assert.equal(rejected[0]!.ns, 'shaped');
+        assert.equal(rejected[0]!.key, 'bad');
+        assert.match(rejected[0]!.reason, /^wrong shape: n: expected number/);
+        assert.ok(seen.some((e) => e.ns === 'shaped' && e.key === 'bad'), 'published on andon:quarantine');
+        // Moved aside: a second read neither returns nor reports it again.
+        assert.equal(await store.get('shaped', 'bad', { validate }), undefined);
+        assert.equal((await store.list('shaped', { validate, onReject: (r) => rejected.push(r) })).length, 1);
+        assert.equal(rejected.length, 1);
+        // get checks too.
+        await store.set('shaped', 'bad2', { n: null });
+        assert.equal(await store.get('shaped', 'bad2', { validate, onReject: (r) => rejected.push(r) }), undefined);
+        assert.equal(rejected.at(-1)!.key, 'bad2');
+        assert.deepEqual(await store.get('shaped', 'good', { validate }), { n: 1 });
+      } finally {
+        events.quarantine.unsubscribe(sub);
+        await cleanup();
+      }
+    });
+
+    test('prune never removes halt records (a halt ends only when an operator resumes it)', async () => {
+      let now = 1_000_000;
+      const { store, cleanup } = await make(() => now);
+      try {
+        await store.open();
+        await store.set('halt', 'tool:echo', { id: 'tool:echo', state: 'halted_manual', reason: 'r', since: now, by: 'op' });
+        await store.set('other', 'k', 1);
+        now += 30 * 24 * 3600_000;
+        assert.equal(await store.prune(now - 1000), 1);
+        assert.ok(await store.get('halt', 'tool:echo'));
+        assert.equal(await store.get('other', 'k'), undefined);
+        assert.equal(await store.prune(now, []), 1, 'an explicit empty keep list prunes halts too');
       } finally {
         await cleanup();
       }

@@ -8,6 +8,9 @@
  * environment is where the deployment keeps secrets.
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { AndonError } from '../../errors/catalogue.js';
+import { RuntimeErrors } from '../../errors/runtime.js';
 import type { AlertChannel, Severity } from './types.js';
 import { SEVERITIES } from './types.js';
 import { SlackChannel } from './channels/slack.js';
@@ -17,10 +20,9 @@ import { WebhookChannel } from './channels/webhook.js';
 import { TwilioChannel } from './channels/twilio.js';
 
 /** A configuration problem, with the path of the offending key. */
-export class AlertConfigError extends Error {
-  readonly code = 'ANDON_ALERT_CONFIG';
+export class AlertConfigError extends AndonError {
   constructor(message: string) {
-    super(message);
+    super(RuntimeErrors.AlertConfig, message);
     this.name = 'AlertConfigError';
   }
 }
@@ -256,17 +258,19 @@ export function buildAlertChannels(config: AlertsConfig, env: Env = process.env,
 }
 
 /**
- * Reads a JSON config file and returns its `alerts` section (or the whole file when it has
- * none). Secret literals are refused here, before anything else looks at the file.
+ * Reads a JSON (or, for `.yaml`/`.yml`, YAML) config file and returns its `alerts` section (or the
+ * whole file when it has none). Secret literals are refused here, before anything else looks at the file.
  */
 export function loadAlertsConfig(file: string): AlertsConfig {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    const text = readFileSync(file, 'utf8');
+    // The andon config file may be YAML (andon.config.yaml); its `alerts` section is the same shape.
+    raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     throw new AlertConfigError(`cannot read alert config ${file}: ${(err as Error).message}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new AlertConfigError(`${file}: must hold a JSON object`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new AlertConfigError(`${file}: must hold an object`);
   const section = (raw as Record<string, unknown>).alerts ?? raw;
   assertNoSecretLiterals(section);
   return section as AlertsConfig;

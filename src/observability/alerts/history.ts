@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, openSync, writeSync, fsyncSync, closeSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AlertRecord } from './types.js';
+import { SEVERITIES, type AlertRecord, type Severity } from './types.js';
 
 /** File name inside the state directory. */
 export const HISTORY_FILE = 'alerts-history.json';
@@ -21,15 +21,41 @@ export interface AlertHistoryOptions {
   onError?: (err: Error) => void;
 }
 
-/** Reads a persisted history file (newest first); [] when there is none. */
-export function readHistoryFile(stateDir: string): AlertRecord[] {
+/** Null when `r` has the fields readers of the history use, else what is wrong. */
+export function checkAlertRecord(r: unknown): string | null {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'expected an object';
+  const o = r as Record<string, unknown>;
+  for (const k of ['id', 'title', 'incident', 'time', 'status']) if (typeof o[k] !== 'string') return `${k}: expected string`;
+  if (!SEVERITIES.includes(o.severity as Severity)) return `severity: expected one of ${SEVERITIES.join(', ')}`;
+  if (typeof o.context !== 'object' || o.context === null) return 'context: expected object';
+  if (!Array.isArray(o.deliveries)) return 'deliveries: expected array';
+  return null;
+}
+
+/**
+ * Reads a persisted history file (newest first); [] when there is none. Entries of the wrong
+ * shape are left out; `onDropped` hears how many and why (the first), so a bad entry cannot break
+ * `andon alerts` or the dashboard and still does not go unnoticed.
+ */
+export function readHistoryFile(stateDir: string, onDropped?: (count: number, firstProblem: string) => void): AlertRecord[] {
+  let v: unknown;
   try {
-    const v = JSON.parse(readFileSync(join(stateDir, HISTORY_FILE), 'utf8')) as { entries?: AlertRecord[] };
-    return Array.isArray(v.entries) ? v.entries : [];
+    v = JSON.parse(readFileSync(join(stateDir, HISTORY_FILE), 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new Error(`cannot read alert history in ${stateDir}: ${(err as Error).message}`);
   }
+  const entries = (v as { entries?: unknown } | null)?.entries;
+  if (!Array.isArray(entries)) throw new Error(`cannot read alert history in ${stateDir}: entries: expected an array`);
+  const out: AlertRecord[] = [];
+  let first: string | null = null;
+  for (const [i, e] of entries.entries()) {
+    const p = checkAlertRecord(e);
+    if (p === null) out.push(e as AlertRecord);
+    else first ??= `[${i}].${p}`;
+  }
+  if (first !== null) onDropped?.(entries.length - out.length, first);
+  return out;
 }
 
 /** The last N alert records, newest first. */
@@ -47,7 +73,7 @@ export class AlertHistory {
     let loaded: AlertRecord[] = [];
     if (options.stateDir) {
       try {
-        loaded = readHistoryFile(options.stateDir);
+        loaded = readHistoryFile(options.stateDir, (n, first) => options.onError?.(new Error(`alert history: ${n} entries of the wrong shape left out (first: ${first})`)));
       } catch (err) {
         // A corrupt history must not stop alerting: start empty, say so, keep the bad file aside.
         options.onError?.(err as Error);

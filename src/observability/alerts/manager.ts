@@ -146,17 +146,17 @@ function stableJson(v: unknown, seen = new WeakSet<object>()): string {
 /** Queues, deduplicates, routes, retries and records alerts. */
 export class AlertManager {
   private readonly channels = new Map<string, AlertChannel>();
-  private readonly routes: Record<Severity, string[]>;
-  private readonly fallbacks: Record<string, string>;
-  private readonly window: number;
-  private readonly attempts: number;
-  private readonly baseMs: number;
-  private readonly maxMs: number;
+  private routes: Record<Severity, string[]>;
+  private fallbacks: Record<string, string>;
+  private window: number;
+  private attempts: number;
+  private baseMs: number;
+  private maxMs: number;
   private readonly jitter: number;
-  private readonly timeoutMs: number;
+  private timeoutMs: number;
   private readonly concurrency: number;
   private readonly maxQueue: number;
-  private readonly source: string;
+  private source: string;
   private readonly clock: AlertClock;
   private readonly random: () => number;
   private readonly log: Logger;
@@ -203,6 +203,43 @@ export class AlertManager {
       stateDir: options.stateDir,
       size: options.historySize ?? 200,
       onError: (err) => this.log.error({ err }, 'alert history could not be persisted'),
+    });
+  }
+
+  /**
+   * Applies a new configuration (a config reload): channels, routes, fallbacks, dedup window, retry
+   * and timeout. Deliveries already running finish on the channel object they started with; the
+   * history, open incidents and the dedup memory are kept, so a reload neither re-sends nor forgets.
+   * Throws, changing nothing, when a route names an unknown channel.
+   */
+  reconfigure(options: Pick<AlertManagerOptions, 'channels' | 'routes' | 'fallbacks' | 'dedupWindowMs' | 'retry' | 'timeoutMs' | 'source'>): void {
+    const next = new Map<string, AlertChannel>();
+    for (const c of options.channels) {
+      if (next.has(c.name)) throw new Error(`two alert channels are named "${c.name}"`);
+      next.set(c.name, c);
+    }
+    const all = [...next.keys()];
+    const routes: Record<Severity, string[]> = { critical: all, warning: all, info: all };
+    for (const s of SEVERITIES) {
+      const r = options.routes?.[s];
+      if (!r) continue;
+      for (const n of r) if (!next.has(n)) throw new Error(`route for ${s} names an unknown channel "${n}"`);
+      routes[s] = [...r];
+    }
+    const old = [...this.channels.values()];
+    this.channels.clear();
+    for (const [n, c] of next) this.channels.set(n, c);
+    this.routes = routes;
+    this.fallbacks = { ...options.fallbacks };
+    this.window = options.dedupWindowMs ?? 300_000;
+    this.attempts = Math.max(1, options.retry?.attempts ?? 3);
+    this.baseMs = options.retry?.baseMs ?? 1_000;
+    this.maxMs = options.retry?.maxMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    if (options.source !== undefined) this.source = options.source;
+    // Replaced channels release their resources (SMTP pools) once their deliveries are done.
+    void this.idle().then(() => {
+      for (const c of old) if (this.channels.get(c.name) !== c) c.close?.();
     });
   }
 

@@ -1,4 +1,6 @@
 /** Alert types shared by the manager, its channels and the admin API. */
+import { AndonError } from '../../errors/catalogue.js';
+import { RuntimeErrors } from '../../errors/runtime.js';
 
 /** Alert severities, most urgent first. Routing is configured per severity. */
 export type Severity = 'critical' | 'warning' | 'info';
@@ -46,17 +48,20 @@ export interface AlertChannel {
   close?(): void;
 }
 
-/** A failed delivery. */
-export class DeliveryError extends Error {
+/**
+ * A failed delivery: `ANDON_ALERT_DELIVERY_FAILED` when trying again may help (network errors,
+ * 5xx, 429), `ANDON_ALERT_DELIVERY_REJECTED` when it cannot; `retryable` follows the entry.
+ */
+export class DeliveryError extends AndonError {
   constructor(
     message: string,
     /** Whether trying again may help (network errors, 5xx, 429). */
-    readonly retryable: boolean,
+    retryable: boolean,
     /** Server-requested delay before the next attempt (Retry-After), ms. */
     readonly retryAfterMs?: number,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(retryable ? RuntimeErrors.DeliveryFailed : RuntimeErrors.DeliveryRejected, message, retryAfterMs === undefined ? {} : { retryAfterMs }, options);
     this.name = 'DeliveryError';
   }
 }

@@ -2,11 +2,14 @@
  * Turns runtime and health events into alerts, by subscription: a component halted (critical, or
  * warning for a manual halt; resolved when it resumes), restart intensity exceeded (critical), a health check turning
  * unhealthy (critical for a critical check, else warning; resolved on recovery), a drain whose
- * grace ran out with requests still running (warning). Each alert names its incident, so repeats
- * update one PagerDuty incident and recovery resolves it.
+ * grace ran out with requests still running (warning), a corrupt or misplaced state file moved to
+ * quarantine (critical: state was not loaded; for a halt record the component stays halted). Each
+ * alert names its incident, so repeats update one PagerDuty incident and recovery resolves it.
+ *
+ * Quarantines found while the node was starting happen before alerting is wired; they are held by
+ * the event registry and delivered here when the wiring starts.
  */
-import { channels, type ComponentEvent, type DrainEvent, type RestartEvent } from '../../runtime/events.js';
-import { obsChannels, type HealthEvent } from '../events.js';
+import { events, on, subscribeAll, takeHeldQuarantines, type ComponentEvent, type DrainEvent, type HealthEvent, type QuarantineEvent, type RestartEvent } from '../../events/index.js';
 import type { AlertManager } from './manager.js';
 
 /** Options of {@link wireAlerts}. */
@@ -27,6 +30,8 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
 
   const onComponent = (m: unknown): void => {
     const e = m as ComponentEvent;
+    // A halt restored from the store was alerted when it happened; a corrupt one comes on `quarantine`.
+    if (e.restored) return;
     const incident = `component:${e.id}:halted`;
     if (isHalted(e.to) && !isHalted(e.from)) {
       alerts.alert(haltedSeverity(e), `Component halted: ${e.id}`, { component: e.id, kind: e.kind, from: e.from, to: e.to, reason: e.reason ?? null }, { component: e.id, incident });
@@ -57,14 +62,19 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
     }
   };
 
-  const subs: Array<[{ subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): unknown }, (m: unknown) => void]> = [
-    [channels.component, onComponent],
-    [channels.restart, onRestart],
-    [channels.drain, onDrain],
-    [obsChannels.health, onHealth],
-  ];
-  for (const [c, f] of subs) c.subscribe(f);
-  return () => {
-    for (const [c, f] of subs) c.unsubscribe(f);
+  const onQuarantine = (e: QuarantineEvent): void => {
+    const what = e.ns === 'halt' ? `halt record of ${e.key}` : `${e.ns}/${e.key}`;
+    const consequence = e.consequence ?? (e.ns === 'halt' ? `component ${e.key} stays halted (halted_fatal) until an operator resumes it` : 'the record was not loaded');
+    alerts.alert('critical', `Corrupt state quarantined: ${what}`, { ns: e.ns, key: e.key, file: e.file, reason: e.reason, consequence }, { component: e.ns === 'halt' ? e.key : 'store', incident: `quarantine:${e.ns}:${e.key}` });
   };
+
+  const unsubscribe = subscribeAll([
+    on(events.component, onComponent as (e: ComponentEvent) => void),
+    on(events.restart, onRestart as (e: RestartEvent) => void),
+    on(events.drain, onDrain as (e: DrainEvent) => void),
+    on(events.health, onHealth as (e: HealthEvent) => void),
+    on(events.quarantine, onQuarantine),
+  ]);
+  for (const e of takeHeldQuarantines()) onQuarantine(e);
+  return unsubscribe;
 }

@@ -1,0 +1,136 @@
+/**
+ * The configuration on the command line: the `--config FILE` flag of start/serve/example
+ * ({@link loadCliConfig}), and `andon config print|check|reload`.
+ */
+import type { Command } from 'commander';
+import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
+import { alertsConfigFromSection } from '../config/runtime-options.js';
+import type { AlertsSection } from '../config/schema.js';
+import { buildAlertChannels } from '../observability/alerts/config.js';
+import { printConfig } from '../config/print.js';
+import type { ReloadReport } from '../config/reload.js';
+import { adminCall, withOpsTarget, type OpsTargetFlags } from './ops-client.js';
+
+/** Flags of the serving commands that map onto configuration keys. */
+export interface ConfigFlags {
+  config?: string;
+  port?: string;
+  host?: string;
+  stdio?: boolean;
+  opsPort?: string;
+  stateDir?: string;
+}
+
+const num = (v: string): unknown => (/^\s*\d+\s*$/.test(v) ? Number(v) : v);
+
+/** Loads file + environment + these flags (flags win). Throws ConfigError. */
+export function loadCliConfig(flags: ConfigFlags, env: Record<string, string | undefined> = process.env): LoadedConfig {
+  const overrides: Record<string, unknown> = {};
+  const names: Record<string, string> = {};
+  const put = (path: string, v: unknown, flag: string) => {
+    overrides[path] = v;
+    names[path] = flag;
+  };
+  if (flags.port !== undefined) put('http.port', num(flags.port), '--port');
+  if (flags.host !== undefined) put('http.host', flags.host, '--host');
+  if (flags.stdio) {
+    put('stdio', true, '--stdio');
+    put('http.enabled', false, '--stdio');
+  }
+  if (flags.opsPort !== undefined) {
+    put('ops.port', num(flags.opsPort), '--ops-port');
+    put('ops.enabled', true, '--ops-port');
+  }
+  if (flags.stateDir !== undefined) put('stateDir', flags.stateDir, '--state-dir');
+  return loadConfig({ file: flags.config, env, overrides, overrideNames: names });
+}
+
+/** Prints a configuration error as `config error: path: problem` and exits 2 (other errors rethrow). */
+export function exitOnConfigError(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+/** The `--config` option text, shared by every command that takes it. */
+export const CONFIG_OPTION = ['--config <file>', 'configuration file (default $ANDON_CONFIG, else andon.config.yaml|.json here)'] as const;
+
+/** Why the alert channels cannot be built in this environment (an unset secret variable), if so. */
+function alertsProblem(section: AlertsSection): string | undefined {
+  try {
+    const built = buildAlertChannels(alertsConfigFromSection(section), process.env);
+    for (const c of built.channels) c.close?.();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function out(text: string): void {
+  process.stdout.write(text);
+}
+
+/** Registers `andon config print|check|reload`. */
+export function registerConfigCommands(program: Command): void {
+  const cmd = program.command('config').description('show, validate or reload the configuration (see docs/configuration.md)');
+
+  cmd
+    .command('print')
+    .description('print the effective configuration (defaults < file < environment), secrets redacted; YAML by default')
+    .option('--json', 'print JSON')
+    .option(...CONFIG_OPTION)
+    .action((flags: { json?: boolean; config?: string }) => {
+      try {
+        const loaded = loadCliConfig({ config: flags.config });
+        out(printConfig(loaded.config, { json: flags.json, file: loaded.file, sources: loaded.sources }));
+      } catch (err) {
+        exitOnConfigError(err);
+      }
+    });
+
+  cmd
+    .command('check')
+    .description('validate the configuration file and environment; exit 2 naming each bad key')
+    .option(...CONFIG_OPTION)
+    .option('--strict', 'also require every secret variable the alert channels name to be set here')
+    .action((flags: { config?: string; strict?: boolean }) => {
+      try {
+        const loaded = loadCliConfig({ config: flags.config });
+        // Channels are built too, to find secret variables unset in this environment: a warning
+        // (CI rarely holds production secrets), an error with --strict.
+        const problem = loaded.config.alerts ? alertsProblem(loaded.config.alerts) : undefined;
+        if (problem && flags.strict) throw new ConfigError([problem]);
+        if (problem) process.stderr.write(`warning: ${problem}\n`);
+        process.stderr.write(`config ok: ${loaded.file ?? 'no file (defaults and environment)'}\n`);
+      } catch (err) {
+        exitOnConfigError(err);
+      }
+    });
+
+  withOpsTarget(
+    cmd
+      .command('reload')
+      .description('ask the running node to re-read its configuration (same as SIGHUP); prints what was applied')
+      .option('--json', 'print the JSON report'),
+  ).action(async (flags: { json?: boolean } & OpsTargetFlags) => {
+    let report: ReloadReport;
+    try {
+      report = (await adminCall('POST', '/admin/config/reload', {}, flags)) as ReloadReport;
+    } catch (err) {
+      // A rejected config answers 422 with the report; show its errors and exit 2 like `check`.
+      const msg = (err as Error).message;
+      const m = /^422: configuration rejected: ([\s\S]*)$/.exec(msg);
+      if (m) {
+        process.stderr.write(`config reload rejected (the previous configuration stays in effect):\n  ${m[1]!.split('; ').join('\n  ')}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    if (flags.json) return out(`${JSON.stringify(report, null, 2)}\n`);
+    out(`config reloaded${report.file ? ` from ${report.file}` : ''}\n`);
+    out(`applied: ${report.applied.length ? report.applied.join(', ') : 'nothing changed'}\n`);
+    if (report.needsRestart.length) out(`needs restart: ${report.needsRestart.join(', ')}\n`);
+  });
+}

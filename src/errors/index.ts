@@ -1,0 +1,11 @@
+/**
+ * The whole error catalogue: the core (`catalogue.ts`, with the admission refusals) and every
+ * area's section. Importing this module registers all entries, so `catalogue()` is complete.
+ */
+export * from './catalogue.js';
+export { HttpErrors } from './http.js';
+export { OpsErrors, opsErrorFor } from './ops.js';
+export { RuntimeErrors } from './runtime.js';
+export { ConfigErrors } from './config.js';
+export { CliErrors } from './cli.js';
+export { ClientErrors, type ClientErrorCode } from './client.js';

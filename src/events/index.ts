@@ -1,0 +1,258 @@
+/**
+ * The one channel registry: every event the runtime publishes, with its payload type. A leaf
+ * module: it imports nothing from the rest of src/, so anything (store, runtime, server,
+ * transports, observability) can publish or subscribe without an upward import or a cycle.
+ *
+ * Channels are node:diagnostics_channel channels (undici's `lib/core/diagnostics.js` is the
+ * model): publishing to a channel nobody listens to costs one branch, and hot-path publishers
+ * check `hasSubscribers` before building a payload. Metrics, logs, health, alerts and the
+ * dashboard subscribe from outside; publishers never know they exist.
+ *
+ * Channel names are part of the public contract (`andon:*`); payloads only grow fields.
+ */
+import { channel, type Channel } from 'node:diagnostics_channel';
+
+/** Protocol era of a request or session (kept here so this module stays a leaf; equals protocol's `Era`). */
+export type EventEra = '2025' | '2026';
+
+// ───────────────────────────── request path ─────────────────────────────
+
+/**
+ * A request is about to be dispatched: the server's IncomingRequest itself (no copy). Published
+ * with `runStores`, so a subscriber that binds an AsyncLocalStorage to this channel (observability
+ * binds the request's trace scope) has it active for the whole request, the `request` event included.
+ */
+export interface RequestStartEvent {
+  request: { id: string | number | null; method: string; params?: Record<string, unknown> | undefined };
+  era: EventEra;
+  session?: { id: string } | undefined;
+  peer?: unknown;
+  /** HTTP request headers, when the request came over HTTP. */
+  headers?: Record<string, string | string[] | undefined> | undefined;
+}
+
+/** A request finished (published by McpServer.handleRequest when the channel has subscribers). */
+export interface RequestEvent {
+  method: string;
+  /** Tool name, prompt name or resource URI, when the method has one (bounded by the registry). */
+  name: string | undefined;
+  era: EventEra;
+  outcome: 'ok' | 'error' | 'tool_error' | 'input_required';
+  durationMs: number;
+  /** The object published on `requestStart` for this request (correlates the two events). */
+  incoming?: RequestStartEvent;
+}
+
+/** A session or connection opened or closed. */
+export interface SessionEvent {
+  action: 'open' | 'close';
+  era: EventEra;
+  transport: 'http' | 'stdio' | 'sse' | 'websocket' | 'tcp';
+}
+
+// ───────────────────────────── runtime ─────────────────────────────
+
+/** A supervised component changed state (published by the halt registry on halt and resume). */
+export interface ComponentEvent {
+  id: string;
+  kind: string;
+  from: string;
+  to: string;
+  reason?: string;
+  /**
+   * True when the state was restored from the store at start rather than changed now (alerts
+   * skip these: the halt was announced when it happened; a corrupt record is announced on
+   * `quarantine`).
+   */
+  restored?: boolean;
+}
+
+/** One halted component in a {@link HaltStateEvent}. */
+export interface HaltedComponent {
+  id: string;
+  kind: string;
+  state: 'halted_manual' | 'halted_fatal';
+  reason: string;
+  /** Whether a halt of this component makes the node not ready. */
+  critical: boolean;
+}
+
+/**
+ * The full set of halted components, published whenever it may have changed and once the
+ * component tree has started (so halts restored from a previous run reach readiness and the
+ * halted-component gauges). Replaces the previous set: a component absent here is not halted.
+ */
+export interface HaltStateEvent {
+  halted: HaltedComponent[];
+}
+
+/** A component was restarted by its supervisor (or restart was refused). */
+export interface RestartEvent {
+  id: string;
+  restarts: number;
+  /** True when the restart intensity was exceeded and the component was halted instead. */
+  intensityExceeded: boolean;
+  error?: string;
+}
+
+/** The drain moved to a new phase. */
+export interface DrainEvent {
+  phase: 'running' | 'draining' | 'halting' | 'stopped';
+  /** Time spent in the previous phase, ms. */
+  durationMs: number;
+  inflight: number;
+  /** Requests that completed during the drain, and those aborted when the grace ran out. */
+  drained?: number;
+  forced?: number;
+}
+
+/** The node runs degraded (a reason) or no longer does (null); readiness fails while degraded. */
+export interface DegradedEvent {
+  reason: string | null;
+}
+
+// ───────────────────────────── store ─────────────────────────────
+
+/** A store operation finished. */
+export interface StoreEvent {
+  op: 'read' | 'write' | 'delete';
+  durationMs: number;
+  ok: boolean;
+}
+
+/**
+ * A stored record (or a file or directory where one was expected) could not be used and was
+ * moved aside instead of being loaded. Never silent: the runtime logs it and alerts subscribe.
+ */
+export interface QuarantineEvent {
+  /** Namespace, e.g. `halt`, `sessions`; `-` for the state directory layout itself. */
+  ns: string;
+  /** Key within the namespace (for a halt record: the component id). */
+  key: string;
+  /** Where it was moved (or its original path when it could not be moved). */
+  file: string;
+  /** Why: checksum mismatch, invalid JSON, wrong shape, unreadable, a directory where a file belongs… */
+  reason: string;
+  /** What follows for the node, e.g. "component tool:x stays halted (halted_fatal)". */
+  consequence?: string;
+}
+
+// ───────────────────────────── observability ─────────────────────────────
+
+/** Health status of a checked component. */
+export type HealthStatus = 'unknown' | 'healthy' | 'unhealthy';
+
+/** A component's health changed (published by HealthMonitor). */
+export interface HealthEvent {
+  component: string;
+  from: HealthStatus;
+  to: HealthStatus;
+  /** Whether an unhealthy state of this component makes the node not ready. */
+  critical: boolean;
+  consecutiveFailures: number;
+  error?: string;
+}
+
+/** Readiness changed (published by HealthMonitor). */
+export interface ReadinessEvent {
+  ready: boolean;
+  reasons: string[];
+}
+
+/** One alert delivery outcome on one channel (published by AlertManager). */
+export interface AlertDeliveryEvent {
+  /** The channel name from configuration, or `-` for outcomes decided before routing. */
+  channel: string;
+  severity: 'critical' | 'warning' | 'info';
+  outcome: 'sent' | 'failed' | 'suppressed' | 'dropped';
+  /** Attempts made on this channel (0 for suppressed and dropped). */
+  attempts: number;
+  durationMs: number;
+}
+
+// ───────────────────────────── the registry ─────────────────────────────
+
+/** A diagnostics channel whose `publish` takes one payload type. */
+export type TypedChannel<T> = Omit<Channel, 'publish'> & { publish(e: T): void };
+
+function typed<T>(name: string): TypedChannel<T> {
+  return channel(name) as TypedChannel<T>;
+}
+
+/** Every channel and its payload type, by name. */
+export interface EventMap {
+  request: RequestEvent;
+  requestStart: RequestStartEvent;
+  session: SessionEvent;
+  component: ComponentEvent;
+  haltState: HaltStateEvent;
+  restart: RestartEvent;
+  drain: DrainEvent;
+  degraded: DegradedEvent;
+  store: StoreEvent;
+  quarantine: QuarantineEvent;
+  health: HealthEvent;
+  readiness: ReadinessEvent;
+  alert: AlertDeliveryEvent;
+}
+
+/** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
+export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]> } = {
+  request: typed('andon:request'),
+  requestStart: typed('andon:request:start'),
+  session: typed('andon:session'),
+  component: typed('andon:component'),
+  haltState: typed('andon:halt-state'),
+  restart: typed('andon:restart'),
+  drain: typed('andon:drain'),
+  degraded: typed('andon:degraded'),
+  store: typed('andon:store'),
+  quarantine: typed('andon:quarantine'),
+  health: typed('andon:health'),
+  readiness: typed('andon:readiness'),
+  alert: typed('andon:alert'),
+};
+
+/** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */
+export type Subscription = readonly [{ subscribe(f: (m: unknown, name: string | symbol) => void): void; unsubscribe(f: (m: unknown, name: string | symbol) => void): unknown }, (m: unknown) => void];
+
+/**
+ * Subscribes each handler to its channel; returns the function that unsubscribes them all.
+ * Handlers are typed by channel: `subscribeAll([on(events.drain, (e) => …)])`.
+ */
+export function subscribeAll(subs: readonly Subscription[]): () => void {
+  for (const [c, f] of subs) c.subscribe(f);
+  return () => {
+    for (const [c, f] of subs) c.unsubscribe(f);
+  };
+}
+
+/** Pairs a channel with a handler typed by its payload (for {@link subscribeAll}). */
+export function on<T>(ch: TypedChannel<T>, handler: (e: T) => void): Subscription {
+  return [ch, handler as (m: unknown) => void];
+}
+
+// ───────────────────────────── held quarantine reports ─────────────────────────────
+
+/** At most this many quarantine reports are held while nobody listens (the oldest go first). */
+export const HELD_QUARANTINE_LIMIT = 64;
+const heldQuarantines: QuarantineEvent[] = [];
+
+/**
+ * Publishes a quarantine report; when nobody subscribes yet (the store is read at start, before
+ * alerting is wired) it is held, bounded, for {@link takeHeldQuarantines}. A corrupt state file
+ * must reach an operator, not vanish because it was found early.
+ */
+export function publishQuarantine(e: QuarantineEvent): void {
+  if (events.quarantine.hasSubscribers) {
+    events.quarantine.publish(e);
+    return;
+  }
+  heldQuarantines.push(e);
+  if (heldQuarantines.length > HELD_QUARANTINE_LIMIT) heldQuarantines.shift();
+}
+
+/** Returns and forgets the quarantine reports published while nobody subscribed. */
+export function takeHeldQuarantines(): QuarantineEvent[] {
+  return heldQuarantines.splice(0, heldQuarantines.length);
+}

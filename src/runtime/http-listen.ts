@@ -1,0 +1,57 @@
+/**
+ * Opening the MCP HTTP listener at start. A bind failure (port in use, no permission) is a start
+ * failure, ANDON_LISTEN_FAILED naming host:port, never a supervised crash: a crash would be
+ * restarted, then persisted as `transport:http` halted_fatal, and the next start would serve
+ * nothing while readiness said ready.
+ */
+import { AndonError } from '../errors/catalogue.js';
+import { RuntimeErrors } from '../errors/runtime.js';
+import type { McpServer } from '../server/server.js';
+import { serveHttp, type HttpEndpoint } from '../transports/serve-http.js';
+import type { HttpTransportOptions, StreamableHttpHandler } from '../transports/streamable-http.js';
+import type { Logger } from '../util/logger.js';
+import type { HaltRegistry } from './halt.js';
+import type { Journal } from './journal.js';
+import type { SessionPersistence } from './session-persistence.js';
+
+/** What is restored into the handler before the socket listens. */
+export interface RestoreState {
+  halts: HaltRegistry;
+  sessions: SessionPersistence;
+  journal: Journal | undefined;
+}
+
+/** Applies halts and restores sessions and the journal into a handler that is not listening yet. */
+export async function restore(handler: StreamableHttpHandler, st: RestoreState, log: Logger): Promise<void> {
+  const node = st.halts.get('node');
+  const transport = st.halts.get('transport:http');
+  if (node) handler.setAccepting(false, `Service Unavailable: node halted (${node.reason})`);
+  else if (transport) handler.setAccepting(false, `Service Unavailable: transport halted (${transport.reason})`);
+  const n = await st.sessions.restoreInto(handler);
+  if (n) log.info({ sessions: n }, 'restored sessions from the previous run');
+  await st.journal?.restore(handler.sessions);
+}
+
+/** Listens for MCP over HTTP, after restoring state into the handler (nothing is served before). */
+export async function listenHttp(server: McpServer, o: HttpTransportOptions & { port?: number; host?: string }, log: Logger, st: RestoreState): Promise<HttpEndpoint> {
+  const port = o.port ?? Number(process.env.PORT ?? 3000);
+  const host = o.host ?? '127.0.0.1';
+  let restoring = true;
+  try {
+    return await serveHttp(server, {
+      ...o,
+      port,
+      host,
+      logger: log,
+      beforeListen: async (h) => {
+        await restore(h, st, log);
+        restoring = false;
+      },
+    });
+  } catch (err) {
+    if (restoring) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new AndonError(RuntimeErrors.ListenFailed, `ANDON_LISTEN_FAILED: cannot listen for MCP on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}${e.code ? ` (${e.code})` : ''}`, { host, port }, { cause: err });
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The exactly-once journal of 2025 `tools/call` requests (HTTP sessions).
+ *
+ * - Before a side-effecting handler starts, its record (session, request id, tool) is durable:
+ *   write-ahead, with group commit so concurrent calls share one store write and fsync.
+ * - Before its response is sent, the outcome is durable with the request id, so a retry of that
+ *   id (after a kill -9 too) is answered from the record and never runs the tool again.
+ * - Read-only tools (`annotations.readOnlyHint`) are not journaled; idempotent tools
+ *   (`idempotent: true`) skip the write-ahead record: a retry of an interrupted idempotent call
+ *   runs it again (its one replay), a completed one is answered from the record.
+ * - At start, records of calls that never finished become an `ANDON_INTERRUPTED` (-32001) answer
+ *   for their id. Completed outcomes are kept `retainMs`, at most `maxCompleted`.
+ *
+ * The whole journal is one store key: each record is serialised once, when it changes.
+ */
+import type { IncomingRequest } from '../server/incoming.js';
+import type { McpServer } from '../server/server.js';
+import type { Session } from '../server/session.js';
+import type { JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
+import { errorResponse } from '../protocol/jsonrpc.js';
+import { ErrorCode, McpError } from '../protocol/errors.js';
+import { AndonError } from '../errors/catalogue.js';
+import { RuntimeErrors } from '../errors/runtime.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { GroupCommit } from './group-commit.js';
+
+/** Store namespace and key of the journal. */
+export const JOURNAL_NS = 'journal';
+export const JOURNAL_KEY = 'log';
+
+/** One journal record as stored. */
+interface Stored {
+  s: string;
+  id: RequestId;
+  tool: string;
+  at: number;
+  resp?: JsonRpcResponse;
+  done?: number;
+}
+
+interface Entry extends Stored {
+  json: string;
+  session?: Session;
+}
+
+/** Options of {@link Journal}. */
+export interface JournalOptions {
+  /** How long a completed outcome is kept for retries. Default 10 minutes. */
+  retainMs?: number;
+  /** At most this many completed outcomes are kept (oldest first out). Default 1000. */
+  maxCompleted?: number;
+  /** At most this many bytes of serialised records (the whole journal is one write). Default 8 MiB. */
+  maxBytes?: number;
+}
+
+const keyOf = (sessionId: string, id: RequestId) => `${sessionId}\u0000${typeof id}:${String(id)}`;
+
+/** The journal; wired into the server's before-dispatch hook and its settle observer. */
+export class Journal {
+  private readonly entries = new Map<string, Entry>();
+  private readonly writer = new GroupCommit(() => this.write());
+  private readonly retainMs: number;
+  private readonly maxCompleted: number;
+  private readonly maxBytes: number;
+
+  constructor(
+    private readonly server: McpServer,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    options: JournalOptions = {},
+  ) {
+    this.retainMs = options.retainMs ?? 10 * 60_000;
+    this.maxCompleted = options.maxCompleted ?? 1000;
+    this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** Store writes and the calls they covered (group commit batch size = commits / writes). */
+  get stats(): { writes: number; commits: number; maxBatch: number } {
+    return this.writer.stats;
+  }
+
+  /** Records in the journal (pending and completed). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** What the journal does for a request: nothing, only the outcome, or write-ahead and outcome. */
+  mode(inc: IncomingRequest): 'none' | 'outcome' | 'write-ahead' {
+    if (inc.era !== '2025' || inc.request.method !== 'tools/call' || inc.session?.transport !== 'http') return 'none';
+    const name = inc.request.params?.name;
+    if (typeof name !== 'string') return 'none';
+    const o = this.server.toolOptions(name);
+    if (!o || o.annotations?.readOnlyHint === true) return 'none';
+    return o.idempotent === true ? 'outcome' : 'write-ahead';
+  }
+
+  /** Before dispatch: makes the record of a side-effecting call durable, or refuses the call. */
+  begin(inc: IncomingRequest): Promise<void> | undefined {
+    return this.mode(inc) === 'write-ahead' ? this.writeAhead(inc) : undefined;
+  }
+
+  private async writeAhead(inc: IncomingRequest): Promise<void> {
+    const session = inc.session!;
+    const key = keyOf(session.id, inc.request.id);
+    const e: Entry = { s: session.id, id: inc.request.id, tool: String(inc.request.params!.name), at: this.clock.now(), json: '', session };
+    e.json = JSON.stringify(strip(e));
+    this.entries.set(key, e);
+    try {
+      await this.writer.commit();
+    } catch (err) {
+      this.entries.delete(key);
+      this.log.error({ err: String(err), tool: e.tool }, 'write-ahead journal record failed; the call is refused');
+      throw new AndonError(RuntimeErrors.JournalFailed, `Request not run: its journal record could not be made durable (${String(err)}); retry later`, { retryAfterMs: 1000 }).toMcpError();
+    }
+    // Aborted while its record was being written (drain grace ran out, client cancelled): the
+    // handler never starts; the outcome recorded for the id is this refusal.
+    if (inc.signal.aborted) {
+      const why = inc.signal.reason instanceof Error ? inc.signal.reason.message : String(inc.signal.reason);
+      throw new McpError(ErrorCode.Unavailable, `Request cancelled before its tool started: ${why}`);
+    }
+  }
+
+  /** After the handler, before the response is sent: makes the outcome durable for retries of the id. */
+  settle(inc: IncomingRequest, response: JsonRpcResponse): Promise<void> | undefined {
+    const mode = this.mode(inc);
+    // Synchronous for everything not journaled: no promise on the hot path.
+    return mode === 'none' ? undefined : this.record(inc, response, mode);
+  }
+
+  private async record(inc: IncomingRequest, response: JsonRpcResponse, mode: 'outcome' | 'write-ahead'): Promise<void> {
+    const session = inc.session!;
+    const key = keyOf(session.id, inc.request.id);
+    let e = this.entries.get(key);
+    if (!e) {
+      if (mode === 'write-ahead') return; // refused before it ran: nothing to record
+      e = { s: session.id, id: inc.request.id, tool: String(inc.request.params!.name), at: this.clock.now(), json: '', session };
+    }
+    e.resp = response;
+    e.done = this.clock.now();
+    try {
+      e.json = JSON.stringify(strip(e));
+    } catch (err) {
+      this.log.error({ err: String(err), tool: e.tool }, 'a tool result cannot be serialised; its outcome is not journaled');
+      this.entries.delete(key);
+      return;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, e); // re-inserted: the map stays in completion order for pruning
+    (session.completed ??= new Map()).set(inc.request.id, response);
+    try {
+      await this.writer.commit();
+    } catch (err) {
+      // The tool ran; its answer still goes out. Only a retry after a crash could miss the record.
+      this.log.error({ err: String(err), tool: e.tool }, 'failed to journal a completed call');
+    }
+  }
+
+  /**
+   * At start, before anything is served: loads the journal into the restored sessions. A call
+   * that never finished is answered ANDON_INTERRUPTED from now on; the result is durable on return.
+   */
+  async restore(sessions: ReadonlyMap<string, Session>): Promise<{ completed: number; interrupted: number }> {
+    let completed = 0;
+    let interrupted = 0;
+    const now = this.clock.now();
+    const raw = (await this.store.get<unknown[]>(JOURNAL_NS, JOURNAL_KEY)) ?? [];
+    // The journal of earlier versions (`journal/inflight`: calls in flight, no outcomes) is read
+    // once as unfinished records, then superseded by this one.
+    const legacy = await this.store.get<Array<{ sessionId: string; requestId: RequestId; tool: string }>>(JOURNAL_NS, 'inflight');
+    if (Array.isArray(raw) && Array.isArray(legacy)) for (const l of legacy) if (l && typeof l === 'object') raw.push(JSON.stringify({ s: l.sessionId, id: l.requestId, tool: l.tool, at: now }));
+    for (const line of Array.isArray(raw) ? raw : []) {
+      let rec: Stored;
+      try {
+        rec = JSON.parse(String(line)) as Stored;
+        if (!rec || typeof rec.s !== 'string' || typeof rec.tool !== 'string' || (typeof rec.id !== 'string' && typeof rec.id !== 'number')) throw new Error('not a journal record');
+      } catch (err) {
+        this.log.error({ err: String(err) }, 'skipped an unreadable journal record');
+        continue;
+      }
+      const session = sessions.get(rec.s);
+      if (!session) continue;
+      if (!rec.resp) {
+        interrupted++;
+        this.log.warn({ session: rec.s, requestId: rec.id, tool: rec.tool }, 'request interrupted by the previous run; a retry of its id gets ANDON_INTERRUPTED');
+        rec.resp = errorResponse(
+          rec.id,
+          new AndonError(
+            RuntimeErrors.Interrupted,
+            `Request interrupted by a server restart and not replayed: tool "${rec.tool}" was running when the previous process stopped. It may or may not have taken effect; check before retrying with a new request id.`,
+            { reason: 'interrupted', tool: rec.tool, requestId: rec.id, startedAt: rec.at },
+          ).toMcpError(),
+        );
+        rec.done = now;
+      } else completed++;
+      const e: Entry = { ...rec, json: JSON.stringify(rec), session };
+      this.entries.set(keyOf(rec.s, rec.id), e);
+      (session.completed ??= new Map()).set(rec.id, rec.resp);
+    }
+    if (interrupted || completed) await this.writer.commit();
+    if (legacy !== undefined) await this.store.delete(JOURNAL_NS, 'inflight');
+    return { completed, interrupted };
+  }
+
+  /** Resolves when no journal write is running or queued. */
+  settled(): Promise<void> {
+    return this.writer.settled();
+  }
+
+  private prune(): void {
+    const cutoff = this.clock.now() - this.retainMs;
+    let done = 0;
+    let bytes = 0;
+    for (const e of this.entries.values()) {
+      if (e.done !== undefined) done++;
+      bytes += e.json.length;
+    }
+    // Oldest completed outcomes first (the map is in completion order); pending records stay.
+    for (const [k, e] of this.entries) {
+      if (e.done === undefined) continue;
+      if (done <= this.maxCompleted && bytes <= this.maxBytes && e.done >= cutoff) continue;
+      this.entries.delete(k);
+      e.session?.completed?.delete(e.id);
+      done--;
+      bytes -= e.json.length;
+    }
+  }
+
+  private async write(): Promise<void> {
+    this.prune();
+    const lines: string[] = [];
+    for (const e of this.entries.values()) lines.push(e.json);
+    await this.store.set(JOURNAL_NS, JOURNAL_KEY, lines);
+  }
+}
+
+function strip(e: Entry): Stored {
+  const r: Stored = { s: e.s, id: e.id, tool: e.tool, at: e.at };
+  if (e.resp) r.resp = e.resp;
+  if (e.done !== undefined) r.done = e.done;
+  return r;
+}

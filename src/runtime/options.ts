@@ -1,0 +1,79 @@
+/**
+ * The runtime's options, its drain result and its exit codes: the public shapes of
+ * {@link createRuntime}, kept apart from the composition root so every runtime module can read them.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { McpServer } from '../server/server.js';
+import type { Store } from '../store/store.js';
+import type { HttpTransportOptions } from '../transports/streamable-http.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { ObservabilityOptions } from '../observability/observability.js';
+
+/** Options of {@link createRuntime}. Every field has a production default. */
+export interface RuntimeOptions {
+  server: McpServer;
+  /** Streamable HTTP listener. Default `{ port: PORT or 3000, host: '127.0.0.1' }`; false for none. */
+  http?: (HttpTransportOptions & { port?: number; host?: string }) | false;
+  /** Serve stdio too (or only, with `http: false`). Default false. */
+  stdio?: boolean | { input?: Readable; output?: Writable };
+  /** State directory for the file store and the admin token. Default `ANDON_STATE_DIR` or `./.andon`. */
+  stateDir?: string;
+  /** Store backend. Default a FileStore in `stateDir`. */
+  store?: Store;
+  /** Ops listener (admin API, metrics, health). Default `{ port: OPS_PORT or 9464, host: '127.0.0.1' }`; false for none. */
+  ops?: { port?: number; host?: string } | false;
+  /** Admin bearer token. Default `ANDON_ADMIN_TOKEN`, else generated once into `<stateDir>/admin-token` (0600). */
+  adminToken?: string;
+  /** Drain phases: in-flight grace (default 30 s, `ANDON_DRAIN_GRACE_MS`) and halting budget (default 10 s, `ANDON_DRAIN_HALT_MS`). */
+  drain?: { graceMs?: number; haltMs?: number };
+  /**
+   * Exactly-once journal of 2025 `tools/call` requests: completed outcomes are kept this long
+   * (default 10 min) and at most this many (default 1000, oldest first out) so a retried id gets
+   * its recorded result. `false` turns journaling off (no write before side-effecting handlers).
+   */
+  journal?: { retainMs?: number; maxCompleted?: number } | false;
+  /** Restart intensity (default 5 in 60 s) and backoff (default 100 ms doubling to 5 s). */
+  intensity?: { maxRestarts: number; windowMs: number };
+  backoff?: { baseMs: number; maxMs: number };
+  /** State older than this is removed on start. Default 7 days. */
+  staleMs?: number;
+  /** How often session changes (log level, subscriptions, closes) are flushed to the store. Default 200 ms. */
+  flushMs?: number;
+  /** Install SIGTERM/SIGINT handlers that drain and exit. Default true. */
+  signals?: boolean;
+  /**
+   * Metrics, request logs, health and alerts (see docs/operations.md). Alerts are configured by
+   * `observability.alerts`, or by the JSON file named in ANDON_ALERTS_CONFIG. `false` turns it off.
+   */
+  observability?: Omit<ObservabilityOptions, 'server' | 'logger' | 'stateDir'> | false;
+  /** Called with the exit code after a signal-initiated drain. Default process.exit. */
+  exit?: (code: number) => void;
+  /** Time for drain grace and halting timers, flushes and phase timestamps. Default the system clock. */
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** What a drain did. */
+export interface DrainResult {
+  /** True when in-flight requests were still running at the end of the grace period. */
+  graceExpired: boolean;
+  drained: number;
+  forced: number;
+  durationMs: number;
+}
+
+/**
+ * Exit codes: 0 drained cleanly; 2 could not start (e.g. the MCP port is busy, ANDON_LISTEN_FAILED);
+ * 3 the grace ran out and requests were aborted; 4 forced by a second signal; 70 fatal.
+ */
+export const EXIT = { ok: 0, startFailed: 2, graceExpired: 3, forced: 4, fatal: 70 } as const;
+
+/** A non-negative integer from the environment (ms), or undefined when unset. */
+export function envInt(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer (ms), got "${v}"`);
+  return n;
+}

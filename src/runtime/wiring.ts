@@ -1,0 +1,76 @@
+/**
+ * How the runtime plugs into the server and the ops listener: the escaped-error scope, session
+ * persistence, the journal's before/after hooks, the admission gate, observability and the admin API.
+ */
+import { OpsServer } from '../admin/ops-server.js';
+import { mountAdminApi, type AdminTarget } from '../admin/admin-api.js';
+import type { McpServer } from '../server/server.js';
+import type { Store } from '../store/store.js';
+import { FileStore } from '../store/file-store.js';
+import type { HttpEndpoint } from '../transports/serve-http.js';
+import type { Logger } from '../util/logger.js';
+import type { Observability } from '../observability/observability.js';
+import { installGate, type GateState } from './admission-gate.js';
+import type { FailureDetector } from './failure-detection.js';
+import type { HaltRegistry } from './halt.js';
+import { registerHealthChecks } from './health-feed.js';
+import type { Journal } from './journal.js';
+import type { RuntimeOptions } from './options.js';
+import type { SessionPersistence } from './session-persistence.js';
+
+/** Connects `server` to the runtime's failure detection, persistence, journal and gate. */
+export function wireServer(server: McpServer, p: { failures: FailureDetector; sessions: SessionPersistence; journal: Journal | undefined; gate: GateState }): void {
+  server.toolScope = p.failures.scope;
+  const { sessions, journal } = p;
+  server.observer = {
+    session: (s, change) => sessions.changed(s, change),
+    settle: (inc, response) => {
+      // An acknowledged session must survive a kill -9: durable before initialize is answered.
+      if (inc.request.method === 'initialize') return inc.session && 'result' in response ? sessions.persistNow(inc.session) : undefined;
+      return journal?.settle(inc, response);
+    },
+  };
+  // The journal's write-ahead is an admission stage of the last phase: durable before the handler starts.
+  if (journal) server.use({ name: 'journal', phase: 'handler', admit: (inc) => journal.begin(inc) });
+  installGate(server, p.gate);
+}
+
+/** Creates metrics, health and alerts (loaded lazily: heavy imports) and registers the runtime's health checks. */
+export async function startObservability(
+  opts: RuntimeOptions,
+  d: { log: Logger; stateDir: string; store: Store; halts: HaltRegistry; http(): HttpEndpoint | undefined; phase(): string },
+): Promise<Observability> {
+  const { createObservability } = await import('../observability/observability.js');
+  const { loadAlertsConfig } = await import('../observability/alerts/config.js');
+  const o = opts.observability || {};
+  const file = process.env.ANDON_ALERTS_CONFIG;
+  const alerts = o.alerts ?? (file ? loadAlertsConfig(file) : undefined);
+  const obs = createObservability({ ...o, alerts, server: opts.server, logger: d.log, stateDir: d.stateDir, onSecret: (v) => (d.log as { addSecret?: (v: string) => void }).addSecret?.(v) });
+  registerHealthChecks(obs, d.store, d);
+  return obs;
+}
+
+/** Opens the ops listener: admin API (bearer token) plus metrics and health when observability is on. */
+export async function startOps(rt: AdminTarget & { adminToken: string; obs: Observability | undefined }, o: { port?: number; host?: string }): Promise<OpsServer> {
+  const ops = new OpsServer({ token: rt.adminToken, port: o.port, host: o.host });
+  mountAdminApi(ops, rt);
+  if (rt.obs) (await import('../observability/mount.js')).mountObservability(ops, rt.obs);
+  await ops.listen();
+  return ops;
+}
+
+/** The default store: a FileStore in the state directory; quarantined files are logged loudly. */
+export function defaultStore(dir: string, log: Logger): Store {
+  return new FileStore({
+    dir,
+    onQuarantine: (r) => log.error({ ns: r.ns, key: r.key, file: r.file, reason: r.reason }, 'CORRUPT STATE FILE QUARANTINED: it was not loaded; inspect it and restore by hand if needed'),
+  });
+}
+
+/** The end of a drain: observability (alerts in flight finish), the ops listener, the logger's buffer. */
+export async function finishDrain(obs: Observability | undefined, ops: OpsServer | undefined, log: Logger): Promise<void> {
+  await obs?.stop();
+  await ops?.close();
+  const flushable = log as { flush?: (cb: () => void) => void };
+  if (flushable.flush) await new Promise<void>((r) => flushable.flush!(() => r()));
+}

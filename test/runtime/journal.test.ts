@@ -1,0 +1,165 @@
+/** The exactly-once journal and group commit, in-process with MemoryStore and TestClock. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from '../../src/index.js';
+import { Incoming } from '../../src/server/incoming.js';
+import { Session } from '../../src/server/session.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { TestClock } from '../../src/util/clock.js';
+import { nullLogger } from '../../src/util/logger.js';
+import { GroupCommit } from '../../src/runtime/group-commit.js';
+import { Journal, JOURNAL_KEY, JOURNAL_NS } from '../../src/runtime/journal.js';
+import { resultResponse } from '../../src/protocol/jsonrpc.js';
+
+/** A MemoryStore whose writes wait until released, and which logs operations in order. */
+class GatedStore extends MemoryStore {
+  readonly ops: string[] = [];
+  private gates: Array<() => void> = [];
+  gated = false;
+  fail = false;
+  override async set(ns: string, key: string, value: unknown): Promise<void> {
+    this.ops.push(`set ${ns}/${key}`);
+    if (this.gated) await new Promise<void>((r) => this.gates.push(r));
+    if (this.fail) throw new Error('disk full');
+    await super.set(ns, key, value);
+  }
+  release(): void {
+    const g = this.gates;
+    this.gates = [];
+    for (const f of g) f();
+  }
+  get waiting(): number {
+    return this.gates.length;
+  }
+}
+
+function server() {
+  const s = createServer({ name: 't', version: '1' });
+  s.tool('charge', () => 'charged');
+  s.tool('record', { idempotent: true }, () => 'recorded');
+  s.tool('look', { annotations: { readOnlyHint: true } }, () => 'seen');
+  return s;
+}
+
+function inc(session: Session, id: string | number, tool: string) {
+  return new Incoming({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: {} } }, session, session, '2025', { send: () => {} } as never, new AbortController());
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('group commit: calls that arrive during a write share the next one; each waits for a write that started after it', async () => {
+  let resolveWrite: () => void = () => {};
+  let writes = 0;
+  const gc = new GroupCommit(() => {
+    writes++;
+    return new Promise<void>((r) => (resolveWrite = r));
+  });
+  const done: number[] = [];
+  void gc.commit().then(() => done.push(1));
+  const later = Array.from({ length: 9 }, (_, i) => gc.commit().then(() => done.push(i + 2)));
+  assert.equal(writes, 1);
+  resolveWrite();
+  await tick();
+  assert.deepEqual(done, [1], 'the first write covers only the first call');
+  assert.equal(writes, 2, 'the nine queued calls started one write together');
+  resolveWrite();
+  await Promise.all(later);
+  assert.equal(writes, 2);
+  assert.deepEqual(gc.stats, { writes: 2, commits: 10, maxBatch: 9 });
+});
+
+test('write-ahead: the record is durable before begin() resolves; concurrent calls share one write; read-only and idempotent tools skip it', async () => {
+  const store = new GatedStore();
+  const j = new Journal(server(), store, new TestClock(), nullLogger);
+  const s = new Session('s1');
+  assert.equal(j.begin(inc(s, 1, 'look')), undefined, 'read-only: not journaled');
+  assert.equal(j.begin(inc(s, 2, 'record')), undefined, 'idempotent: no write-ahead');
+  store.gated = true;
+  let started = 0;
+  const first = j.begin(inc(s, 3, 'charge'))!.then(() => started++);
+  const rest = [4, 5, 6, 7].map((id) => j.begin(inc(s, id, 'charge'))!.then(() => started++));
+  await tick();
+  assert.equal(started, 0, 'no handler may start before its record is written');
+  store.release();
+  await first;
+  await tick();
+  store.release();
+  await Promise.all(rest);
+  assert.equal(started, 5);
+  assert.equal(store.ops.length, 2, 'five calls, two writes (group commit)');
+  const saved = (await store.get<string[]>(JOURNAL_NS, JOURNAL_KEY))!;
+  assert.equal(saved.length, 5);
+  assert.deepEqual(JSON.parse(saved[0]!), { s: 's1', id: 3, tool: 'charge', at: 1_000_000 });
+});
+
+test('outcome is durable before settle() resolves, a retry id is answered from it; a failed write-ahead refuses the call', async () => {
+  const store = new GatedStore();
+  const j = new Journal(server(), store, new TestClock(), nullLogger);
+  const s = new Session('s1');
+  await j.begin(inc(s, 'a', 'charge'));
+  store.gated = true;
+  let settled = false;
+  const p = j.settle(inc(s, 'a', 'charge'), resultResponse('a', { content: [] }))!.then(() => (settled = true));
+  await tick();
+  assert.equal(settled, false, 'the response waits for the outcome record');
+  store.release();
+  await p;
+  assert.deepEqual(s.completed?.get('a'), { jsonrpc: '2.0', id: 'a', result: { content: [] } });
+  // Idempotent: no write-ahead, but its outcome is recorded.
+  store.gated = false;
+  await j.settle(inc(s, 'b', 'record'), resultResponse('b', { content: [{ type: 'text', text: 'recorded' }] }));
+  assert.ok(s.completed?.has('b'));
+  assert.equal(j.settle(inc(s, 'c', 'look'), resultResponse('c', {})), undefined);
+  store.fail = true;
+  await assert.rejects(j.begin(inc(s, 'd', 'charge'))!, (e: { code: number; data: { code: string } }) => e.code === -32001 && e.data.code === 'ANDON_JOURNAL_FAILED');
+  assert.equal(j.size, 2, 'the refused call left no record');
+});
+
+test('restore: unfinished calls become ANDON_INTERRUPTED, completed ones keep their result, unknown sessions and bad records are dropped; retention prunes', async () => {
+  const store = new MemoryStore();
+  const clock = new TestClock();
+  const s = new Session('s1');
+  const j1 = new Journal(server(), store, clock, nullLogger);
+  await j1.begin(inc(s, 1, 'charge'));
+  await j1.begin(inc(s, 2, 'charge'));
+  await j1.settle(inc(s, 2, 'charge'), resultResponse(2, { content: [{ type: 'text', text: 'charged' }] }));
+  const other = new Session('gone');
+  await j1.begin(inc(other, 9, 'charge'));
+  const lines = (await store.get<string[]>(JOURNAL_NS, JOURNAL_KEY))!;
+  await store.set(JOURNAL_NS, JOURNAL_KEY, [...lines, '{not json', JSON.stringify({ nope: 1 })]);
+
+  const restored = new Session('s1');
+  const j2 = new Journal(server(), store, clock, nullLogger, { retainMs: 60_000, maxCompleted: 10 });
+  assert.deepEqual(await j2.restore(new Map([['s1', restored]])), { completed: 1, interrupted: 1 });
+  const r1 = restored.completed!.get(1) as { error: { code: number; data: Record<string, unknown> } };
+  assert.equal(r1.error.code, -32001);
+  assert.equal(r1.error.data.code, 'ANDON_INTERRUPTED');
+  assert.equal(r1.error.data.tool, 'charge');
+  assert.deepEqual((restored.completed!.get(2) as { result: unknown }).result, { content: [{ type: 'text', text: 'charged' }] });
+  const after = (await store.get<string[]>(JOURNAL_NS, JOURNAL_KEY))!;
+  assert.equal(after.length, 2, 'the interrupted outcome is durable; the other session and bad lines are gone');
+  // Retention: past retainMs, the next write retires completed outcomes.
+  await clock.advance(60_001);
+  await j2.settle(inc(restored, 3, 'record'), resultResponse(3, { content: [] }));
+  assert.equal(j2.size, 1);
+  assert.equal(restored.completed!.has(1), false);
+  assert.equal(restored.completed!.has(3), true);
+});
+
+test('the journal stays bounded in bytes; a journal of the previous format is read as interrupted calls and removed', async () => {
+  const store = new MemoryStore();
+  const s = new Session('s1');
+  const j = new Journal(server(), store, new TestClock(), nullLogger, { maxBytes: 2000 });
+  const big = 'x'.repeat(300);
+  for (let i = 0; i < 20; i++) await j.settle(inc(s, i, 'record'), resultResponse(i, { content: [{ type: 'text', text: big }] }));
+  const lines = (await store.get<string[]>(JOURNAL_NS, JOURNAL_KEY))!;
+  assert.ok(lines.join('').length <= 2000, 'within the byte budget');
+  assert.ok(s.completed!.has(19) && !s.completed!.has(0), 'the oldest outcomes went first');
+
+  const old = new MemoryStore();
+  await old.set(JOURNAL_NS, 'inflight', [{ sessionId: 's1', requestId: 'c-1', tool: 'charge', arguments: {}, protocolVersion: '2025-11-25' }]);
+  const restored = new Session('s1');
+  assert.deepEqual(await new Journal(server(), old, new TestClock(), nullLogger).restore(new Map([['s1', restored]])), { completed: 0, interrupted: 1 });
+  assert.equal((restored.completed!.get('c-1') as { error: { data: { code: string } } }).error.data.code, 'ANDON_INTERRUPTED');
+  assert.equal(await old.get(JOURNAL_NS, 'inflight'), undefined);
+});
