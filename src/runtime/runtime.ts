@@ -11,6 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { McpServer } from '../server/server.js';
+import type { AdmissionPipeline } from '../admission/pipeline.js';
 import type { Store } from '../store/store.js';
 import type { HttpEndpoint } from '../transports/serve-http.js';
 import { serveStdio, type StdioConnection } from '../transports/stdio.js';
@@ -93,6 +94,10 @@ export class Runtime {
   }
 
   /** The supervision tree's root and the tools' supervisor. */
+  /** The server's admission pipeline: `runtime.admission.use({ name, phase, admit, around, visible })`. */
+  get admission(): AdmissionPipeline {
+    return this.server.admission;
+  }
   get root(): Supervisor {
     return this.tree.root;
   }

@@ -151,10 +151,7 @@ export class McpServer {
     if (this.halts.setToolHalted(name, reason)) this.listChanged('tools');
   }
 
-  /**
-   * Marks a tool unavailable (reason) or available again (null) without hiding it, e.g. while its
-   * supervisor waits to restart it: calls return an error result carrying the reason.
-   */
+  /** Marks a tool unavailable (listed, calls answer an error result with `reason`) or available (null). */
   setToolUnavailable(name: string, reason: string | null): void {
     if (!this.tools.has(name)) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     this.halts.setToolUnavailable(name, reason);
@@ -240,10 +237,7 @@ export class McpServer {
     this.fanout.addListener(l);
   }
 
-  /**
-   * @internal Opens a 2026 `subscriptions/listen` stream: agrees the filter against what this
-   * server supports, sends the acknowledgement first, then registers the listener.
-   */
+  /** @internal Opens a 2026 `subscriptions/listen` stream (see Fanout.openListener). */
   openListener(request: JsonRpcRequest, send: Sink): Listener {
     return this.fanout.openListener(request, send);
   }
@@ -349,10 +343,7 @@ export class McpServer {
     return this.inflight.whenIdle(timeoutMs);
   }
 
-  /**
-   * Aborts every in-flight request: the client is sent notifications/cancelled on the request's
-   * channel, then the handler's signal is aborted. Returns how many were aborted.
-   */
+  /** Aborts every in-flight request (notifications/cancelled, then the signal); returns how many. */
   abortInflight(reason: string): number {
     return this.inflight.abortAll(reason);
   }
