@@ -142,10 +142,7 @@ export class McpServer {
     return [...this.tools.keys()];
   }
 
-  /**
-   * Halts (reason given) or resumes (null) one tool: a halted tool is hidden from tools/list and
-   * calls to it return an error result carrying the reason. Clients are told the list changed.
-   */
+  /** Halts (`reason`) or resumes (null) a tool: hidden from tools/list, calls answer an error result with the reason. */
   setToolHalted(name: string, reason: string | null): void {
     if (!this.tools.has(name)) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     if (this.halts.setToolHalted(name, reason)) this.listChanged('tools');
@@ -295,8 +292,7 @@ export class McpServer {
     const { request } = inc;
     const started = requestChannel.hasSubscribers ? performance.now() : 0;
     let outcome: RequestEvent['outcome'] = 'ok';
-    // In flight from the start: drain waits for a request an async stage (auth, a journal
-    // write) still holds, and a refused one leaves again before anything ran.
+    // In flight from the start: drain waits for a request an async stage still holds.
     this.inflight.add(inc);
     try {
       let response: JsonRpcResponse;
