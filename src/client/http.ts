@@ -8,6 +8,7 @@
  * fails only the affected call. The 2025 standalone GET stream carries server→client messages
  * that belong to no request, and is re-opened with backoff when it drops.
  */
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { JsonRpcMessage, JsonRpcRequest, RequestId } from '../protocol/jsonrpc.js';
@@ -29,6 +30,8 @@ export interface StreamableHttpOptions {
   agent?: HttpAgent;
   /** OAuth: answers 401 and 403 `insufficient_scope` challenges and supplies the bearer token. Default none. */
   auth?: OAuthFlow;
+  /** Time for reconnect backoff. Default {@link systemClock}. */
+  clock?: Clock;
 }
 
 const ACCEPT_BOTH = 'application/json, text/event-stream';
@@ -51,7 +54,7 @@ interface Exchange {
   resumeAttempts: number;
   req: ClientRequest | undefined;
   res: IncomingMessage | undefined;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
 }
 
 /** Everything an HTTP response told us, for errors. */
@@ -63,6 +66,7 @@ interface Opened {
 
 /** Streamable HTTP client transport. */
 export class StreamableHttpTransport implements ClientTransport {
+  private readonly clock: Clock;
   readonly kind = 'http' as const;
   readonly url: URL;
   /** The 2025 session id the server issued, if any. */
@@ -73,7 +77,7 @@ export class StreamableHttpTransport implements ClientTransport {
   private readonly ownAgent: boolean;
   private readonly maxBody: number;
   private readonly exchanges = new Map<RequestId, Exchange>();
-  private standalone: { active: boolean; lastEventId?: string; retryMs?: number; req?: ClientRequest; res?: IncomingMessage; timer?: NodeJS.Timeout; headers: Record<string, string> } | undefined;
+  private standalone: { active: boolean; lastEventId?: string; retryMs?: number; req?: ClientRequest; res?: IncomingMessage; timer?: Timer; headers: Record<string, string> } | undefined;
   private closed = false;
   /** The standalone stream was refused for lack of authorization: re-open it after authorizing. */
   private standaloneNeedsAuth: Record<string, string> | undefined;
@@ -84,6 +88,7 @@ export class StreamableHttpTransport implements ClientTransport {
   ) {
     this.url = new URL(url);
     this.policy = reconnectPolicy(options.reconnect);
+    this.clock = options.clock ?? systemClock;
     this.maxBody = options.maxBodyBytes ?? 16 * 1024 * 1024;
     this.ownAgent = options.agent === undefined;
     this.agent = options.agent ?? (this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
@@ -149,7 +154,7 @@ export class StreamableHttpTransport implements ClientTransport {
 
   private finish(ex: Exchange): void {
     ex.done = true;
-    if (ex.timer) clearTimeout(ex.timer);
+    if (ex.timer) this.clock.clearTimeout(ex.timer);
     this.exchanges.delete(ex.id);
   }
 
@@ -336,7 +341,7 @@ export class StreamableHttpTransport implements ClientTransport {
 
   private sleep(ex: Exchange | undefined, ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
+      const t = this.clock.setTimeout(resolve, ms);
       if (ex) ex.timer = t;
     });
   }
@@ -356,7 +361,7 @@ export class StreamableHttpTransport implements ClientTransport {
     const st = this.standalone;
     if (!st) return;
     st.active = false;
-    if (st.timer) clearTimeout(st.timer);
+    if (st.timer) this.clock.clearTimeout(st.timer);
     st.req?.destroy();
     st.res?.destroy();
     this.standalone = undefined;
@@ -409,7 +414,7 @@ export class StreamableHttpTransport implements ClientTransport {
       const delay = backoffDelay(this.policy, Math.max(1, failures), st.retryMs ?? 0);
       this.sink.event('reconnect', { reason: 'standalone-stream', attempt: failures, delayMs: delay, lastEventId: st.lastEventId });
       await new Promise<void>((resolve) => {
-        st.timer = setTimeout(resolve, delay);
+        st.timer = this.clock.setTimeout(resolve, delay);
       });
     }
   }

@@ -51,8 +51,8 @@ export abstract class ClientInbound extends ClientCore {
         const p = this.byProgressToken.get(params.progressToken as RequestId);
         if (p) {
           if (p.resetOnProgress && p.idle) {
-            clearTimeout(p.idle);
-            p.idle = setTimeout(() => this.timeout(p, `no response or progress within ${p.idleMs} ms`), p.idleMs);
+            this.clock.clearTimeout(p.idle);
+            p.idle = this.clock.setTimeout(() => this.timeout(p, `no response or progress within ${p.idleMs} ms`), p.idleMs);
           }
           const progress: Progress = { progress: Number(params.progress) };
           if (typeof params.total === 'number') progress.total = params.total;

@@ -235,10 +235,10 @@ function makeTransport(target: ClientTarget, options: ClientOptions): ClientTran
   if (typeof target === 'object' && target !== null && 'transport' in target) return target.transport;
   const auth = options.oauth ? new OAuthFlow(options.oauth) : undefined;
   if (target instanceof URL || (typeof target === 'string' && /^https?:\/\//i.test(target.trim()))) {
-    return new StreamableHttpTransport(typeof target === 'string' ? target.trim() : target, { headers: options.headers, reconnect: options.reconnect, auth });
+    return new StreamableHttpTransport(typeof target === 'string' ? target.trim() : target, { headers: options.headers, reconnect: options.reconnect, auth, clock: options.clock });
   }
   if (typeof target === 'object' && 'url' in target) {
-    return new StreamableHttpTransport(target.url, { headers: { ...options.headers, ...target.headers }, reconnect: options.reconnect, auth });
+    return new StreamableHttpTransport(target.url, { headers: { ...options.headers, ...target.headers }, reconnect: options.reconnect, auth, clock: options.clock });
   }
   if (typeof target === 'string') {
     const argv = splitCommand(target);
