@@ -13,7 +13,7 @@ import { classify, type JsonRpcNotification, type JsonRpcRequest, type RequestId
 import { McpError } from '../protocol/errors.js';
 import { META, V2026_07_28, type Era } from '../protocol/versions.js';
 import type { Validator } from '../protocol/schema.js';
-import type { ClientCapabilities, LoggingLevel } from '../server/types.js';
+import type { ClientCapabilities, LoggingLevel } from '../protocol/types.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { ClientError } from './errors.js';
 import { requestHeaders2026, type HeaderParams } from './headers.js';

@@ -9,7 +9,7 @@
 import { errorResponse, resultResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type RequestId } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, V2025_11_25, type Era } from '../protocol/versions.js';
-import type { ClientCapabilities, ElicitFormParams, ElicitUrlParams, LoggingLevel, Root } from '../server/types.js';
+import type { ClientCapabilities, ElicitFormParams, ElicitUrlParams, LoggingLevel, Root } from '../protocol/types.js';
 import { ClientError } from './errors.js';
 import { ClientCore } from './core.js';
 import type { HandlerContext, Progress, RequestOptions, Task } from './types.js';

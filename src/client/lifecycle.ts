@@ -5,7 +5,7 @@
  */
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, SESSION_VERSIONS, STATELESS_VERSIONS, V2025_11_25, isStatelessVersion, type Era } from '../protocol/versions.js';
-import type { Implementation } from '../server/types.js';
+import type { Implementation } from '../protocol/types.js';
 import { ClientError } from './errors.js';
 import { StreamableHttpTransport } from './http.js';
 import { LegacySseTransport } from './legacy-sse.js';

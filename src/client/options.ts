@@ -3,7 +3,7 @@
  * Types only (and the default client info), so every layer of the client can import them.
  */
 import type { JsonRpcNotification } from '../protocol/jsonrpc.js';
-import type { ClientCapabilities, Implementation, LoggingLevel } from '../server/types.js';
+import type { ClientCapabilities, Implementation, LoggingLevel } from '../protocol/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { ClientError } from './errors.js';
