@@ -9,8 +9,9 @@
  * that belong to no request, and is re-opened with backoff when it drops.
  */
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { ACCEPT_BOTH, NOT_DELIVERED, UNSAFE_TO_REPEAT, describe, isResponseTo, openHttpRequest, protocolHeader, type Exchange, type Opened } from './http-request.js';
 import type { JsonRpcMessage, JsonRpcRequest, RequestId } from '../protocol/jsonrpc.js';
 import { ClientError } from './errors.js';
 import { readBody, readSseMessages, snippet, toClientError, tryJson } from './http-response.js';
@@ -32,36 +33,6 @@ export interface StreamableHttpOptions {
   auth?: OAuthFlow;
   /** Time for reconnect backoff. Default {@link systemClock}. */
   clock?: Clock;
-}
-
-const ACCEPT_BOTH = 'application/json, text/event-stream';
-/** Errors where the request certainly never reached the server, so sending it again is safe. */
-const NOT_DELIVERED = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'ENETUNREACH', 'EHOSTUNREACH', 'EAI_AGAIN']);
-/** Requests with side effects: never re-sent after the server may have received them. */
-const UNSAFE_TO_REPEAT = new Set(['tools/call', 'resources/subscribe', 'resources/unsubscribe', 'tasks/cancel', 'subscriptions/listen']);
-
-/** The state of one POSTed request while its answer is awaited. */
-interface Exchange {
-  id: RequestId;
-  method: string;
-  body: string;
-  headers: Record<string, string>;
-  resumable: boolean;
-  done: boolean;
-  gotResponse: boolean;
-  lastEventId: string | undefined;
-  retryMs: number | undefined;
-  resumeAttempts: number;
-  req: ClientRequest | undefined;
-  res: IncomingMessage | undefined;
-  timer: Timer | undefined;
-}
-
-/** Everything an HTTP response told us, for errors. */
-interface Opened {
-  res: IncomingMessage;
-  status: number;
-  headers: IncomingHttpHeaders;
 }
 
 /** Streamable HTTP client transport. */
@@ -518,49 +489,10 @@ export class StreamableHttpTransport implements ClientTransport {
     return h;
   }
 
-  /** Sends one HTTP request and resolves when the response headers arrive. */
+  /** Sends one HTTP request and resolves when the response headers arrive (noting the session id). */
   private open(method: string, url: URL, headers: Record<string, string>, body: string | undefined, holder: { req?: ClientRequest } | undefined): Promise<Opened> {
-    return new Promise((resolve, reject) => {
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      let req: ClientRequest;
-      const h = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-      try {
-        req = send(url, { method, headers: h, agent: this.agent });
-      } catch (err) {
-        // Invalid header characters are reported synchronously by node:http.
-        reject(new ClientError('INVALID_ARGUMENT', `Cannot send the HTTP request: ${(err as Error).message}`, { cause: err }));
-        return;
-      }
-      if (holder) holder.req = req;
-      req.once('response', (res) => {
-        const sid = res.headers['mcp-session-id'];
-        if (typeof sid === 'string' && sid.length > 0 && method !== 'DELETE') this.sessionId = sid;
-        res.on('error', () => {
-          // Stream errors end the body; the readers above handle the early end.
-        });
-        resolve({ res, status: res.statusCode ?? 0, headers: res.headers });
-      });
-      req.once('error', (err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
-        err.reusedSocket = (req as unknown as { reusedSocket?: boolean }).reusedSocket === true;
-        reject(err);
-      });
-      req.end(body);
+    return openHttpRequest(method, url, headers, body, this.agent, holder, (sid) => {
+      if (method !== 'DELETE') this.sessionId = sid;
     });
   }
-}
-
-function isResponseTo(value: unknown, id: RequestId): boolean {
-  if (!value || typeof value !== 'object') return false;
-  const m = value as Record<string, unknown>;
-  return m.id === id && !('method' in m) && ('result' in m || 'error' in m);
-}
-
-function describe(message: JsonRpcMessage): string {
-  return 'method' in message ? message.method : 'response';
-}
-
-/** The protocol-version header of a request, which a resume GET must repeat. */
-function protocolHeader(h: Record<string, string>): Record<string, string> {
-  const v = h['mcp-protocol-version'];
-  return v === undefined ? {} : { 'mcp-protocol-version': v };
 }
