@@ -104,7 +104,7 @@ export abstract class ClientLifecycle extends ClientInbound {
       if (this.transport instanceof StreamableHttpTransport && this.options.legacySseFallback !== false && err instanceof ClientError && err.code === 'HTTP_ERROR' && (status === 400 || status === 404 || status === 405)) {
         this.log.info({ url: this.transport.url.href, status }, 'server refused Streamable HTTP; trying the 2024 HTTP+SSE transport');
         await this.transport.close();
-        const legacy = new LegacySseTransport(this.transport.url, { headers: this.options.headers });
+        const legacy = new LegacySseTransport(this.transport.url, { headers: this.options.headers, clock: this.clock });
         this.transport = legacy;
         await legacy.start(this.sink());
         await this.initialize(offer);
