@@ -6,7 +6,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpsServer } from '../../src/admin/ops-server.js';
 import { TestClock } from '../../src/util/clock.js';
-import { HealthMonitor, mountObservability, obsChannels, type HealthEvent } from '../../src/observability/index.js';
+import { HealthMonitor, createObservability, mountObservability, obsChannels, type HealthEvent } from '../../src/observability/index.js';
 
 const stops: Array<() => unknown> = [];
 after(async () => {
@@ -79,6 +79,22 @@ describe('HealthMonitor', () => {
     assert.equal(r.components.false!.lastError, 'check returned false');
     assert.equal(r.components.detail!.lastError, 'replica lag 40 s');
     assert.equal(r.components.fine!.status, 'healthy');
+  });
+
+  test('createObservability({ clock }) runs the health checks on that clock', async () => {
+    const clock = new TestClock(0);
+    const obs = createObservability({ clock, metrics: false, tracing: false, requestLogging: false, health: { intervalMs: 1000 } });
+    stops.push(() => obs.stop());
+    let n = 0;
+    obs.health.register('probe', () => {
+      n++;
+      return true;
+    });
+    await clock.advance(0);
+    assert.equal(n, 1, 'checked at once on registration');
+    await clock.advance(2999);
+    assert.equal(n, 3, 'then every intervalMs of the injected clock');
+    assert.equal(obs.health.live().uptimeSeconds, 3);
   });
 
   test('readiness: draining, degraded, halted critical component, unhealthy critical check', async () => {
