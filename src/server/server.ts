@@ -13,6 +13,7 @@ import { InputRequiredSignal, RequestContext } from './context.js';
 import { makePrompt, makeResource, makeTemplate, makeTool, type PromptEntry, type ResourceEntry, type TemplateEntry, type ToolEntry } from './registry.js';
 import { ClientCancelled, type Peer, type Session, type Sink } from './session.js';
 import { TaskManager } from './tasks.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { StateSealer } from './request-state.js';
 import { check2026Meta, check2026Version, inputRequired } from './era2026.js';
 import { initialize } from './initialize.js';
@@ -58,6 +59,8 @@ export interface ServerOptions {
    * Default: random per process; set it (e.g. from a secret) when several nodes serve one client.
    */
   stateSecret?: string | Buffer;
+  /** Time for whenIdle, task TTLs and (by default) its transports. Default {@link systemClock}. */
+  clock?: Clock;
 }
 
 export type { RequestEvent };
@@ -122,6 +125,8 @@ export class McpServer {
   /** Task support for tools that declare it (2025 tasks, 2026 tasks extension). */
   readonly tasks: TaskManager;
   private readonly state: StateSealer;
+  /** The injected clock; transports and the runtime default to it (the runtime may set it before serving). */
+  clock: Clock;
 
   constructor(options: ServerOptions) {
     const info: Implementation = { name: options.name, version: options.version };
@@ -135,6 +140,7 @@ export class McpServer {
     this.ttlMs = options.cache?.ttlMs ?? 0;
     this.cacheScope = options.cache?.scope ?? 'private';
     this.serverMeta = { [META.serverInfo]: info };
+    this.clock = options.clock ?? systemClock;
     this.tasks = new TaskManager(this);
     this.state = new StateSealer(options.stateSecret);
   }
@@ -445,12 +451,12 @@ export class McpServer {
   whenIdle(timeoutMs: number): Promise<boolean> {
     if (this.inflight.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = this.clock.setTimeout(() => {
         this.idleWaiters = this.idleWaiters.filter((f) => f !== done);
         resolve(false);
       }, timeoutMs);
       const done = () => {
-        clearTimeout(t);
+        this.clock.clearTimeout(t);
         resolve(true);
       };
       this.idleWaiters.push(done);

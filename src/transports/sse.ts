@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { EventStore } from './event-store.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
 /** Response headers of every SSE stream. */
 export const SSE_HEADERS = {
@@ -14,24 +15,29 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
-/** Open streams, for the shared keep-alive ticker (one timer for all streams, not one each). */
+/** Open streams, for the shared keep-alive ticker (one timer per clock for all streams, not one each). */
 const live = new Set<SseStream>();
-let ticker: NodeJS.Timeout | undefined;
-let tickMs = 15_000;
+const tickers = new Map<Clock, { timer: Timer; ms: number }>();
 
-function ensureTicker(ms: number): void {
-  if (ticker && ms >= tickMs) return;
-  if (ticker) clearInterval(ticker);
-  tickMs = ms;
-  ticker = setInterval(() => {
-    const now = Date.now();
-    for (const s of live) s.keepAlive(now, tickMs);
-    if (live.size === 0 && ticker) {
-      clearInterval(ticker);
-      ticker = undefined;
+function ensureTicker(ms: number, clock: Clock): void {
+  const cur = tickers.get(clock);
+  if (cur && ms >= cur.ms) return;
+  if (cur) clock.clearInterval(cur.timer);
+  const timer = clock.setInterval(() => {
+    const now = clock.now();
+    let any = false;
+    for (const s of live) {
+      if (s.clock !== clock) continue;
+      any = true;
+      s.keepAlive(now, ms);
+    }
+    if (!any) {
+      clock.clearInterval(timer);
+      tickers.delete(clock);
     }
   }, ms);
-  ticker.unref();
+  timer.unref?.();
+  tickers.set(clock, { timer, ms });
 }
 
 /**
@@ -76,6 +82,8 @@ export interface SseOptions {
   prime: boolean;
   /** Extra response headers (e.g. Mcp-Session-Id). */
   headers?: Record<string, string>;
+  /** Time for keep-alives. Default {@link systemClock}. */
+  clock?: Clock;
 }
 
 export class SseStream {
@@ -83,7 +91,9 @@ export class SseStream {
   /** What was written before the headers went out; null once they have. */
   private pending: string | null = '';
   private readonly headers: Record<string, string>;
-  private lastWrite = Date.now();
+  /** @internal */
+  readonly clock: Clock;
+  private lastWrite: number;
   /** True once the final event was written; the stream then ends. */
   finished = false;
   onDetach: (() => void) | undefined;
@@ -94,6 +104,8 @@ export class SseStream {
     private readonly opts: SseOptions,
   ) {
     this.res = res;
+    this.clock = opts.clock ?? systemClock;
+    this.lastWrite = this.clock.now();
     this.headers = opts.headers ? { ...SSE_HEADERS, ...opts.headers } : SSE_HEADERS;
     unflushed.push(this);
     pendingCount++;
@@ -106,7 +118,7 @@ export class SseStream {
     }
     this.watch(res);
     live.add(this);
-    ensureTicker(opts.keepAliveMs);
+    ensureTicker(opts.keepAliveMs, this.clock);
   }
 
   private watch(res: ServerResponse): void {
@@ -146,7 +158,7 @@ export class SseStream {
   send(message: JsonRpcMessage): void {
     const id = this.opts.eventStore?.storeEvent(this.streamId, message);
     if (!this.res) return;
-    this.lastWrite = Date.now();
+    this.lastWrite = this.clock.now();
     this.write(id ? `id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n` : `event: message\ndata: ${JSON.stringify(message)}\n\n`);
   }
 

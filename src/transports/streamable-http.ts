@@ -21,6 +21,7 @@ import { SseStream, type SseOptions } from './sse.js';
 import { HttpExchange, type ExchangeShared } from './http-exchange.js';
 import { acceptsJson, acceptsSse, headerMismatch, paramHeaderMismatch } from './http-headers.js';
 import type { Logger } from '../util/logger.js';
+import type { Clock, Timer } from '../util/clock.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from '../runtime/events.js';
 import { AndonError, type ErrorDef } from '../errors/catalogue.js';
@@ -49,6 +50,8 @@ export interface HttpTransportOptions {
   keepAliveMs?: number;
   /** Sessions idle this long without an open stream are closed. Default 30 minutes. */
   sessionIdleMs?: number;
+  /** Time for the session sweeper and SSE keep-alives. Default the server's `clock`. */
+  clock?: Clock;
   logger?: Logger;
 }
 
@@ -81,7 +84,8 @@ export class StreamableHttpHandler {
   private readonly standaloneStreams = new Map<string, SseStream>();
   private readonly requestStreams = new Map<string, { stream: SseStream; session: Session }>();
   private readonly listenStreams = new Set<{ stream: SseStream; listener: Listener; requestId: JsonRpcRequest['id'] }>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly sweeper: Timer;
+  private readonly clock: Clock;
   private closing = false;
   /**
    * Request stream ids are `<session>-<nonce><counter>`: unique per process and across restarts
@@ -102,13 +106,14 @@ export class StreamableHttpHandler {
     this.maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
     this.eventStore = options.eventStore ?? new MemoryEventStore();
     this.mode = options.responseMode ?? 'auto';
-    this.sseBase = { eventStore: this.eventStore, retryMs: options.retryMs ?? 1000, keepAliveMs: options.keepAliveMs ?? 15_000 };
+    this.clock = options.clock ?? server.clock;
+    this.sseBase = { eventStore: this.eventStore, retryMs: options.retryMs ?? 1000, keepAliveMs: options.keepAliveMs ?? 15_000, clock: this.clock };
     this.allowedOrigins = options.allowedOrigins ?? [];
     this.allowedHosts = options.allowedHosts ?? LOCAL_HOSTS;
     this.log = options.logger ?? nullLogger;
     const idle = options.sessionIdleMs ?? 30 * 60_000;
-    this.sweeper = setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
-    this.sweeper.unref();
+    this.sweeper = this.clock.setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
+    this.sweeper.unref?.();
     this.shared = {
       mode: this.mode,
       sseBase: this.sseBase,
@@ -320,7 +325,7 @@ export class StreamableHttpHandler {
 
   private post2025(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
     if (kind === 'request' && (msg as JsonRpcRequest).method === 'initialize') {
-      const session = new Session(pooledSessionId());
+      const session = new Session(pooledSessionId(), this.clock.now());
       this.dispatch(res, msg as JsonRpcRequest, '2025', session, new RequestAbort(), true);
       return;
     }
@@ -363,7 +368,7 @@ export class StreamableHttpHandler {
     if (pv !== undefined && (typeof pv !== 'string' || !SESSION_VERSIONS.includes(pv))) {
       throw new HttpError(HttpErrors.UnsupportedProtocolVersion, `Bad Request: unsupported MCP-Protocol-Version "${String(pv)}" (supported: ${SESSION_VERSIONS.join(', ')})`);
     }
-    session.lastActivity = Date.now();
+    session.lastActivity = this.clock.now();
     return session;
   }
 
@@ -449,7 +454,7 @@ export class StreamableHttpHandler {
   }
 
   private sweep(idleMs: number): void {
-    const cutoff = Date.now() - idleMs;
+    const cutoff = this.clock.now() - idleMs;
     for (const s of this.sessions.values()) {
       if (s.lastActivity < cutoff && !this.standaloneStreams.get(s.id)?.attached && s.inflight.size === 0) this.closeSession(s);
     }
@@ -492,7 +497,7 @@ export class StreamableHttpHandler {
   /** Recreates a 2025 session saved before a restart: the client keeps its Mcp-Session-Id. */
   restoreSession(session: Session): void {
     session.initialized = true;
-    session.lastActivity = Date.now();
+    session.lastActivity = this.clock.now();
     this.sessions.set(session.id, session);
     this.server.addSession(session);
   }
@@ -500,7 +505,7 @@ export class StreamableHttpHandler {
   /** Stops accepting, ends open streams (2026 listeners get their closing result), clears timers. */
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.sweeper);
+    this.clock.clearInterval(this.sweeper);
     for (const { stream, listener } of this.listenStreams) stream.finish(this.server.listenerClosing(listener));
     this.listenStreams.clear();
     for (const s of this.standaloneStreams.values()) s.close();
