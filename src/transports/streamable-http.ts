@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { decodeMessage, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
 import { RequestAbort } from '../server/context.js';
@@ -226,13 +226,7 @@ export class StreamableHttpHandler {
   }
 
   private message(req: IncomingMessage, res: ServerResponse, text: string): void {
-    let value: unknown;
-    try {
-      value = decodeJson(text);
-    } catch (err) {
-      throw new HttpError(400, ErrorCode.ParseError, (err as Error).message);
-    }
-    const c = classify(value);
+    const c = decodeMessage(text);
     if (c.kind === 'invalid') return this.send(res, 400, errorResponse(c.id, c.error));
     const msg = c.message;
     // While refusing (drain, halt), new requests get 503; responses and notifications still pass
