@@ -8,6 +8,7 @@ import { channels, type RequestEvent } from '../runtime/events.js';
 import type { Logger } from '../util/logger.js';
 import { requestStartChannel, type RequestStartEvent, type RequestTracing } from './tracing.js';
 import type { RequestScope } from './scope.js';
+import { handlerErrorChannel, type HandlerErrorEvent } from '../server/handler-errors.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -96,6 +97,15 @@ export class RequestLogging {
     this.log[level](stamp(line, this.tracing?.scopeFor(e.incoming)), 'request completed');
   });
 
+  /** A resource, prompt or completion handler threw: an error line with the URI or name and the stack. */
+  private readonly onHandlerError = this.guard((msg: unknown): void => {
+    const e = msg as HandlerErrorEvent;
+    const line: Record<string, unknown> = { event: 'handler.error', kind: e.kind, err: e.error };
+    if (e.uri !== undefined) line.uri = e.uri;
+    if (e.name !== undefined) line.name = e.name;
+    this.log.error(stamp(line, this.tracing?.scopeFor(undefined)), `${e.kind} handler failed: ${e.error.message}`);
+  });
+
   /**
    * Subscribes to what the logger's level lets through, as set now: a start subscriber alone makes
    * the server run every request through the start channel, so there is none unless the start
@@ -108,6 +118,7 @@ export class RequestLogging {
     this.subscribedEnd = this.enabled(this.completeLevel) || this.enabled(this.errorLevel);
     if (this.subscribedStart) requestStartChannel.subscribe(this.onStart);
     if (this.subscribedEnd) channels.request.subscribe(this.onEnd);
+    handlerErrorChannel.subscribe(this.onHandlerError);
     return this;
   }
 
@@ -116,6 +127,7 @@ export class RequestLogging {
     this.started = false;
     if (this.subscribedStart) requestStartChannel.unsubscribe(this.onStart);
     if (this.subscribedEnd) channels.request.unsubscribe(this.onEnd);
+    handlerErrorChannel.unsubscribe(this.onHandlerError);
   }
 
   /** Re-reads the logger's level (after it changed). */
