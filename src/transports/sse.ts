@@ -66,8 +66,23 @@ function settled(): void {
   }
 }
 
+/**
+ * Default bound on what one SSE connection may hold unread, in bytes (Node's buffer plus the
+ * socket's): 4 MiB. Past it the client is not reading, and the connection is dropped.
+ */
+export const DEFAULT_MAX_STREAM_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface SseOptions {
   eventStore: EventStore | undefined;
+  /**
+   * Largest number of bytes queued unread on the connection (`res.writableLength`) before the
+   * stream's connection is dropped. Default {@link DEFAULT_MAX_STREAM_BUFFER_BYTES}. Events keep
+   * going to the event store, so a resumable client reconnects with `Last-Event-ID` and misses
+   * nothing the store still holds.
+   */
+  maxBufferBytes?: number;
+  /** Called when a connection is dropped for exceeding `maxBufferBytes` (the transport logs it). */
+  onOverflow?: (streamId: string, queuedBytes: number) => void;
   /** Reconnect delay suggested to the client in the priming event. */
   retryMs: number;
   /** Idle time after which a comment line is written to keep proxies from closing the stream. */
@@ -135,6 +150,28 @@ export class SseStream {
   private write(text: string): void {
     if (this.pending !== null) this.pending += text;
     else this.res!.write(text);
+    this.bounded();
+  }
+
+  /**
+   * Backpressure: `res.write` never refuses, it queues. A client that stops reading would grow
+   * the process without bound, so once more than `maxBufferBytes` sit unread the connection is
+   * destroyed (its 'close' detaches it). The logical stream lives on in the event store.
+   */
+  private bounded(): void {
+    const res = this.res;
+    if (!res) return;
+    const queued = this.pending !== null ? this.pending.length : res.writableLength;
+    if (queued <= (this.opts.maxBufferBytes ?? DEFAULT_MAX_STREAM_BUFFER_BYTES)) return;
+    this.res = null;
+    live.delete(this);
+    if (this.pending !== null) {
+      this.pending = null;
+      settled();
+    }
+    this.opts.onOverflow?.(this.streamId, queued);
+    res.destroy();
+    this.onDetach?.();
   }
 
   /** Whether a client connection is attached right now. */
@@ -169,9 +206,11 @@ export class SseStream {
     this.res = res;
     res.writeHead(200, this.headers);
     res.flushHeaders();
-    replay((eventId, message) => res.write(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`));
     this.watch(res);
     live.add(this);
+    replay((eventId, message) => {
+      if (this.res === res) this.write(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+    });
     if (this.finished) this.close();
   }
 

@@ -17,40 +17,17 @@ import { RequestAbort } from '../server/context.js';
 import { Incoming, check2026Meta, check2026Version, type Listener, type McpServer } from '../server/server.js';
 import { Session } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
-import { SseStream, type SseOptions } from './sse.js';
+import { DEFAULT_MAX_STREAM_BUFFER_BYTES, SseStream, type SseOptions } from './sse.js';
 import { HttpExchange, type ExchangeShared } from './http-exchange.js';
 import { acceptsJson, acceptsSse, headerMismatch, paramHeaderMismatch } from './http-headers.js';
+import { LOCAL_HOSTS, hostOriginRefusal } from './http-origin.js';
+import type { HttpTransportOptions } from './http-options.js';
+import { pooledSessionId } from './session-id.js';
 import type { Logger } from '../util/logger.js';
+import { WireErrors } from '../errors/catalogue.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from '../runtime/events.js';
 
-/** Options of the Streamable HTTP transport. */
-export interface HttpTransportOptions {
-  /** Endpoint path. Default `/mcp`. */
-  path?: string;
-  /** Largest accepted request body in bytes. Default 4 MiB. */
-  maxBodyBytes?: number;
-  /**
-   * Accepted `Origin` values. Default: only localhost origins (http(s)://localhost|127.0.0.1|[::1]
-   * on any port). Requests without an Origin (non-browser clients) are accepted. `'*'` allows all.
-   */
-  allowedOrigins?: string[] | '*';
-  /** Accepted `Host` header hostnames. Default: localhost, 127.0.0.1, [::1]. `'*'` allows all. */
-  allowedHosts?: string[] | '*';
-  /** Event store for SSE resumability. Default: a bounded in-memory store. */
-  eventStore?: EventStore;
-  /** `auto` (JSON unless the handler streams), `json` or `sse`. Default `auto`. */
-  responseMode?: 'auto' | 'json' | 'sse';
-  /** `retry` suggested in the SSE priming event, ms. Default 1000. */
-  retryMs?: number;
-  /** Keep-alive comment interval on idle SSE streams, ms. Default 15,000. */
-  keepAliveMs?: number;
-  /** Sessions idle this long without an open stream are closed. Default 30 minutes. */
-  sessionIdleMs?: number;
-  logger?: Logger;
-}
-
-const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** Thrown for HTTP-level refusals: carries the status and the JSON-RPC error to send. */
@@ -100,7 +77,14 @@ export class StreamableHttpHandler {
     this.maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
     this.eventStore = options.eventStore ?? new MemoryEventStore();
     this.mode = options.responseMode ?? 'auto';
-    this.sseBase = { eventStore: this.eventStore, retryMs: options.retryMs ?? 1000, keepAliveMs: options.keepAliveMs ?? 15_000 };
+    this.sseBase = {
+      eventStore: this.eventStore,
+      retryMs: options.retryMs ?? 1000,
+      keepAliveMs: options.keepAliveMs ?? 15_000,
+      maxBufferBytes: options.maxStreamBufferBytes,
+      onOverflow: (streamId, queuedBytes) =>
+        this.log.warn({ code: WireErrors.SseBacklog.code, streamId, queuedBytes, limit: options.maxStreamBufferBytes ?? DEFAULT_MAX_STREAM_BUFFER_BYTES }, 'SSE stream dropped: the client is not reading (it can resume with Last-Event-ID)'),
+    };
     this.allowedOrigins = options.allowedOrigins ?? [];
     this.allowedHosts = options.allowedHosts ?? LOCAL_HOSTS;
     this.log = options.logger ?? nullLogger;
@@ -150,28 +134,8 @@ export class StreamableHttpHandler {
   }
 
   private checkHostAndOrigin(req: IncomingMessage): void {
-    if (this.allowedHosts !== '*') {
-      const host = req.headers.host;
-      if (!host) throw new HttpError(400, ErrorCode.InvalidRequest, 'Bad Request: missing Host header');
-      const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-      if (!this.allowedHosts.includes(hostname.toLowerCase())) {
-        throw new HttpError(403, ErrorCode.InvalidRequest, `Forbidden: Host "${host}" is not allowed`);
-      }
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && this.allowedOrigins !== '*' && !this.originAllowed(origin)) {
-      throw new HttpError(403, ErrorCode.InvalidRequest, `Forbidden: Origin "${origin}" is not allowed`);
-    }
-  }
-
-  private originAllowed(origin: string): boolean {
-    if ((this.allowedOrigins as string[]).includes(origin)) return true;
-    try {
-      const u = new URL(origin);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && LOCAL_HOSTS.includes(u.hostname);
-    } catch {
-      return false;
-    }
+    const refusal = hostOriginRefusal(req, this.allowedHosts, this.allowedOrigins);
+    if (refusal) throw new HttpError(refusal.status, ErrorCode.InvalidRequest, refusal.message);
   }
 
   // ───────────────────────────── POST ─────────────────────────────
@@ -502,22 +466,6 @@ export class StreamableHttpHandler {
   }
 }
 
-/**
- * Session ids: 128 bits from the CSPRNG as 32 hex chars, like newSessionId(), but drawn from a
- * 4 KiB pool refilled 256 ids at a time (one randomBytes call per session was 5% of an
- * initialize). Every byte is used once.
- */
-let idPool = Buffer.alloc(0);
-let idOffset = 0;
-function pooledSessionId(): string {
-  if (idOffset + 16 > idPool.length) {
-    idPool = randomBytes(4096);
-    idOffset = 0;
-  }
-  const id = idPool.toString('hex', idOffset, idOffset + 16);
-  idOffset += 16;
-  return id;
-}
-
+export type { HttpTransportOptions } from './http-options.js';
 // serveHttp lives in its own module; callers import it from here.
 export { serveHttp, type ServeHttpOptions, type HttpEndpoint } from './serve-http.js';
