@@ -99,6 +99,12 @@ export class SseStream {
   private pending: string | null = '';
   private readonly headers: Record<string, string>;
   private lastWrite = Date.now();
+  /**
+   * Replayed bytes on the current connection. They do not count against `maxBufferBytes`: a
+   * replay is written at once and is bounded by the event store already, and a reconnecting
+   * client must not be dropped for the size of its own backlog.
+   */
+  private slack = 0;
   /** True once the final event was written; the stream then ends. */
   finished = false;
   onDetach: (() => void) | undefined;
@@ -162,7 +168,7 @@ export class SseStream {
     const res = this.res;
     if (!res) return;
     const queued = this.pending !== null ? this.pending.length : res.writableLength;
-    if (queued <= (this.opts.maxBufferBytes ?? DEFAULT_MAX_STREAM_BUFFER_BYTES)) return;
+    if (queued <= (this.opts.maxBufferBytes ?? DEFAULT_MAX_STREAM_BUFFER_BYTES) + this.slack) return;
     this.res = null;
     live.delete(this);
     if (this.pending !== null) {
@@ -189,7 +195,9 @@ export class SseStream {
 
   /** @internal Writes raw SSE text (e.g. replayed events) to the attached response. */
   writeRaw(text: string): void {
-    if (this.res) this.write(text);
+    if (!this.res) return;
+    this.slack += text.length;
+    this.write(text);
   }
 
   /** Sends the last message and ends the HTTP response. */
@@ -208,8 +216,9 @@ export class SseStream {
     res.flushHeaders();
     this.watch(res);
     live.add(this);
+    this.slack = 0;
     replay((eventId, message) => {
-      if (this.res === res) this.write(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+      if (this.res === res) this.writeRaw(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
     });
     if (this.finished) this.close();
   }
