@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createClient } from '../../src/index.js';
-import { MAX_JSON_DEPTH, decodeMessage, nestingExceeds } from '../../src/protocol/jsonrpc.js';
+import { MAX_JSON_DEPTH, decodeMessage, depthExceeds } from '../../src/protocol/jsonrpc.js';
 import { CLI, DIST } from '../helpers/paths.js';
 import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
 import { multiByte } from '../fuzz/fixture-server.js';
@@ -269,12 +269,12 @@ describe('wire defects over stdio, through a real child process', () => {
 });
 
 describe('decode limits (unit)', () => {
-  test('nestingExceeds counts brackets outside strings only', () => {
-    assert.equal(nestingExceeds(deep(65), 64), true);
-    assert.equal(nestingExceeds(deep(64), 64), false);
-    assert.equal(nestingExceeds(JSON.stringify({ s: '['.repeat(1000) }), 64), false);
-    assert.equal(nestingExceeds(JSON.stringify({ s: '\\"[[[' + '['.repeat(100), t: 'a\\' }), 64), false);
-    assert.equal(nestingExceeds(`{"a\\\\":${deep(70)}}`, 64), true);
+  test('depthExceeds counts array/object levels only, stopping at the limit', () => {
+    assert.equal(depthExceeds(JSON.parse(deep(65)), 64), true);
+    assert.equal(depthExceeds(JSON.parse(deep(64)), 64), false);
+    assert.equal(depthExceeds({ s: '['.repeat(1000) }, 64), false);
+    assert.equal(depthExceeds(JSON.parse(`{"a":${deep(70)}}`), 64), true);
+    assert.equal(depthExceeds(JSON.parse(deep(100_000)), 64), true);
   });
   test('decodeMessage: parse error, too deep with id, _meta shapes', () => {
     assert.equal((decodeMessage('{x') as { error: { code: number } }).error.code, -32700);
