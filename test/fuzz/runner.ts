@@ -73,7 +73,8 @@ async function startHttpNode(): Promise<HttpNode> {
   const opsPort = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'andon-fuzz-'));
   const child = spawn(process.execPath, [CLI, 'serve', FIXTURE, '--port', String(port), '--ops-port', String(opsPort), '--state-dir', stateDir], {
-    env: { ...process.env, ANDON_ADMIN_TOKEN: '', ANDON_LOG_LEVEL: 'warn' },
+    // Debug logging subscribes the request start/end loggers: the readers that crashed on odd input.
+    env: { ...process.env, ANDON_ADMIN_TOKEN: '', ANDON_LOG_LEVEL: 'debug' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -175,9 +176,12 @@ async function fuzzHttp(node: HttpNode, seed: number, count: number): Promise<Tr
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   const r = rng(seed);
   const sid = await initSession(agent, node.port);
-  const cases = Array.from({ length: count }, () => ({ m: mutate(r), method: httpMethod(r), headers: httpHeaders(r, sid) }));
   await pool(count, 8, async (i) => {
-    const { m, method, headers } = cases[i]!;
+    // Generated when taken (in index order, so the run stays reproducible), not all up front:
+    // 20,000 mutants with huge strings would hold hundreds of MB.
+    const m = mutate(r);
+    const method = httpMethod(r);
+    const headers = httpHeaders(r, sid);
     s.sent++;
     s.kinds[m.kind] = (s.kinds[m.kind] ?? 0) + 1;
     const a = await exchange(agent, node.port, method, '/mcp', headers, method === 'POST' || method === 'PUT' ? m.body : undefined);
@@ -225,13 +229,10 @@ async function fuzzOps(node: HttpNode, seed: number, count: number): Promise<Tra
   const s = empty();
   const r = rng(seed + 1);
   const token = readFileSync(join(node.stateDir, 'admin-token'), 'utf8').trim();
-  const cases = Array.from({ length: count }, () => {
+  await pool(count, 8, async () => {
     const method = opsMethod(r);
     // Only reads get the token: a fuzzed, authorized drain or halt would stop the node on purpose.
-    return { method, target: opsTarget(r), token: method === 'GET' && r() < 0.5 ? token : undefined };
-  });
-  await pool(count, 8, async (i) => {
-    const c = cases[i]!;
+    const c = { method, target: opsTarget(r), token: method === 'GET' && r() < 0.5 ? token : undefined };
     s.sent++;
     const a = await rawOps(node.opsPort, c.method, c.target, c.token);
     if (a === 'hang') {
@@ -256,7 +257,7 @@ async function fuzzOps(node: HttpNode, seed: number, count: number): Promise<Tra
 async function fuzzStdio(seed: number, count: number): Promise<TransportSummary> {
   const s = empty();
   const stateDir = mkdtempSync(join(tmpdir(), 'andon-fuzz-stdio-'));
-  const child = spawn(process.execPath, [CLI, 'serve', FIXTURE, '--stdio', '--state-dir', stateDir], { env: { ...process.env, ANDON_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', FIXTURE, '--stdio', '--state-dir', stateDir], { env: { ...process.env, ANDON_LOG_LEVEL: 'debug' }, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr!.resume();
   child.stdin!.on('error', () => {});
   const waiting = new Map<string, () => void>();
