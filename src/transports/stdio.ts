@@ -132,7 +132,12 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
           server.addSession(session);
         }
         if (era === '2025' && ac.cancelledByClient) return;
-        write(response);
+        try {
+          write(response);
+        } catch {
+          // A result that cannot be serialised (a BigInt, a cycle): the caller gets an error.
+          write(errorResponse(request.id, new McpError(-32603, 'Internal error: the result could not be serialised')));
+        }
       },
       // handleRequest answers errors itself; this is the backstop that keeps a bug from becoming
       // an unhandled rejection (process exit) instead of one -32603 answer.

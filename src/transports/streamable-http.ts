@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { decodeMessage, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { decodeMessage, errorResponse, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
 import { RequestAbort } from '../server/context.js';
@@ -18,7 +18,7 @@ import { Incoming, check2026Meta, check2026Version, type Listener, type McpServe
 import { Session } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
 import { DEFAULT_MAX_STREAM_BUFFER_BYTES, SseStream, type SseOptions } from './sse.js';
-import { HttpExchange, type ExchangeShared } from './http-exchange.js';
+import { HttpExchange, finishSafely, type ExchangeShared } from './http-exchange.js';
 import { acceptsJson, acceptsSse, headerMismatch, paramHeaderMismatch } from './http-headers.js';
 import { LOCAL_HOSTS, hostOriginRefusal } from './http-origin.js';
 import type { HttpTransportOptions } from './http-options.js';
@@ -329,10 +329,8 @@ export class StreamableHttpHandler {
   private dispatch(res: ServerResponse, request: JsonRpcRequest, era: Era, session: Session | undefined, ac: RequestAbort, isInit = false): HttpExchange {
     const x = new HttpExchange(this.shared, res, request.id, era, session, ac, isInit);
     if (this.mode === 'sse' && !isInit) x.deferOpen();
-    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers)).then(
-      (response) => x.finish(response),
-      (err: unknown) => x.finish(errorResponse(request.id, err)),
-    );
+    const finish = (response: JsonRpcResponse) => finishSafely(x, res, request, response, this.log);
+    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers)).then(finish, (err: unknown) => finish(errorResponse(request.id, err)));
     return x;
   }
 

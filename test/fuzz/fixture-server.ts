@@ -29,6 +29,7 @@ server.tool('flood', { inputSchema: { type: 'object', properties: { count: { typ
   }
   return `flooded ${count}`;
 });
+server.tool('unserialisable', {}, () => ({ content: [{ type: 'text' as const, text: 'x' }], _meta: { n: BigInt(1) } }));
 server.resource('test://fail', { name: 'fail', mimeType: 'text/plain' }, () => {
   throw new Error('disk on fire while reading');
 });

@@ -115,6 +115,14 @@ describe('wire defects over HTTP, through a real node', () => {
     await assertServing(node);
   });
 
+  test('a result that cannot be serialised is -32603 for that call; the node keeps serving', async () => {
+    const sid = (await fetch(node.url, { method: 'POST', headers: JSON_POST, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: init2025 }) })).headers.get('mcp-session-id')!;
+    const r = await post(node, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'unserialisable', arguments: {} } }), { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' });
+    assert.equal(r.json.error.code, -32603, r.text);
+    assert.match(r.json.error.message, /could not be serialised/);
+    await assertServing(node);
+  });
+
   test('6d: 100k-deep arguments or capabilities are refused at decode with the limit named', async () => {
     const sid = (await fetch(node.url, { method: 'POST', headers: JSON_POST, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: init2025 }) })).headers.get('mcp-session-id')!;
     const h = { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
@@ -228,6 +236,14 @@ describe('wire defects over stdio, through a real child process', () => {
     p.send(JSON.stringify({ jsonrpc: '2.0', id: 20, method: 'tools/call', params: { name: 'echo', arguments: { text: 'still here' } } }));
     assert.equal((await p.next(20)).result.content[0].text, 'still here');
     assert.equal(p.child.exitCode, null);
+  });
+
+  test('a result that cannot be serialised is -32603 over stdio too', async () => {
+    p.send(JSON.stringify({ jsonrpc: '2.0', id: 25, method: 'tools/call', params: { name: 'unserialisable', arguments: {} } }));
+    const r = await p.next(25);
+    assert.equal(r.error.code, -32603);
+    p.send(JSON.stringify({ jsonrpc: '2.0', id: 26, method: 'ping' }));
+    assert.deepEqual((await p.next(26)).result, {});
   });
 
   test('6d: a 100k-deep line is refused with the limit named, keeping the id', async () => {
