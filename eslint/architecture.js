@@ -11,8 +11,9 @@
  * Derived from the import graph of issue 9 (see the report of the i9-clock branch):
  * - util: clock, logger, small helpers (the base of everything).
  * - events: the typed diagnostics-channel registry (src/events), a leaf everyone publishes to.
+ * - wire-codes: the JSON-RPC/MCP error codes and McpError (src/protocol/errors.ts), a leaf.
+ * - errors: the one error catalogue (builds on the wire codes; the protocol refuses with it).
  * - protocol: JSON-RPC, versions, schemas and the MCP wire types (src/protocol/types.ts).
- * - errors: the one error catalogue (builds on protocol error codes).
  * - store: persistence back-ends.
  * - server: the MCP server (sessions, registry, handlers).
  * - transports: stdio and Streamable HTTP on top of the server.
@@ -33,12 +34,13 @@
 export const layers = [
   { name: 'util', paths: ['src/util/'] },
   { name: 'events', paths: ['src/events/', 'src/runtime/events.ts'] },
-  { name: 'protocol', paths: ['src/protocol/'] },
+  { name: 'wire-codes', paths: ['src/protocol/errors.ts'] },
   { name: 'errors', paths: ['src/errors/'] },
+  { name: 'protocol', paths: ['src/protocol/'] },
   { name: 'store', paths: ['src/store/'] },
   { name: 'server', paths: ['src/server/'] },
   { name: 'transports', paths: ['src/transports/'] },
-  { name: 'client', paths: ['src/client/'], mayImport: ['util', 'protocol', 'errors'] },
+  { name: 'client', paths: ['src/client/'], mayImport: ['util', 'wire-codes', 'protocol', 'errors'] },
   { name: 'runtime', paths: ['src/runtime/'] },
   { name: 'admin', paths: ['src/admin/'] },
   { name: 'observability', paths: ['src/observability/'] },

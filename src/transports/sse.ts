@@ -72,8 +72,23 @@ function settled(): void {
   }
 }
 
+/**
+ * Default bound on what one SSE connection may hold unread, in bytes (Node's buffer plus the
+ * socket's): 4 MiB. Past it the client is not reading, and the connection is dropped.
+ */
+export const DEFAULT_MAX_STREAM_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface SseOptions {
   eventStore: EventStore | undefined;
+  /**
+   * Largest number of bytes queued unread on the connection (`res.writableLength`) before the
+   * stream's connection is dropped. Default {@link DEFAULT_MAX_STREAM_BUFFER_BYTES}. Events keep
+   * going to the event store, so a resumable client reconnects with `Last-Event-ID` and misses
+   * nothing the store still holds.
+   */
+  maxBufferBytes?: number;
+  /** Called when a connection is dropped for exceeding `maxBufferBytes` (the transport logs it). */
+  onOverflow?: (streamId: string, queuedBytes: number) => void;
   /** Reconnect delay suggested to the client in the priming event. */
   retryMs: number;
   /** Idle time after which a comment line is written to keep proxies from closing the stream. */
@@ -94,6 +109,12 @@ export class SseStream {
   /** @internal */
   readonly clock: Clock;
   private lastWrite: number;
+  /**
+   * Replayed bytes on the current connection. They do not count against `maxBufferBytes`: a
+   * replay is written at once and is bounded by the event store already, and a reconnecting
+   * client must not be dropped for the size of its own backlog.
+   */
+  private slack = 0;
   /** True once the final event was written; the stream then ends. */
   finished = false;
   onDetach: (() => void) | undefined;
@@ -147,6 +168,28 @@ export class SseStream {
   private write(text: string): void {
     if (this.pending !== null) this.pending += text;
     else this.res!.write(text);
+    this.bounded();
+  }
+
+  /**
+   * Backpressure: `res.write` never refuses, it queues. A client that stops reading would grow
+   * the process without bound, so once more than `maxBufferBytes` sit unread the connection is
+   * destroyed (its 'close' detaches it). The logical stream lives on in the event store.
+   */
+  private bounded(): void {
+    const res = this.res;
+    if (!res) return;
+    const queued = this.pending !== null ? this.pending.length : res.writableLength;
+    if (queued <= (this.opts.maxBufferBytes ?? DEFAULT_MAX_STREAM_BUFFER_BYTES) + this.slack) return;
+    this.res = null;
+    live.delete(this);
+    if (this.pending !== null) {
+      this.pending = null;
+      settled();
+    }
+    this.opts.onOverflow?.(this.streamId, queued);
+    res.destroy();
+    this.onDetach?.();
   }
 
   /** Whether a client connection is attached right now. */
@@ -164,7 +207,9 @@ export class SseStream {
 
   /** @internal Writes raw SSE text (e.g. replayed events) to the attached response. */
   writeRaw(text: string): void {
-    if (this.res) this.write(text);
+    if (!this.res) return;
+    this.slack += text.length;
+    this.write(text);
   }
 
   /** Sends the last message and ends the HTTP response. */
@@ -181,9 +226,12 @@ export class SseStream {
     this.res = res;
     res.writeHead(200, this.headers);
     res.flushHeaders();
-    replay((eventId, message) => res.write(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`));
     this.watch(res);
     live.add(this);
+    this.slack = 0;
+    replay((eventId, message) => {
+      if (this.res === res) this.writeRaw(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+    });
     if (this.finished) this.close();
   }
 

@@ -10,52 +10,27 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { decodeMessage, errorResponse, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
 import { RequestAbort } from '../server/context.js';
 import { Incoming, check2026Meta, check2026Version, type Listener, type McpServer } from '../server/server.js';
 import { Session } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
-import { SseStream, type SseOptions } from './sse.js';
-import { HttpExchange, type ExchangeShared } from './http-exchange.js';
+import { DEFAULT_MAX_STREAM_BUFFER_BYTES, SseStream, type SseOptions } from './sse.js';
+import { HttpExchange, finishSafely, type ExchangeShared } from './http-exchange.js';
 import { acceptsJson, acceptsSse, headerMismatch, paramHeaderMismatch } from './http-headers.js';
+import { LOCAL_HOSTS, hostOriginRefusal } from './http-origin.js';
+import type { HttpTransportOptions } from './http-options.js';
+import { pooledSessionId } from './session-id.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock, Timer } from '../util/clock.js';
+import { WireErrors } from '../errors/wire.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from '../runtime/events.js';
 import { AndonError, type ErrorDef } from '../errors/catalogue.js';
 import { HttpErrors } from '../errors/http.js';
 
-/** Options of the Streamable HTTP transport. */
-export interface HttpTransportOptions {
-  /** Endpoint path. Default `/mcp`. */
-  path?: string;
-  /** Largest accepted request body in bytes. Default 4 MiB. */
-  maxBodyBytes?: number;
-  /**
-   * Accepted `Origin` values. Default: only localhost origins (http(s)://localhost|127.0.0.1|[::1]
-   * on any port). Requests without an Origin (non-browser clients) are accepted. `'*'` allows all.
-   */
-  allowedOrigins?: string[] | '*';
-  /** Accepted `Host` header hostnames. Default: localhost, 127.0.0.1, [::1]. `'*'` allows all. */
-  allowedHosts?: string[] | '*';
-  /** Event store for SSE resumability. Default: a bounded in-memory store. */
-  eventStore?: EventStore;
-  /** `auto` (JSON unless the handler streams), `json` or `sse`. Default `auto`. */
-  responseMode?: 'auto' | 'json' | 'sse';
-  /** `retry` suggested in the SSE priming event, ms. Default 1000. */
-  retryMs?: number;
-  /** Keep-alive comment interval on idle SSE streams, ms. Default 15,000. */
-  keepAliveMs?: number;
-  /** Sessions idle this long without an open stream are closed. Default 30 minutes. */
-  sessionIdleMs?: number;
-  /** Time for the session sweeper and SSE keep-alives. Default the server's `clock`. */
-  clock?: Clock;
-  logger?: Logger;
-}
-
-const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** Thrown for HTTP-level refusals: status and JSON-RPC code come from its catalogue entry ({@link HttpErrors}). */
@@ -107,7 +82,15 @@ export class StreamableHttpHandler {
     this.eventStore = options.eventStore ?? new MemoryEventStore();
     this.mode = options.responseMode ?? 'auto';
     this.clock = options.clock ?? server.clock;
-    this.sseBase = { eventStore: this.eventStore, retryMs: options.retryMs ?? 1000, keepAliveMs: options.keepAliveMs ?? 15_000, clock: this.clock };
+    this.sseBase = {
+      eventStore: this.eventStore,
+      retryMs: options.retryMs ?? 1000,
+      keepAliveMs: options.keepAliveMs ?? 15_000,
+      clock: this.clock,
+      maxBufferBytes: options.maxStreamBufferBytes,
+      onOverflow: (streamId, queuedBytes) =>
+        this.log.warn({ code: WireErrors.SseBacklog.code, streamId, queuedBytes, limit: options.maxStreamBufferBytes ?? DEFAULT_MAX_STREAM_BUFFER_BYTES }, 'SSE stream dropped: the client is not reading (it can resume with Last-Event-ID)'),
+    };
     this.allowedOrigins = options.allowedOrigins ?? [];
     this.allowedHosts = options.allowedHosts ?? LOCAL_HOSTS;
     this.log = options.logger ?? nullLogger;
@@ -157,28 +140,8 @@ export class StreamableHttpHandler {
   }
 
   private checkHostAndOrigin(req: IncomingMessage): void {
-    if (this.allowedHosts !== '*') {
-      const host = req.headers.host;
-      if (!host) throw new HttpError(HttpErrors.MissingHost, 'Bad Request: missing Host header');
-      const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-      if (!this.allowedHosts.includes(hostname.toLowerCase())) {
-        throw new HttpError(HttpErrors.HostForbidden, `Forbidden: Host "${host}" is not allowed`);
-      }
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && this.allowedOrigins !== '*' && !this.originAllowed(origin)) {
-      throw new HttpError(HttpErrors.OriginForbidden, `Forbidden: Origin "${origin}" is not allowed`);
-    }
-  }
-
-  private originAllowed(origin: string): boolean {
-    if ((this.allowedOrigins as string[]).includes(origin)) return true;
-    try {
-      const u = new URL(origin);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && LOCAL_HOSTS.includes(u.hostname);
-    } catch {
-      return false;
-    }
+    const refusal = hostOriginRefusal(req, this.allowedHosts, this.allowedOrigins);
+    if (refusal) throw new HttpError(refusal.def, refusal.message);
   }
 
   // ───────────────────────────── POST ─────────────────────────────
@@ -233,13 +196,7 @@ export class StreamableHttpHandler {
   }
 
   private message(req: IncomingMessage, res: ServerResponse, text: string): void {
-    let value: unknown;
-    try {
-      value = decodeJson(text);
-    } catch (err) {
-      throw new HttpError(HttpErrors.ParseError, (err as Error).message);
-    }
-    const c = classify(value);
+    const c = decodeMessage(text);
     if (c.kind === 'invalid') return this.send(res, 400, errorResponse(c.id, c.error));
     const msg = c.message;
     // While refusing (drain, halt), new requests get 503; responses and notifications still pass
@@ -378,10 +335,8 @@ export class StreamableHttpHandler {
   private dispatch(res: ServerResponse, request: JsonRpcRequest, era: Era, session: Session | undefined, ac: RequestAbort, isInit = false): HttpExchange {
     const x = new HttpExchange(this.shared, res, request.id, era, session, ac, isInit);
     if (this.mode === 'sse' && !isInit) x.deferOpen();
-    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers)).then(
-      (response) => x.finish(response),
-      (err: unknown) => x.finish(errorResponse(request.id, err)),
-    );
+    const finish = (response: JsonRpcResponse) => finishSafely(x, res, request, response, this.log);
+    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers)).then(finish, (err: unknown) => finish(errorResponse(request.id, err)));
     return x;
   }
 
@@ -515,22 +470,6 @@ export class StreamableHttpHandler {
   }
 }
 
-/**
- * Session ids: 128 bits from the CSPRNG as 32 hex chars, like newSessionId(), but drawn from a
- * 4 KiB pool refilled 256 ids at a time (one randomBytes call per session was 5% of an
- * initialize). Every byte is used once.
- */
-let idPool = Buffer.alloc(0);
-let idOffset = 0;
-function pooledSessionId(): string {
-  if (idOffset + 16 > idPool.length) {
-    idPool = randomBytes(4096);
-    idOffset = 0;
-  }
-  const id = idPool.toString('hex', idOffset, idOffset + 16);
-  idOffset += 16;
-  return id;
-}
-
+export type { HttpTransportOptions } from './http-options.js';
 // serveHttp lives in its own module; callers import it from here.
 export { serveHttp, type ServeHttpOptions, type HttpEndpoint } from './serve-http.js';
