@@ -2,7 +2,7 @@
  * The admin API (bearer token required): list components, halt one with a reason, resume it,
  * start a drain. Bad input gets a clear 4xx: unknown component 404, missing reason 400, bad token 401.
  */
-import { EXIT, type DrainResult } from '../runtime/options.js';
+import { EXIT, type DrainResult } from '../runtime/exit.js';
 import type { HaltRecord } from '../runtime/halt.js';
 import type { ComponentInfo } from '../runtime/supervisor.js';
 import { UnknownComponentError } from '../runtime/supervisor.js';

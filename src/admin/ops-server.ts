@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { AndonError, type ErrorDef } from '../errors/catalogue.js';
+import { WireErrors } from '../errors/wire.js';
 import { OpsErrors, opsErrorFor } from '../errors/ops.js';
 
 /** A route handler. Throw an {@link OpsError} for a clear 4xx. */
@@ -86,8 +87,22 @@ export class OpsServer {
     return given.length === this.token.length && timingSafeEqual(given, this.token);
   }
 
+  /**
+   * The request listener. Nothing a client sends may throw out of it (an exception in a 'request'
+   * listener ends the process): a target that does not parse or decode is a 400, anything else
+   * unexpected a 500.
+   */
   private handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://ops.local');
+    try {
+      this.dispatch(req, res);
+    } catch (err) {
+      if (err instanceof OpsError) safeSendJson(res, err.status, { error: err.message, code: err.code });
+      else safeSendJson(res, 500, errorBody(OpsErrors.Internal));
+    }
+  };
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const url = parseTarget(req.url ?? '/');
     const parts = url.pathname.split('/').filter(Boolean);
     let pathMatched = false;
     for (const r of this.routes) {
@@ -96,7 +111,7 @@ export class OpsServer {
       let ok = true;
       for (let i = 0; i < parts.length; i++) {
         const want = r.parts[i]!;
-        if (want.startsWith(':')) params[want.slice(1)] = decodeURIComponent(parts[i]!);
+        if (want.startsWith(':')) params[want.slice(1)] = decodeSegment(parts[i]!);
         else if (want !== parts[i]) ok = false;
       }
       if (!ok) continue;
@@ -110,14 +125,14 @@ export class OpsServer {
       Promise.resolve()
         .then(() => r.handler(req, res, ctx))
         .catch((err: unknown) => {
-          if (err instanceof OpsError) sendJson(res, err.status, { error: err.message, code: err.code });
-          else sendJson(res, 500, errorBody(OpsErrors.Internal));
+          if (err instanceof OpsError) safeSendJson(res, err.status, { error: err.message, code: err.code });
+          else safeSendJson(res, 500, errorBody(OpsErrors.Internal));
         });
       return;
     }
     if (pathMatched) sendJson(res, 405, errorBody(OpsErrors.MethodNotAllowed, `method ${req.method} not allowed on ${url.pathname}`));
     else sendJson(res, 404, errorBody(OpsErrors.NotFound, `not found: ${url.pathname}`));
-  };
+  }
 
   /** Starts listening; resolves with the base URL. */
   async listen(): Promise<string> {
@@ -141,6 +156,46 @@ export class OpsServer {
       s.closeAllConnections();
     });
   }
+}
+
+/**
+ * Parses a request target into a URL without ever treating it as an authority: `new URL(target,
+ * base)` reads `//x:99999/` as host `x`, port 99999 and throws, as it does for `//[`. The path is
+ * set on a fixed base instead, so it stays a path (dot segments are still resolved).
+ */
+function parseTarget(raw: string): URL {
+  const q = raw.indexOf('?');
+  try {
+    const url = new URL('http://ops.local/');
+    url.pathname = q === -1 ? raw : raw.slice(0, q);
+    if (q !== -1) url.search = raw.slice(q);
+    return url;
+  } catch {
+    throw badUrl(`bad request target ${JSON.stringify(raw.slice(0, 200))}`);
+  }
+}
+
+/** `decodeURIComponent` that answers 400 for malformed percent-encoding (`%E0%A4%A`). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badUrl(`bad percent-encoding in path segment ${JSON.stringify(segment.slice(0, 200))}`);
+  }
+}
+
+function badUrl(message: string): OpsError {
+  const e = new AndonError(WireErrors.BadUrl, message);
+  return new OpsError(e.httpStatus ?? 400, e.message);
+}
+
+/** {@link sendJson} for error paths: when the handler already started its answer, cut the connection. */
+function safeSendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, body);
 }
 
 /** Writes a JSON response. */

@@ -45,3 +45,16 @@ export function httpRefusal(error: { code: number; data?: unknown }): HttpRefusa
 export function refusalResponse(id: RequestId | null | undefined, err: unknown): JsonRpcErrorResponse {
   return errorResponse(id, err instanceof AndonError ? err.toMcpError() : err);
 }
+
+/** The exchange a stream-opening request (2026 listen over HTTP) shows the stages: it sends nothing. */
+export const HTTP_STREAM_EXCHANGE = { send: (): void => {}, transport: 'http' };
+
+/**
+ * The HTTP answer refusing request `id` with `err`: a catalogued refusal's status and
+ * `Retry-After`, else 400, and the JSON-RPC error body.
+ */
+export function httpRefusalAnswer(id: RequestId, err: unknown): [number, JsonRpcErrorResponse, Record<string, string> | undefined] {
+  const answer = refusalResponse(id, err);
+  const r = httpRefusal(answer.error);
+  return [r?.status ?? 400, answer, r?.retryAfter ? { 'retry-after': r.retryAfter } : undefined];
+}

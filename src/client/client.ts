@@ -18,8 +18,8 @@
  */
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { lazyValidator, type Validator } from '../protocol/schema.js';
-import type { LoggingLevel } from '../server/types.js';
-import { LOG_LEVELS } from '../server/types.js';
+import type { LoggingLevel } from '../protocol/types.js';
+import { LOG_LEVELS } from '../protocol/types.js';
 import { ClientError } from './errors.js';
 import { toolHeaderParams } from './headers.js';
 import type { CachedTool } from './core.js';

@@ -7,12 +7,13 @@
  * A timeout, an abort, a malformed or wrong-typed answer, a cut stream or a dead process settles
  * the one pending request it concerns, exactly once (`settle`), with a typed error.
  */
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 import { EventEmitter } from 'node:events';
 import { classify, type JsonRpcNotification, type JsonRpcRequest, type RequestId } from '../protocol/jsonrpc.js';
 import { McpError } from '../protocol/errors.js';
 import { META, V2026_07_28, type Era } from '../protocol/versions.js';
 import type { Validator } from '../protocol/schema.js';
-import type { ClientCapabilities, LoggingLevel } from '../server/types.js';
+import type { ClientCapabilities, LoggingLevel } from '../protocol/types.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { ClientError } from './errors.js';
 import { requestHeaders2026, type HeaderParams } from './headers.js';
@@ -29,8 +30,8 @@ export interface Pending {
   ctx: SendContext;
   resolve: (r: Record<string, unknown>) => void;
   reject: (e: Error) => void;
-  idle: NodeJS.Timeout | undefined;
-  total: NodeJS.Timeout | undefined;
+  idle: Timer | undefined;
+  total: Timer | undefined;
   idleMs: number;
   resetOnProgress: boolean;
   progressToken: RequestId | undefined;
@@ -57,6 +58,8 @@ export abstract class ClientCore extends EventEmitter<ClientEvents> {
   // State that more than one layer reads; what only one layer uses is declared there.
   protected transport: ClientTransport | undefined;
   protected readonly options: ClientOptions;
+  /** Time for request timeouts (and the transports' backoff). */
+  protected readonly clock: Clock;
   protected readonly target: ClientTarget;
   protected readonly log: Logger;
   protected state: 'idle' | 'connecting' | 'connected' | 'closed' = 'idle';
@@ -76,6 +79,7 @@ export abstract class ClientCore extends EventEmitter<ClientEvents> {
     super();
     this.target = target;
     this.options = options;
+    this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? nullLogger;
     this.logLevel = options.logLevel;
     this.rootsProvider = options.roots;
@@ -276,15 +280,15 @@ export abstract class ClientCore extends EventEmitter<ClientEvents> {
         this.settle(p, abortError(method, opts.signal!));
       };
       p.cleanup = () => {
-        if (p.idle) clearTimeout(p.idle);
-        if (p.total) clearTimeout(p.total);
+        if (p.idle) this.clock.clearTimeout(p.idle);
+        if (p.total) this.clock.clearTimeout(p.total);
         if (p.progressToken !== undefined) this.byProgressToken.delete(p.progressToken);
         opts.signal?.removeEventListener('abort', onAbort);
       };
       if (!opts.noTimeout) {
         p.timers = { idleMs, totalMs };
-        p.idle = setTimeout(() => this.timeout(p, `no response within ${idleMs} ms`), idleMs);
-        if (totalMs < Infinity) p.total = setTimeout(() => this.timeout(p, `exceeded the maximum total time of ${totalMs} ms`), totalMs);
+        p.idle = this.clock.setTimeout(() => this.timeout(p, `no response within ${idleMs} ms`), idleMs);
+        if (totalMs < Infinity) p.total = this.clock.setTimeout(() => this.timeout(p, `exceeded the maximum total time of ${totalMs} ms`), totalMs);
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, p);
@@ -298,13 +302,13 @@ export abstract class ClientCore extends EventEmitter<ClientEvents> {
    * with a person in the loop), and starts them afresh afterwards.
    */
   private pauseTimers(p: Pending, paused: boolean): void {
-    if (p.idle) clearTimeout(p.idle);
-    if (p.total) clearTimeout(p.total);
+    if (p.idle) this.clock.clearTimeout(p.idle);
+    if (p.total) this.clock.clearTimeout(p.total);
     p.idle = p.total = undefined;
     if (paused || p.timers === undefined) return;
     const { idleMs, totalMs } = p.timers;
-    p.idle = setTimeout(() => this.timeout(p, `no response within ${idleMs} ms`), idleMs);
-    if (totalMs < Infinity) p.total = setTimeout(() => this.timeout(p, `exceeded the maximum total time of ${totalMs} ms`), totalMs);
+    p.idle = this.clock.setTimeout(() => this.timeout(p, `no response within ${idleMs} ms`), idleMs);
+    if (totalMs < Infinity) p.total = this.clock.setTimeout(() => this.timeout(p, `exceeded the maximum total time of ${totalMs} ms`), totalMs);
   }
 
   protected timeout(p: Pending, why: string): void {

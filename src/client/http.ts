@@ -8,8 +8,10 @@
  * fails only the affected call. The 2025 standalone GET stream carries server→client messages
  * that belong to no request, and is re-opened with backoff when it drops.
  */
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { ACCEPT_BOTH, NOT_DELIVERED, UNSAFE_TO_REPEAT, describe, isResponseTo, openHttpRequest, protocolHeader, type Exchange, type Opened } from './http-request.js';
 import type { JsonRpcMessage, JsonRpcRequest, RequestId } from '../protocol/jsonrpc.js';
 import { ClientError } from './errors.js';
 import { readBody, readSseMessages, snippet, toClientError, tryJson } from './http-response.js';
@@ -29,40 +31,13 @@ export interface StreamableHttpOptions {
   agent?: HttpAgent;
   /** OAuth: answers 401 and 403 `insufficient_scope` challenges and supplies the bearer token. Default none. */
   auth?: OAuthFlow;
-}
-
-const ACCEPT_BOTH = 'application/json, text/event-stream';
-/** Errors where the request certainly never reached the server, so sending it again is safe. */
-const NOT_DELIVERED = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'ENETUNREACH', 'EHOSTUNREACH', 'EAI_AGAIN']);
-/** Requests with side effects: never re-sent after the server may have received them. */
-const UNSAFE_TO_REPEAT = new Set(['tools/call', 'resources/subscribe', 'resources/unsubscribe', 'tasks/cancel', 'subscriptions/listen']);
-
-/** The state of one POSTed request while its answer is awaited. */
-interface Exchange {
-  id: RequestId;
-  method: string;
-  body: string;
-  headers: Record<string, string>;
-  resumable: boolean;
-  done: boolean;
-  gotResponse: boolean;
-  lastEventId: string | undefined;
-  retryMs: number | undefined;
-  resumeAttempts: number;
-  req: ClientRequest | undefined;
-  res: IncomingMessage | undefined;
-  timer: NodeJS.Timeout | undefined;
-}
-
-/** Everything an HTTP response told us, for errors. */
-interface Opened {
-  res: IncomingMessage;
-  status: number;
-  headers: IncomingHttpHeaders;
+  /** Time for reconnect backoff. Default {@link systemClock}. */
+  clock?: Clock;
 }
 
 /** Streamable HTTP client transport. */
 export class StreamableHttpTransport implements ClientTransport {
+  private readonly clock: Clock;
   readonly kind = 'http' as const;
   readonly url: URL;
   /** The 2025 session id the server issued, if any. */
@@ -73,7 +48,7 @@ export class StreamableHttpTransport implements ClientTransport {
   private readonly ownAgent: boolean;
   private readonly maxBody: number;
   private readonly exchanges = new Map<RequestId, Exchange>();
-  private standalone: { active: boolean; lastEventId?: string; retryMs?: number; req?: ClientRequest; res?: IncomingMessage; timer?: NodeJS.Timeout; headers: Record<string, string> } | undefined;
+  private standalone: { active: boolean; lastEventId?: string; retryMs?: number; req?: ClientRequest; res?: IncomingMessage; timer?: Timer; headers: Record<string, string> } | undefined;
   private closed = false;
   /** The standalone stream was refused for lack of authorization: re-open it after authorizing. */
   private standaloneNeedsAuth: Record<string, string> | undefined;
@@ -84,6 +59,7 @@ export class StreamableHttpTransport implements ClientTransport {
   ) {
     this.url = new URL(url);
     this.policy = reconnectPolicy(options.reconnect);
+    this.clock = options.clock ?? systemClock;
     this.maxBody = options.maxBodyBytes ?? 16 * 1024 * 1024;
     this.ownAgent = options.agent === undefined;
     this.agent = options.agent ?? (this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
@@ -149,7 +125,7 @@ export class StreamableHttpTransport implements ClientTransport {
 
   private finish(ex: Exchange): void {
     ex.done = true;
-    if (ex.timer) clearTimeout(ex.timer);
+    if (ex.timer) this.clock.clearTimeout(ex.timer);
     this.exchanges.delete(ex.id);
   }
 
@@ -336,7 +312,7 @@ export class StreamableHttpTransport implements ClientTransport {
 
   private sleep(ex: Exchange | undefined, ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
+      const t = this.clock.setTimeout(resolve, ms);
       if (ex) ex.timer = t;
     });
   }
@@ -356,7 +332,7 @@ export class StreamableHttpTransport implements ClientTransport {
     const st = this.standalone;
     if (!st) return;
     st.active = false;
-    if (st.timer) clearTimeout(st.timer);
+    if (st.timer) this.clock.clearTimeout(st.timer);
     st.req?.destroy();
     st.res?.destroy();
     this.standalone = undefined;
@@ -409,7 +385,7 @@ export class StreamableHttpTransport implements ClientTransport {
       const delay = backoffDelay(this.policy, Math.max(1, failures), st.retryMs ?? 0);
       this.sink.event('reconnect', { reason: 'standalone-stream', attempt: failures, delayMs: delay, lastEventId: st.lastEventId });
       await new Promise<void>((resolve) => {
-        st.timer = setTimeout(resolve, delay);
+        st.timer = this.clock.setTimeout(resolve, delay);
       });
     }
   }
@@ -513,49 +489,10 @@ export class StreamableHttpTransport implements ClientTransport {
     return h;
   }
 
-  /** Sends one HTTP request and resolves when the response headers arrive. */
+  /** Sends one HTTP request and resolves when the response headers arrive (noting the session id). */
   private open(method: string, url: URL, headers: Record<string, string>, body: string | undefined, holder: { req?: ClientRequest } | undefined): Promise<Opened> {
-    return new Promise((resolve, reject) => {
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      let req: ClientRequest;
-      const h = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-      try {
-        req = send(url, { method, headers: h, agent: this.agent });
-      } catch (err) {
-        // Invalid header characters are reported synchronously by node:http.
-        reject(new ClientError('INVALID_ARGUMENT', `Cannot send the HTTP request: ${(err as Error).message}`, { cause: err }));
-        return;
-      }
-      if (holder) holder.req = req;
-      req.once('response', (res) => {
-        const sid = res.headers['mcp-session-id'];
-        if (typeof sid === 'string' && sid.length > 0 && method !== 'DELETE') this.sessionId = sid;
-        res.on('error', () => {
-          // Stream errors end the body; the readers above handle the early end.
-        });
-        resolve({ res, status: res.statusCode ?? 0, headers: res.headers });
-      });
-      req.once('error', (err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
-        err.reusedSocket = (req as unknown as { reusedSocket?: boolean }).reusedSocket === true;
-        reject(err);
-      });
-      req.end(body);
+    return openHttpRequest(method, url, headers, body, this.agent, holder, (sid) => {
+      if (method !== 'DELETE') this.sessionId = sid;
     });
   }
-}
-
-function isResponseTo(value: unknown, id: RequestId): boolean {
-  if (!value || typeof value !== 'object') return false;
-  const m = value as Record<string, unknown>;
-  return m.id === id && !('method' in m) && ('result' in m || 'error' in m);
-}
-
-function describe(message: JsonRpcMessage): string {
-  return 'method' in message ? message.method : 'response';
-}
-
-/** The protocol-version header of a request, which a resume GET must repeat. */
-function protocolHeader(h: Record<string, string>): Record<string, string> {
-  const v = h['mcp-protocol-version'];
-  return v === undefined ? {} : { 'mcp-protocol-version': v };
 }

@@ -9,7 +9,7 @@
 import { errorResponse, resultResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type RequestId } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, V2025_11_25, type Era } from '../protocol/versions.js';
-import type { ClientCapabilities, ElicitFormParams, ElicitUrlParams, LoggingLevel, Root } from '../server/types.js';
+import type { ClientCapabilities, ElicitFormParams, ElicitUrlParams, LoggingLevel, Root } from '../protocol/types.js';
 import { ClientError } from './errors.js';
 import { ClientCore } from './core.js';
 import type { HandlerContext, Progress, RequestOptions, Task } from './types.js';
@@ -51,8 +51,8 @@ export abstract class ClientInbound extends ClientCore {
         const p = this.byProgressToken.get(params.progressToken as RequestId);
         if (p) {
           if (p.resetOnProgress && p.idle) {
-            clearTimeout(p.idle);
-            p.idle = setTimeout(() => this.timeout(p, `no response or progress within ${p.idleMs} ms`), p.idleMs);
+            this.clock.clearTimeout(p.idle);
+            p.idle = this.clock.setTimeout(() => this.timeout(p, `no response or progress within ${p.idleMs} ms`), p.idleMs);
           }
           const progress: Progress = { progress: Number(params.progress) };
           if (typeof params.total === 'number') progress.total = params.total;

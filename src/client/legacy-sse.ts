@@ -3,6 +3,7 @@
  * stream whose first `endpoint` event names the URL to POST messages to; every server message,
  * responses included, arrives on that stream.
  */
+import { systemClock, type Clock } from '../util/clock.js';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { JsonRpcMessage, JsonRpcRequest, RequestId } from '../protocol/jsonrpc.js';
@@ -17,6 +18,8 @@ export interface LegacySseOptions {
   headers?: Record<string, string>;
   /** How long to wait for the `endpoint` event, ms. Default 10,000. */
   endpointTimeoutMs?: number;
+  /** Time for the endpoint timeout. Default {@link systemClock}. */
+  clock?: Clock;
 }
 
 /** HTTP+SSE (protocol 2024-11-05) client transport. */
@@ -29,12 +32,14 @@ export class LegacySseTransport implements ClientTransport {
   private readonly agent: HttpAgent;
   private stream: { req: ClientRequest; res?: IncomingMessage } | undefined;
   private closed = false;
+  private readonly clock: Clock;
 
   constructor(
     url: string | URL,
     private readonly options: LegacySseOptions = {},
   ) {
     this.url = new URL(url);
+    this.clock = options.clock ?? systemClock;
     this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   }
 
@@ -45,20 +50,20 @@ export class LegacySseTransport implements ClientTransport {
       const req = send(this.url, { method: 'GET', headers: { accept: 'text/event-stream', ...this.options.headers }, agent: this.agent });
       this.stream = { req };
       let ready = false;
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         if (ready) return;
         req.destroy();
         reject(new ClientError('CONNECTION_FAILED', `No "endpoint" event from the HTTP+SSE server at ${this.url.href} within ${this.options.endpointTimeoutMs ?? 10_000} ms`));
       }, this.options.endpointTimeoutMs ?? 10_000);
       req.once('error', (err) => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         if (!ready) reject(toClientError(err));
       });
       req.once('response', (res) => {
         this.stream!.res = res;
         const ct = String(res.headers['content-type'] ?? '');
         if (res.statusCode !== 200 || !ct.startsWith('text/event-stream')) {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           res.resume();
           reject(new ClientError('HTTP_ERROR', `The server answered GET ${this.url.href} with HTTP ${String(res.statusCode)} (${ct || 'no content type'}); it speaks neither Streamable HTTP nor HTTP+SSE`, { status: res.statusCode }));
           return;
@@ -74,7 +79,7 @@ export class LegacySseTransport implements ClientTransport {
               }
               if (!ready) {
                 ready = true;
-                clearTimeout(timer);
+                this.clock.clearTimeout(timer);
                 resolve();
               }
               return;
@@ -93,7 +98,7 @@ export class LegacySseTransport implements ClientTransport {
         res.on('data', (c: Buffer) => parser.push(c));
         res.on('error', () => {});
         const ended = () => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           if (!ready) {
             reject(new ClientError('CONNECTION_FAILED', 'The HTTP+SSE stream ended before the endpoint event'));
             return;

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, SESSION_VERSIONS, STATELESS_VERSIONS, V2025_11_25, isStatelessVersion, type Era } from '../protocol/versions.js';
-import type { Implementation } from '../server/types.js';
+import type { Implementation } from '../protocol/types.js';
 import { ClientError } from './errors.js';
 import { StreamableHttpTransport } from './http.js';
 import { LegacySseTransport } from './legacy-sse.js';
@@ -104,7 +104,7 @@ export abstract class ClientLifecycle extends ClientInbound {
       if (this.transport instanceof StreamableHttpTransport && this.options.legacySseFallback !== false && err instanceof ClientError && err.code === 'HTTP_ERROR' && (status === 400 || status === 404 || status === 405)) {
         this.log.info({ url: this.transport.url.href, status }, 'server refused Streamable HTTP; trying the 2024 HTTP+SSE transport');
         await this.transport.close();
-        const legacy = new LegacySseTransport(this.transport.url, { headers: this.options.headers });
+        const legacy = new LegacySseTransport(this.transport.url, { headers: this.options.headers, clock: this.clock });
         this.transport = legacy;
         await legacy.start(this.sink());
         await this.initialize(offer);
@@ -235,10 +235,10 @@ function makeTransport(target: ClientTarget, options: ClientOptions): ClientTran
   if (typeof target === 'object' && target !== null && 'transport' in target) return target.transport;
   const auth = options.oauth ? new OAuthFlow(options.oauth) : undefined;
   if (target instanceof URL || (typeof target === 'string' && /^https?:\/\//i.test(target.trim()))) {
-    return new StreamableHttpTransport(typeof target === 'string' ? target.trim() : target, { headers: options.headers, reconnect: options.reconnect, auth });
+    return new StreamableHttpTransport(typeof target === 'string' ? target.trim() : target, { headers: options.headers, reconnect: options.reconnect, auth, clock: options.clock });
   }
   if (typeof target === 'object' && 'url' in target) {
-    return new StreamableHttpTransport(target.url, { headers: { ...options.headers, ...target.headers }, reconnect: options.reconnect, auth });
+    return new StreamableHttpTransport(target.url, { headers: { ...options.headers, ...target.headers }, reconnect: options.reconnect, auth, clock: options.clock });
   }
   if (typeof target === 'string') {
     const argv = splitCommand(target);

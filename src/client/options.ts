@@ -3,8 +3,9 @@
  * Types only (and the default client info), so every layer of the client can import them.
  */
 import type { JsonRpcNotification } from '../protocol/jsonrpc.js';
-import type { ClientCapabilities, Implementation, LoggingLevel } from '../server/types.js';
+import type { ClientCapabilities, Implementation, LoggingLevel } from '../protocol/types.js';
 import type { Logger } from '../util/logger.js';
+import type { Clock } from '../util/clock.js';
 import type { ClientError } from './errors.js';
 import type { StdioTransportOptions } from './stdio.js';
 import type { ReconnectOptions } from './backoff.js';
@@ -77,6 +78,8 @@ export interface ClientOptions {
   legacySseFallback?: boolean;
   /** Logger for diagnostics (never stdout). Default: silent. */
   logger?: Logger;
+  /** Time for request timeouts (reset by progress) and reconnect backoff. Default {@link systemClock}. */
+  clock?: Clock;
 }
 
 /** Events of {@link McpClient}, with their payloads. */

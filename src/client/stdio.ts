@@ -87,7 +87,9 @@ export class StdioTransport implements ClientTransport {
       });
       // EPIPE and friends after the child died: the exit handler reports it; never crash the host.
       child.stdin!.on('error', () => {});
-      child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+      // Decode as a stream: a multi-byte character split across two 64 KiB reads stays intact.
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => this.onData(chunk));
       child.stdout!.on('error', () => {});
       child.stderr?.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
@@ -125,8 +127,8 @@ export class StdioTransport implements ClientTransport {
     this.sink.closed(new ClientError(this.closing ? 'CONNECTION_CLOSED' : 'PROCESS_EXITED', message, { details: { exitCode: e?.code ?? null, signal: e?.signal ?? null, stderr: tail.slice(-2000) } }));
   }
 
-  private onData(chunk: Buffer): void {
-    this.buffered += chunk.toString('utf8');
+  private onData(chunk: string): void {
+    this.buffered += chunk;
     let nl = this.buffered.indexOf('\n');
     while (nl !== -1) {
       const line = this.buffered.slice(0, nl);

@@ -78,7 +78,7 @@ export abstract class ClientSubscriptions extends ClientLifecycle {
     const open = (): Promise<void> =>
       new Promise<void>((acked, failed) => {
         let isAcked = false;
-        const ackTimer = setTimeout(() => {
+        const ackTimer = this.clock.setTimeout(() => {
           if (isAcked || currentId === undefined) return;
           const p = this.pending.get(currentId);
           if (p) {
@@ -96,7 +96,7 @@ export abstract class ClientSubscriptions extends ClientLifecycle {
             if (n.method === 'notifications/subscriptions/acknowledged') {
               if (!isAcked) {
                 isAcked = true;
-                clearTimeout(ackTimer);
+                this.clock.clearTimeout(ackTimer);
                 agreed = (isObject(n.params.notifications) ? n.params.notifications : {}) as SubscriptionFilter;
                 acked();
               }
@@ -107,12 +107,12 @@ export abstract class ClientSubscriptions extends ClientLifecycle {
         }).then(
           () => {
             // The server ended the stream normally (e.g. shutting down): listen again.
-            clearTimeout(ackTimer);
+            this.clock.clearTimeout(ackTimer);
             if (!isAcked) failed(new ClientError('STREAM_CLOSED', 'subscriptions/listen ended before it was acknowledged'));
             else void reopen(1);
           },
           (err: unknown) => {
-            clearTimeout(ackTimer);
+            this.clock.clearTimeout(ackTimer);
             if (!isAcked) failed(err as Error);
             else void reopen(1);
           },
@@ -126,7 +126,7 @@ export abstract class ClientSubscriptions extends ClientLifecycle {
       }
       const delay = backoffDelay(policy, attempt);
       this.emit('reconnect', { reason: 'listen', attempt, delayMs: delay });
-      await sleep(delay).catch(() => {});
+      await sleep(delay, undefined, this.clock).catch(() => {});
       if (closed || this.state !== 'connected') return;
       try {
         await open();

@@ -94,7 +94,7 @@ export abstract class ClientTasks extends ClientSubscriptions {
         return this.getTaskResult(taskId, { signal: opts.signal });
       }
       const wait = opts.pollIntervalMs ?? (typeof t.pollInterval === 'number' ? t.pollInterval : 500);
-      await sleep(Math.max(10, wait), opts.signal);
+      await sleep(Math.max(10, wait), opts.signal, this.clock);
     }
   }
 }

@@ -1,11 +1,11 @@
 /**
  * Public types of the client API. Content, results and the shapes a server asks the client for
  * (sampling, elicitation, roots) are the same wire types the server side uses, imported from
- * there rather than declared twice.
+ * protocol/types rather than declared twice.
  */
 import type { JsonSchema } from '../protocol/schema.js';
 import type { Era } from '../protocol/versions.js';
-import type { Annotations, CreateMessageParams, CreateMessageResult, ElicitFormParams, ElicitResult, ElicitUrlParams, Icon, Implementation, Root, ToolAnnotations } from '../server/types.js';
+import type { Annotations, CreateMessageParams, CreateMessageResult, ElicitFormParams, ElicitResult, ElicitUrlParams, Icon, Implementation, Root, ToolAnnotations } from '../protocol/types.js';
 
 export type { JsonSchema, Era };
 export type {
@@ -25,7 +25,7 @@ export type {
   ResourceContents,
   Root,
   ToolAnnotations,
-} from '../server/types.js';
+} from '../protocol/types.js';
 
 /** A tool as listed by the server. */
 export interface Tool {

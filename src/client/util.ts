@@ -1,5 +1,6 @@
 /** Small helpers shared by the layers of the client. */
 import { ClientError } from './errors.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { RequestOptions } from './types.js';
 
 export function isObject(v: unknown): v is Record<string, any> {
@@ -11,18 +12,19 @@ export function abortError(method: string, signal: AbortSignal): ClientError {
   return new ClientError('ABORTED', `${method} was aborted${reason instanceof Error && reason.message ? `: ${reason.message}` : ''}`, { cause: reason });
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms` on `clock` (default the system clock); rejects with ABORTED when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal, clock: Clock = systemClock): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(abortError('wait', signal));
       return;
     }
-    const t = setTimeout(() => {
+    const t = clock.setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
-      clearTimeout(t);
+      clock.clearTimeout(t);
       reject(abortError('wait', signal!));
     };
     signal?.addEventListener('abort', onAbort, { once: true });

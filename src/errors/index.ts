@@ -7,5 +7,6 @@ export { HttpErrors } from './http.js';
 export { OpsErrors, opsErrorFor } from './ops.js';
 export { RuntimeErrors } from './runtime.js';
 export { ConfigErrors } from './config.js';
+export { WireErrors } from './wire.js';
 export { CliErrors } from './cli.js';
 export { ClientErrors, type ClientErrorCode } from './client.js';

@@ -12,6 +12,7 @@
  * subscribe) and to `onTransition` listeners.
  */
 import { events, on, subscribeAll, type DegradedEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type HealthStatus } from '../events/index.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
 export type { HealthStatus };
 
@@ -74,12 +75,11 @@ export interface RuntimeHealthFeed {
   setHaltedCritical(ids: readonly string[]): void;
 }
 
-/** Timers, injectable for tests. */
-export interface HealthTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-}
+/**
+ * Timers, injectable for tests.
+ * @deprecated Use {@link Clock} (`clock` option); kept so existing `timers` callers compile.
+ */
+export type HealthTimers = Clock;
 
 /** Options of {@link HealthMonitor}. */
 export interface HealthMonitorOptions {
@@ -91,8 +91,10 @@ export interface HealthMonitorOptions {
   failureThreshold?: number;
   /** Check timeout, ms. Default 5,000. */
   timeoutMs?: number;
-  /** Default: real timers and Date.now. */
-  timers?: HealthTimers;
+  /** Time for intervals, check timeouts and timestamps. Default {@link systemClock} (timers unref'd). */
+  clock?: Clock;
+  /** @deprecated Alias of `clock`. */
+  timers?: Clock;
   /** Follow the drain, halt-state and degraded channels while running. Default true. */
   subscribe?: boolean;
 }
@@ -105,20 +107,9 @@ interface Entry {
   check: HealthCheck;
   opts: Required<CheckOptions>;
   state: ComponentHealth;
-  timer: unknown;
+  timer: Timer | undefined;
   running: boolean;
 }
-
-const realTimers: HealthTimers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    // Health checks must never keep a process alive on their own.
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-  now: () => Date.now(),
-};
 
 /** Runs component checks and answers liveness, readiness and the health report. */
 export class HealthMonitor implements RuntimeHealthFeed {
@@ -128,7 +119,7 @@ export class HealthMonitor implements RuntimeHealthFeed {
   private readonly failingIntervalMs: number;
   private readonly threshold: number;
   private readonly timeoutMs: number;
-  private readonly timers: HealthTimers;
+  private readonly clock: Clock;
   private readonly startedAt: number;
   private running = false;
   private draining = false;
@@ -144,8 +135,8 @@ export class HealthMonitor implements RuntimeHealthFeed {
     this.failingIntervalMs = options.failingIntervalMs ?? 5_000;
     this.threshold = options.failureThreshold ?? 3;
     this.timeoutMs = options.timeoutMs ?? 5_000;
-    this.timers = options.timers ?? realTimers;
-    this.startedAt = this.timers.now();
+    this.clock = options.clock ?? options.timers ?? systemClock;
+    this.startedAt = this.clock.now();
     this.follow = options.subscribe ?? true;
   }
 
@@ -166,7 +157,7 @@ export class HealthMonitor implements RuntimeHealthFeed {
         failingIntervalMs: options.failingIntervalMs ?? this.failingIntervalMs,
         timeoutMs: options.timeoutMs ?? this.timeoutMs,
       },
-      state: { status: 'unknown', critical: options.critical ?? true, consecutiveFailures: 0, lastError: null, lastCheck: null, lastSuccess: null, since: new Date(this.timers.now()).toISOString(), lastDurationMs: null },
+      state: { status: 'unknown', critical: options.critical ?? true, consecutiveFailures: 0, lastError: null, lastCheck: null, lastSuccess: null, since: new Date(this.clock.now()).toISOString(), lastDurationMs: null },
       timer: undefined,
       running: false,
     };
@@ -179,7 +170,7 @@ export class HealthMonitor implements RuntimeHealthFeed {
   unregister(name: string): boolean {
     const e = this.entries.get(name);
     if (!e) return false;
-    if (e.timer !== undefined) this.timers.clearTimeout(e.timer);
+    if (e.timer !== undefined) this.clock.clearTimeout(e.timer);
     this.entries.delete(name);
     this.publishReadiness();
     return true;
@@ -207,19 +198,21 @@ export class HealthMonitor implements RuntimeHealthFeed {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     for (const e of this.entries.values()) {
-      if (e.timer !== undefined) this.timers.clearTimeout(e.timer);
+      if (e.timer !== undefined) this.clock.clearTimeout(e.timer);
       e.timer = undefined;
     }
   }
 
   private schedule(e: Entry, ms: number): void {
-    if (e.timer !== undefined) this.timers.clearTimeout(e.timer);
-    e.timer = this.timers.setTimeout(() => {
+    if (e.timer !== undefined) this.clock.clearTimeout(e.timer);
+    e.timer = this.clock.setTimeout(() => {
       e.timer = undefined;
       void this.run(e).then(() => {
         if (this.running && this.entries.get(e.name) === e) this.schedule(e, e.state.consecutiveFailures > 0 ? e.opts.failingIntervalMs : e.opts.intervalMs);
       });
     }, ms);
+    // Health checks must never keep a process alive on their own.
+    e.timer.unref?.();
   }
 
   /** Runs one component's check now (or all of them) and resolves with the report. */
@@ -235,12 +228,12 @@ export class HealthMonitor implements RuntimeHealthFeed {
     e.running = true;
     const t0 = performance.now();
     const ac = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     let error: string | null = null;
     try {
       // Not unref'd: a check in progress is bounded by this timeout and must get its verdict.
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
+        timer = this.clock.setTimeout(() => {
           ac.abort();
           reject(new Error(`check timed out after ${e.opts.timeoutMs} ms`));
         }, e.opts.timeoutMs);
@@ -254,11 +247,11 @@ export class HealthMonitor implements RuntimeHealthFeed {
     } catch (err) {
       error = err instanceof Error ? err.message || err.name : String(err);
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       e.running = false;
     }
     if (this.entries.get(e.name) !== e) return;
-    const now = new Date(this.timers.now()).toISOString();
+    const now = new Date(this.clock.now()).toISOString();
     const s = e.state;
     s.lastCheck = now;
     s.lastDurationMs = Math.round((performance.now() - t0) * 1000) / 1000;
@@ -305,7 +298,7 @@ export class HealthMonitor implements RuntimeHealthFeed {
 
   /** Liveness: the process runs and its event loop answers. */
   live(): { live: true; uptimeSeconds: number } {
-    return { live: true, uptimeSeconds: Math.round((this.timers.now() - this.startedAt) / 1000) };
+    return { live: true, uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000) };
   }
 
   /** Readiness and the reasons it fails. */
@@ -345,8 +338,8 @@ export class HealthMonitor implements RuntimeHealthFeed {
       degraded: this.degraded,
       haltedCritical: [...this.haltedCritical],
       components,
-      uptimeSeconds: Math.round((this.timers.now() - this.startedAt) / 1000),
-      time: new Date(this.timers.now()).toISOString(),
+      uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000),
+      time: new Date(this.clock.now()).toISOString(),
     };
   }
 }

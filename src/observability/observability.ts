@@ -5,6 +5,7 @@
  * nothing here is called by the runtime. The runtime keeps the returned object, mounts the routes
  * with `mountObservability(ops, obs)`, and calls `stop()` on shutdown.
  */
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
 import { AndonMetrics, type MetricsOptions } from './metrics.js';
@@ -40,6 +41,8 @@ export interface ObservabilityOptions {
   onSecret?: (value: string) => void;
   /** Require the admin token on GET /metrics (read by `mountObservability`). Default `ANDON_METRICS_AUTH=1`. */
   metricsAuth?: boolean;
+  /** Time for health checks and alert dedup/retries (unless `health`/`alertManager` set their own). Default the system clock. */
+  clock?: Clock;
 }
 
 /** The running observability parts. */
@@ -75,11 +78,12 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
       source: options.alerts.source,
       stateDir: options.stateDir,
       logger: log.child ? log.child({ component: 'alerts' }) : log,
+      clock: options.clock,
       ...options.alertManager,
     });
     if (options.alertWiring !== false) unwire = wireAlerts(alerts, options.alertWiring || {});
   }
-  const health = new HealthMonitor(options.health);
+  const health = new HealthMonitor({ clock: options.clock, ...options.health });
   const server = options.server;
   const inflight = server ? () => server.inflightRequests().length : undefined;
   const metrics = options.metrics === false ? undefined : new AndonMetrics({ ready: () => health.readiness().ready, inflight, ...options.metrics }).start();

@@ -8,6 +8,7 @@ import { channels, type RequestEvent } from '../runtime/events.js';
 import type { Logger } from '../util/logger.js';
 import { requestStartChannel, type RequestStartEvent, type RequestTracing } from './tracing.js';
 import type { RequestScope } from './scope.js';
+import { handlerErrorChannel, type HandlerErrorEvent } from '../server/handler-errors.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -60,23 +61,50 @@ export class RequestLogging {
     return this.log.isLevelEnabled ? this.log.isLevelEnabled(level) : true;
   }
 
-  private readonly onStart = (msg: unknown): void => {
+  /**
+   * A diagnostics-channel subscriber that throws has its error rethrown on the next tick, which
+   * ends the process: one odd request must cost at most its log line, never the node.
+   */
+  private guard(fn: (msg: unknown) => void): (msg: unknown) => void {
+    return (msg) => {
+      try {
+        fn(msg);
+      } catch (err) {
+        try {
+          this.log.warn({ err: (err as Error)?.message }, 'request log line skipped: the event could not be read');
+        } catch {
+          // The logger itself failed: nothing safer to do than drop the line.
+        }
+      }
+    };
+  }
+
+  private readonly onStart = this.guard((msg: unknown): void => {
     if (!this.enabled(this.startLevel)) return;
     const e = msg as RequestStartEvent;
     const line: Record<string, unknown> = { event: 'request.start', method: e.request.method, id: e.request.id, era: e.era };
     if (e.request.params !== undefined) line.params = e.request.params;
     if (e.headers) line.headers = e.headers;
     this.log[this.startLevel](stamp(line, this.tracing?.scopeFor(e, this.enabled(this.completeLevel) || this.enabled(this.errorLevel))), 'request received');
-  };
+  });
 
-  private readonly onEnd = (msg: unknown): void => {
+  private readonly onEnd = this.guard((msg: unknown): void => {
     const e = msg as RequestEvent & { incoming?: object };
     const level = e.outcome === 'error' ? this.errorLevel : this.completeLevel;
     if (!this.enabled(level)) return;
     const line: Record<string, unknown> = { event: 'request.end', method: e.method, era: e.era, outcome: e.outcome, durationMs: Math.round(e.durationMs * 1000) / 1000 };
     if (e.name !== undefined) line.name = e.name;
     this.log[level](stamp(line, this.tracing?.scopeFor(e.incoming)), 'request completed');
-  };
+  });
+
+  /** A resource, prompt or completion handler threw: an error line with the URI or name and the stack. */
+  private readonly onHandlerError = this.guard((msg: unknown): void => {
+    const e = msg as HandlerErrorEvent;
+    const line: Record<string, unknown> = { event: 'handler.error', kind: e.kind, err: e.error };
+    if (e.uri !== undefined) line.uri = e.uri;
+    if (e.name !== undefined) line.name = e.name;
+    this.log.error(stamp(line, this.tracing?.scopeFor(undefined)), `${e.kind} handler failed: ${e.error.message}`);
+  });
 
   /**
    * Subscribes to what the logger's level lets through, as set now: a start subscriber alone makes
@@ -90,6 +118,7 @@ export class RequestLogging {
     this.subscribedEnd = this.enabled(this.completeLevel) || this.enabled(this.errorLevel);
     if (this.subscribedStart) requestStartChannel.subscribe(this.onStart);
     if (this.subscribedEnd) channels.request.subscribe(this.onEnd);
+    handlerErrorChannel.subscribe(this.onHandlerError);
     return this;
   }
 
@@ -98,6 +127,7 @@ export class RequestLogging {
     this.started = false;
     if (this.subscribedStart) requestStartChannel.unsubscribe(this.onStart);
     if (this.subscribedEnd) channels.request.unsubscribe(this.onEnd);
+    handlerErrorChannel.unsubscribe(this.onHandlerError);
   }
 
   /** Re-reads the logger's level (after it changed). */

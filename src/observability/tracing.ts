@@ -113,7 +113,10 @@ function otelSdkPresent(): boolean {
  */
 export function scopeOf(e: RequestStartEvent, tracer: Tracer | undefined): RequestScope {
   const params = e.request.params;
-  const meta = params?._meta as Record<string, unknown> | undefined;
+  // Defensive: the transports refuse a non-object `_meta`, but a subscriber must never be the
+  // thing that throws (a throw here ends the process from inside a diagnostics channel).
+  const rawMeta = params?._meta;
+  const meta = rawMeta !== null && typeof rawMeta === 'object' ? (rawMeta as Record<string, unknown>) : undefined;
   const h = e.headers;
   let tpRaw: unknown = h === undefined ? undefined : header(h, 'traceparent');
   let tsRaw: unknown = tpRaw === undefined ? undefined : header(h, 'tracestate');

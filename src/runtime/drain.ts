@@ -7,7 +7,7 @@ import type { McpServer } from '../server/server.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { channels, type DrainEvent } from './events.js';
-import type { DrainResult } from './options.js';
+import type { DrainResult } from './exit.js';
 
 /** Drain phase. */
 export type DrainPhase = DrainEvent['phase'];

@@ -54,26 +54,4 @@ export interface RuntimeOptions {
   logger?: Logger;
 }
 
-/** What a drain did. */
-export interface DrainResult {
-  /** True when in-flight requests were still running at the end of the grace period. */
-  graceExpired: boolean;
-  drained: number;
-  forced: number;
-  durationMs: number;
-}
-
-/**
- * Exit codes: 0 drained cleanly; 2 could not start (e.g. the MCP port is busy, ANDON_LISTEN_FAILED);
- * 3 the grace ran out and requests were aborted; 4 forced by a second signal; 70 fatal.
- */
-export const EXIT = { ok: 0, startFailed: 2, graceExpired: 3, forced: 4, fatal: 70 } as const;
-
-/** A non-negative integer from the environment (ms), or undefined when unset. */
-export function envInt(name: string): number | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer (ms), got "${v}"`);
-  return n;
-}
+export { EXIT, envInt, type DrainResult } from './exit.js';

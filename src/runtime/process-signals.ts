@@ -4,7 +4,7 @@
  * (brief drain, exit 70). See {@link EXIT}.
  */
 import type { Logger } from '../util/logger.js';
-import { EXIT, type DrainResult } from './options.js';
+import { EXIT, type DrainResult } from './exit.js';
 
 /** What the handlers act on. */
 export interface ProcessHooks {

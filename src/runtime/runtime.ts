@@ -65,7 +65,9 @@ export class Runtime {
     this.opts = options;
     this.server = options.server;
     this.log = options.logger ?? nullLogger;
-    this.clock = options.clock ?? systemClock;
+    // One clock for the whole node: the runtime's, else the server's; transports read server.clock.
+    this.clock = options.clock ?? this.server.clock ?? systemClock;
+    this.server.clock = this.clock;
     this.stateDir = resolve(options.stateDir ?? process.env.ANDON_STATE_DIR ?? './.andon');
     this.store = options.store ?? defaultStore(this.stateDir, this.log);
     this.halts = new HaltRegistry(this.store, () => this.clock.now());

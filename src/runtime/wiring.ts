@@ -45,7 +45,7 @@ export async function startObservability(
   const o = opts.observability || {};
   const file = process.env.ANDON_ALERTS_CONFIG;
   const alerts = o.alerts ?? (file ? loadAlertsConfig(file) : undefined);
-  const obs = createObservability({ ...o, alerts, server: opts.server, logger: d.log, stateDir: d.stateDir, onSecret: (v) => (d.log as { addSecret?: (v: string) => void }).addSecret?.(v) });
+  const obs = createObservability({ clock: opts.server.clock, ...o, alerts, server: opts.server, logger: d.log, stateDir: d.stateDir, onSecret: (v) => (d.log as { addSecret?: (v: string) => void }).addSecret?.(v) });
   registerHealthChecks(obs, d.store, d);
   return obs;
 }

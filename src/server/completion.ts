@@ -5,6 +5,7 @@
 import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
 import type { PromptEntry, ResourceEntry, TemplateEntry } from './registry.js';
 import type { Completer } from './types.js';
+import { handlerFailure } from './handler-errors.js';
 
 export async function complete(
   prompts: Map<string, PromptEntry>,
@@ -32,7 +33,13 @@ export async function complete(
     throw invalidParams('ref.type', 'must be "ref/prompt" or "ref/resource"');
   }
   if (!completer) return { completion: { values: [], hasMore: false } };
-  const got = await completer(arg.value, context);
+  let got: Awaited<ReturnType<Completer>>;
+  try {
+    got = await completer(arg.value, context);
+    if (got === null || typeof got !== 'object' || !Array.isArray(Array.isArray(got) ? got : got.values)) throw new Error('the completer returned no list of values');
+  } catch (err) {
+    throw handlerFailure('completion', { name: `${String(ref.type)}:${String(ref.name ?? ref.uri)}.${arg.name}` }, err);
+  }
   const list = Array.isArray(got) ? { values: got } : got;
   const values = list.values.slice(0, 100);
   const completion: Record<string, unknown> = { values };

@@ -3,6 +3,7 @@
  * and what the runtime journals (it rewrites the journal when `version` moves).
  */
 import type { IncomingRequest } from './incoming.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 /** The in-flight set of one server. */
 export class Inflight {
@@ -26,16 +27,16 @@ export class Inflight {
     }
   }
 
-  /** Resolves true when no request is in flight, or false after `timeoutMs`. */
-  whenIdle(timeoutMs: number): Promise<boolean> {
+  /** Resolves true when no request is in flight, or false after `timeoutMs` on `clock` (default the system clock). */
+  whenIdle(timeoutMs: number, clock: Clock = systemClock): Promise<boolean> {
     if (this.set.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = clock.setTimeout(() => {
         this.idleWaiters = this.idleWaiters.filter((f) => f !== done);
         resolve(false);
       }, timeoutMs);
       const done = () => {
-        clearTimeout(t);
+        clock.clearTimeout(t);
         resolve(true);
       };
       this.idleWaiters.push(done);

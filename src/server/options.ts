@@ -3,6 +3,7 @@ import type { JsonRpcResponse } from '../protocol/jsonrpc.js';
 import type { IncomingRequest } from './incoming.js';
 import type { Session } from './session.js';
 import type { Icon } from './types.js';
+import type { Clock } from '../util/clock.js';
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -23,6 +24,8 @@ export interface ServerOptions {
    * Default: random per process; set it (e.g. from a secret) when several nodes serve one client.
    */
   stateSecret?: string | Buffer;
+  /** Time for whenIdle, task TTLs and (by default) its transports. Default {@link systemClock}. */
+  clock?: Clock;
 }
 
 /** Runtime callbacks the server invokes; all optional, none on the path unless set. */

@@ -6,6 +6,7 @@ import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
 import type { RequestContext } from './context.js';
 import type { PromptEntry } from './registry.js';
 import type { GetPromptResult, PromptReturn } from './types.js';
+import { handlerFailure } from './handler-errors.js';
 
 export async function getPrompt(prompts: Map<string, PromptEntry>, params: Record<string, unknown>, ctx: RequestContext): Promise<Record<string, unknown>> {
   const name = params.name;
@@ -19,12 +20,18 @@ export async function getPrompt(prompts: Map<string, PromptEntry>, params: Recor
     if (a.required && (v === undefined || v === null)) throw invalidParams(`arguments.${a.name}`, 'is required');
     if (v !== undefined && typeof v !== 'string') throw invalidParams(`arguments.${a.name}`, 'must be a string');
   }
-  const out = normalisePrompt(await prompt.handler(args as Record<string, string>, ctx));
+  let out: GetPromptResult;
+  try {
+    out = normalisePrompt(await prompt.handler(args as Record<string, string>, ctx));
+  } catch (err) {
+    throw handlerFailure('prompt', { name }, err);
+  }
   if (prompt.options.description && out.description === undefined) out.description = prompt.options.description;
   return out as unknown as Record<string, unknown>;
 }
 
 function normalisePrompt(ret: PromptReturn): GetPromptResult {
+  if (ret === null || (typeof ret !== 'string' && typeof ret !== 'object')) throw new Error(`the handler returned ${ret === null ? 'null' : typeof ret}, not a string, messages or a result`);
   if (typeof ret === 'string') return { messages: [{ role: 'user', content: { type: 'text', text: ret } }] };
   if (Array.isArray(ret)) return { messages: ret };
   return { ...ret };

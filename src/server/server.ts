@@ -19,6 +19,7 @@ import { AdmissionPipeline, type Stage } from '../admission/pipeline.js';
 import { HaltStage } from '../admission/stages/halts.js';
 import { refusalResponse } from '../admission/wire.js';
 import { TaskManager } from './tasks.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { StateSealer } from './request-state.js';
 import { check2026Meta, check2026Version, inputRequired } from './era2026.js';
 import { initialize } from './initialize.js';
@@ -89,6 +90,8 @@ export class McpServer {
   /** Task support for tools that declare it (2025 tasks, 2026 tasks extension). */
   readonly tasks: TaskManager;
   private readonly state: StateSealer;
+  /** The injected clock; transports and the runtime default to it (the runtime may set it before serving). */
+  clock: Clock;
 
   constructor(options: ServerOptions) {
     const info: Implementation = { name: options.name, version: options.version };
@@ -102,6 +105,7 @@ export class McpServer {
     this.ttlMs = options.cache?.ttlMs ?? 0;
     this.cacheScope = options.cache?.scope ?? 'private';
     this.serverMeta = { [META.serverInfo]: info };
+    this.clock = options.clock ?? systemClock;
     this.tasks = new TaskManager(this);
     this.state = new StateSealer(options.stateSecret);
     this.fanout = new Fanout(
@@ -336,7 +340,7 @@ export class McpServer {
 
   /** Resolves true when no request is in flight, or false after `timeoutMs`. */
   whenIdle(timeoutMs: number): Promise<boolean> {
-    return this.inflight.whenIdle(timeoutMs);
+    return this.inflight.whenIdle(timeoutMs, this.clock);
   }
 
   /** Aborts every in-flight request (notifications/cancelled, then the signal); returns how many. */

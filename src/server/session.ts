@@ -114,11 +114,14 @@ export class Session extends Peer {
    * retries the same id gets this instead of a second execution.
    */
   completed: Map<RequestId, JsonRpcResponse> | undefined;
-  lastActivity = Date.now();
+  /** Last request on the session, ms on the transport's clock (the idle sweeper reads it). */
+  lastActivity: number;
 
-  constructor(id: string = newSessionId()) {
+  /** `now`: the creation time on the transport's clock. Default `Date.now()`. */
+  constructor(id: string = newSessionId(), now: number = Date.now()) {
     super();
     this.id = id;
+    this.lastActivity = now;
   }
 }
 

@@ -57,7 +57,7 @@ export class TaskManager {
     }
     const requested = (params.task as { ttl?: unknown } | undefined)?.ttl;
     const ttlMs = typeof requested === 'number' && requested > 0 ? Math.min(requested, 24 * DEFAULT_TTL) : DEFAULT_TTL;
-    const now = new Date().toISOString();
+    const now = new Date(this.server.clock.now()).toISOString();
     const session = era === '2025' ? (ctx.peer as Session | undefined) : undefined;
     const rec: TaskRecord = {
       taskId: randomUUID(),
@@ -91,7 +91,7 @@ export class TaskManager {
         this.update(rec, 'failed', rec.error.message);
       },
     );
-    setTimeout(() => this.tasks.delete(rec.taskId), ttlMs).unref();
+    this.server.clock.setTimeout(() => this.tasks.delete(rec.taskId), ttlMs).unref?.();
     if (era === '2026') return { resultType: 'task', ...this.wire(rec) };
     return { task: this.wire2025(rec) };
   }
@@ -107,7 +107,7 @@ export class TaskManager {
 
   private update(rec: TaskRecord, status: Status, message?: string): void {
     rec.status = status;
-    rec.lastUpdatedAt = new Date().toISOString();
+    rec.lastUpdatedAt = new Date(this.server.clock.now()).toISOString();
     if (message !== undefined) rec.statusMessage = message;
     if (rec.era === '2025') rec.session?.standalone?.({ jsonrpc: '2.0', method: 'notifications/tasks/status', params: this.wire2025(rec) });
   }

@@ -1,71 +1,40 @@
-/** Public types of the server API. Wire shapes follow the MCP schemas of both eras. */
+/**
+ * Public types of the server API. The wire shapes (MCP schemas of both eras) live in
+ * `protocol/types.ts`; they are re-exported here so existing imports keep working.
+ */
 import type { SchemaInput, JsonSchema } from '../protocol/schema.js';
+import type { Annotations, CallToolResult, GetPromptResult, Icon, PromptMessage, ReadResourceResult, ResourceContents, ToolAnnotations } from '../protocol/types.js';
 import type { RequestContext } from './context.js';
 
-export interface Icon {
-  src: string;
-  mimeType?: string;
-  sizes?: string[];
-  theme?: 'light' | 'dark';
-}
-
-export interface Implementation {
-  name: string;
-  version: string;
-  title?: string;
-  description?: string;
-  icons?: Icon[];
-  websiteUrl?: string;
-}
-
-export interface Annotations {
-  audience?: ('user' | 'assistant')[];
-  priority?: number;
-  lastModified?: string;
-}
-
-export type TextResourceContents = { uri: string; mimeType?: string; text: string; _meta?: Record<string, unknown> };
-export type BlobResourceContents = { uri: string; mimeType?: string; blob: string; _meta?: Record<string, unknown> };
-export type ResourceContents = TextResourceContents | BlobResourceContents;
-
-export type ContentBlock =
-  | { type: 'text'; text: string; annotations?: Annotations; _meta?: Record<string, unknown> }
-  | { type: 'image'; data: string; mimeType: string; annotations?: Annotations; _meta?: Record<string, unknown> }
-  | { type: 'audio'; data: string; mimeType: string; annotations?: Annotations; _meta?: Record<string, unknown> }
-  | {
-      type: 'resource_link';
-      uri: string;
-      name: string;
-      title?: string;
-      description?: string;
-      mimeType?: string;
-      size?: number;
-      icons?: Icon[];
-      annotations?: Annotations;
-      _meta?: Record<string, unknown>;
-    }
-  | { type: 'resource'; resource: ResourceContents; annotations?: Annotations; _meta?: Record<string, unknown> };
-
-export interface CallToolResult {
-  content: ContentBlock[];
-  structuredContent?: Record<string, unknown>;
-  isError?: boolean;
-  _meta?: Record<string, unknown>;
-}
+export type {
+  Icon,
+  Implementation,
+  Annotations,
+  TextResourceContents,
+  BlobResourceContents,
+  ResourceContents,
+  ContentBlock,
+  CallToolResult,
+  ToolAnnotations,
+  ReadResourceResult,
+  PromptMessage,
+  GetPromptResult,
+  LoggingLevel,
+  ClientCapabilities,
+  ElicitFormParams,
+  ElicitUrlParams,
+  ElicitResult,
+  CreateMessageParams,
+  CreateMessageResult,
+  Root,
+} from '../protocol/types.js';
+export { LOG_LEVELS } from '../protocol/types.js';
 
 /**
  * What a tool handler may return: a full result, a string (one text block), or, for a tool with
  * an output schema, the structured object itself (mirrored as a JSON text block).
  */
 export type ToolReturn = CallToolResult | string | Record<string, unknown>;
-
-export interface ToolAnnotations {
-  title?: string;
-  readOnlyHint?: boolean;
-  destructiveHint?: boolean;
-  idempotentHint?: boolean;
-  openWorldHint?: boolean;
-}
 
 export interface ToolOptions {
   title?: string;
@@ -112,11 +81,6 @@ export interface ResourceOptions {
   _meta?: Record<string, unknown>;
 }
 
-export interface ReadResourceResult {
-  contents: ResourceContents[];
-  _meta?: Record<string, unknown>;
-}
-
 /** A resource reader may return a full result, a string (text contents) or one contents object. */
 export type ResourceReturn = ReadResourceResult | string | ResourceContents;
 export type ResourceReader = (uri: string, ctx: RequestContext) => ResourceReturn | Promise<ResourceReturn>;
@@ -155,73 +119,5 @@ export interface PromptOptions {
   _meta?: Record<string, unknown>;
 }
 
-export interface PromptMessage {
-  role: 'user' | 'assistant';
-  content: ContentBlock;
-}
-
-export interface GetPromptResult {
-  description?: string;
-  messages: PromptMessage[];
-  _meta?: Record<string, unknown>;
-}
-
 export type PromptReturn = GetPromptResult | PromptMessage[] | string;
 export type PromptHandler = (args: Record<string, string>, ctx: RequestContext) => PromptReturn | Promise<PromptReturn>;
-
-export type LoggingLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
-
-export const LOG_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
-
-export type ClientCapabilities = {
-  roots?: { listChanged?: boolean };
-  sampling?: Record<string, unknown>;
-  elicitation?: { form?: Record<string, unknown>; url?: Record<string, unknown> };
-  tasks?: Record<string, unknown>;
-  experimental?: Record<string, unknown>;
-  extensions?: Record<string, unknown>;
-  [k: string]: unknown;
-};
-
-export interface ElicitFormParams {
-  mode?: 'form';
-  message: string;
-  requestedSchema: JsonSchema;
-}
-
-export interface ElicitUrlParams {
-  mode: 'url';
-  message: string;
-  url: string;
-  elicitationId: string;
-}
-
-export interface ElicitResult {
-  action: 'accept' | 'decline' | 'cancel';
-  content?: Record<string, unknown>;
-}
-
-export interface CreateMessageParams {
-  messages: Array<{ role: 'user' | 'assistant'; content: unknown }>;
-  maxTokens: number;
-  systemPrompt?: string;
-  modelPreferences?: Record<string, unknown>;
-  temperature?: number;
-  stopSequences?: string[];
-  includeContext?: 'none' | 'thisServer' | 'allServers';
-  metadata?: Record<string, unknown>;
-  [k: string]: unknown;
-}
-
-export interface CreateMessageResult {
-  role: 'user' | 'assistant';
-  content: unknown;
-  model: string;
-  stopReason?: string;
-  [k: string]: unknown;
-}
-
-export interface Root {
-  uri: string;
-  name?: string;
-}

@@ -4,8 +4,9 @@
  * as an SSE stream, or as one SSE body when the answer comes within the turn.
  */
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcMessage, JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { errorResponse, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../protocol/jsonrpc.js';
+import { ErrorCode, McpError } from '../protocol/errors.js';
+import type { Logger } from '../util/logger.js';
 import type { Era } from '../protocol/versions.js';
 import type { Exchange, RequestAbort } from '../server/context.js';
 import type { Session } from '../server/session.js';
@@ -201,4 +202,24 @@ function statusOf(code: number): number {
   if (code === ErrorCode.InternalError) return 500;
   if (code === ErrorCode.Unavailable) return 503;
   return 400;
+}
+
+/**
+ * `x.finish(response)`, except that a result which cannot be serialised (a BigInt, a cycle) costs
+ * this response — a -32603 answer, or a cut connection once the stream started — and never the
+ * process (a throw in a promise callback would be an unhandled rejection).
+ */
+export function finishSafely(x: HttpExchange, res: ServerResponse, request: JsonRpcRequest, response: JsonRpcResponse, log: Logger): void {
+  try {
+    x.finish(response);
+  } catch (err) {
+    log.error({ err, method: request.method }, 'response could not be written');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify(errorResponse(request.id, new McpError(ErrorCode.InternalError, 'Internal error: the result could not be serialised')));
+    res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
 }

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { EventStore } from './event-store.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
 /** Response headers of every SSE stream. */
 export const SSE_HEADERS = {
@@ -14,24 +15,29 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
-/** Open streams, for the shared keep-alive ticker (one timer for all streams, not one each). */
+/** Open streams, for the shared keep-alive ticker (one timer per clock for all streams, not one each). */
 const live = new Set<SseStream>();
-let ticker: NodeJS.Timeout | undefined;
-let tickMs = 15_000;
+const tickers = new Map<Clock, { timer: Timer; ms: number }>();
 
-function ensureTicker(ms: number): void {
-  if (ticker && ms >= tickMs) return;
-  if (ticker) clearInterval(ticker);
-  tickMs = ms;
-  ticker = setInterval(() => {
-    const now = Date.now();
-    for (const s of live) s.keepAlive(now, tickMs);
-    if (live.size === 0 && ticker) {
-      clearInterval(ticker);
-      ticker = undefined;
+function ensureTicker(ms: number, clock: Clock): void {
+  const cur = tickers.get(clock);
+  if (cur && ms >= cur.ms) return;
+  if (cur) clock.clearInterval(cur.timer);
+  const timer = clock.setInterval(() => {
+    const now = clock.now();
+    let any = false;
+    for (const s of live) {
+      if (s.clock !== clock) continue;
+      any = true;
+      s.keepAlive(now, ms);
+    }
+    if (!any) {
+      clock.clearInterval(timer);
+      tickers.delete(clock);
     }
   }, ms);
-  ticker.unref();
+  timer.unref?.();
+  tickers.set(clock, { timer, ms });
 }
 
 /**
@@ -66,8 +72,23 @@ function settled(): void {
   }
 }
 
+/**
+ * Default bound on what one SSE connection may hold unread, in bytes (Node's buffer plus the
+ * socket's): 4 MiB. Past it the client is not reading, and the connection is dropped.
+ */
+export const DEFAULT_MAX_STREAM_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface SseOptions {
   eventStore: EventStore | undefined;
+  /**
+   * Largest number of bytes queued unread on the connection (`res.writableLength`) before the
+   * stream's connection is dropped. Default {@link DEFAULT_MAX_STREAM_BUFFER_BYTES}. Events keep
+   * going to the event store, so a resumable client reconnects with `Last-Event-ID` and misses
+   * nothing the store still holds.
+   */
+  maxBufferBytes?: number;
+  /** Called when a connection is dropped for exceeding `maxBufferBytes` (the transport logs it). */
+  onOverflow?: (streamId: string, queuedBytes: number) => void;
   /** Reconnect delay suggested to the client in the priming event. */
   retryMs: number;
   /** Idle time after which a comment line is written to keep proxies from closing the stream. */
@@ -76,6 +97,8 @@ export interface SseOptions {
   prime: boolean;
   /** Extra response headers (e.g. Mcp-Session-Id). */
   headers?: Record<string, string>;
+  /** Time for keep-alives. Default {@link systemClock}. */
+  clock?: Clock;
 }
 
 export class SseStream {
@@ -83,7 +106,15 @@ export class SseStream {
   /** What was written before the headers went out; null once they have. */
   private pending: string | null = '';
   private readonly headers: Record<string, string>;
-  private lastWrite = Date.now();
+  /** @internal */
+  readonly clock: Clock;
+  private lastWrite: number;
+  /**
+   * Replayed bytes on the current connection. They do not count against `maxBufferBytes`: a
+   * replay is written at once and is bounded by the event store already, and a reconnecting
+   * client must not be dropped for the size of its own backlog.
+   */
+  private slack = 0;
   /** True once the final event was written; the stream then ends. */
   finished = false;
   onDetach: (() => void) | undefined;
@@ -94,6 +125,8 @@ export class SseStream {
     private readonly opts: SseOptions,
   ) {
     this.res = res;
+    this.clock = opts.clock ?? systemClock;
+    this.lastWrite = this.clock.now();
     this.headers = opts.headers ? { ...SSE_HEADERS, ...opts.headers } : SSE_HEADERS;
     unflushed.push(this);
     pendingCount++;
@@ -106,7 +139,7 @@ export class SseStream {
     }
     this.watch(res);
     live.add(this);
-    ensureTicker(opts.keepAliveMs);
+    ensureTicker(opts.keepAliveMs, this.clock);
   }
 
   private watch(res: ServerResponse): void {
@@ -135,6 +168,28 @@ export class SseStream {
   private write(text: string): void {
     if (this.pending !== null) this.pending += text;
     else this.res!.write(text);
+    this.bounded();
+  }
+
+  /**
+   * Backpressure: `res.write` never refuses, it queues. A client that stops reading would grow
+   * the process without bound, so once more than `maxBufferBytes` sit unread the connection is
+   * destroyed (its 'close' detaches it). The logical stream lives on in the event store.
+   */
+  private bounded(): void {
+    const res = this.res;
+    if (!res) return;
+    const queued = this.pending !== null ? this.pending.length : res.writableLength;
+    if (queued <= (this.opts.maxBufferBytes ?? DEFAULT_MAX_STREAM_BUFFER_BYTES) + this.slack) return;
+    this.res = null;
+    live.delete(this);
+    if (this.pending !== null) {
+      this.pending = null;
+      settled();
+    }
+    this.opts.onOverflow?.(this.streamId, queued);
+    res.destroy();
+    this.onDetach?.();
   }
 
   /** Whether a client connection is attached right now. */
@@ -146,13 +201,15 @@ export class SseStream {
   send(message: JsonRpcMessage): void {
     const id = this.opts.eventStore?.storeEvent(this.streamId, message);
     if (!this.res) return;
-    this.lastWrite = Date.now();
+    this.lastWrite = this.clock.now();
     this.write(id ? `id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n` : `event: message\ndata: ${JSON.stringify(message)}\n\n`);
   }
 
   /** @internal Writes raw SSE text (e.g. replayed events) to the attached response. */
   writeRaw(text: string): void {
-    if (this.res) this.write(text);
+    if (!this.res) return;
+    this.slack += text.length;
+    this.write(text);
   }
 
   /** Sends the last message and ends the HTTP response. */
@@ -169,9 +226,12 @@ export class SseStream {
     this.res = res;
     res.writeHead(200, this.headers);
     res.flushHeaders();
-    replay((eventId, message) => res.write(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`));
     this.watch(res);
     live.add(this);
+    this.slack = 0;
+    replay((eventId, message) => {
+      if (this.res === res) this.writeRaw(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+    });
     if (this.finished) this.close();
   }
 

@@ -1,15 +1,20 @@
 /**
  * stdio transport: newline-delimited JSON-RPC on a pair of streams. Nothing but MCP messages is
- * written to the output stream. A malformed line gets -32700 and the next line is still served.
+ * written to the output stream: while serving on process.stdout, console.log/info/debug go to
+ * stderr (see {@link redirectConsoleToStderr}). A malformed line gets -32700 and the next line is
+ * still served. Input is decoded with a streaming UTF-8 decoder, so a multi-byte character split
+ * across two reads (64 KiB pipe chunks) arrives intact.
  */
 import type { Readable, Writable } from 'node:stream';
-import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { StringDecoder } from 'node:string_decoder';
+import { decodeMessage, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import { McpError } from '../protocol/errors.js';
 import { META } from '../protocol/versions.js';
 import { Incoming, check2026Meta, type Listener, type McpServer } from '../server/server.js';
 import { Session } from '../server/session.js';
 import { RequestAbort, type Exchange } from '../server/context.js';
 import { refusalResponse } from '../admission/wire.js';
+import { redirectConsoleToStderr } from './stdio-console.js';
 
 export interface StdioOptions {
   /** Default process.stdin. */
@@ -18,6 +23,11 @@ export interface StdioOptions {
   output?: Writable;
   /** Largest accepted line in bytes. Default 4 MiB. */
   maxLineBytes?: number;
+  /**
+   * Send console.log/info/debug to stderr while this connection is open, so that a handler's
+   * logging cannot corrupt the message stream. Default true when `output` is process.stdout.
+   */
+  redirectConsole?: boolean;
 }
 
 /** A running stdio connection. */
@@ -35,6 +45,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   const input = options.input ?? process.stdin;
   const output = options.output ?? process.stdout;
   const maxLine = options.maxLineBytes ?? 4 * 1024 * 1024;
+  const restoreConsole = (options.redirectConsole ?? output === process.stdout) ? redirectConsoleToStderr() : () => {};
   const session = new Session('stdio');
   session.transport = 'stdio';
   // Messages produced in one event-loop turn leave in one write: stdout on a pipe is synchronous
@@ -75,14 +86,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
 
   const onLine = (line: string) => {
     if (line.trim().length === 0) return;
-    let value: unknown;
-    try {
-      value = decodeJson(line);
-    } catch (err) {
-      write(errorResponse(null, err));
-      return;
-    }
-    const c = classify(value);
+    const c = decodeMessage(line);
     if (c.kind === 'invalid') {
       write(errorResponse(c.id, c.error));
       return;
@@ -123,25 +127,49 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
     }
     const ac = new RequestAbort();
     session.inflight.set(request.id, ac);
-    void server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, exchange, ac)).then((response) => {
-      session.inflight.delete(request.id);
-      if (request.method === 'initialize' && 'result' in response && !registered) {
-        registered = true;
-        session.standalone = write;
-        server.addSession(session);
-      }
-      if (era === '2025' && ac.cancelledByClient) return;
-      write(response);
-    });
+    void server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, exchange, ac)).then(
+      (response) => {
+        session.inflight.delete(request.id);
+        if (request.method === 'initialize' && 'result' in response && !registered) {
+          registered = true;
+          session.standalone = write;
+          server.addSession(session);
+        }
+        if (era === '2025' && ac.cancelledByClient) return;
+        try {
+          write(response);
+        } catch {
+          // A result that cannot be serialised (a BigInt, a cycle): the caller gets an error.
+          write(errorResponse(request.id, new McpError(-32603, 'Internal error: the result could not be serialised')));
+        }
+      },
+      // handleRequest answers errors itself; this is the backstop that keeps a bug from becoming
+      // an unhandled rejection (process exit) instead of one -32603 answer.
+      (err: unknown) => {
+        session.inflight.delete(request.id);
+        write(errorResponse(request.id, err));
+      },
+    );
   };
 
+  /** One line, with the same backstop: no input line can throw out of the 'data' listener. */
+  const serveLine = (line: string) => {
+    try {
+      onLine(line);
+    } catch (err) {
+      write(errorResponse(null, err));
+    }
+  };
+
+  // A multi-byte character split across two chunks is held back until its last byte arrives.
+  const decoder = new StringDecoder('utf8');
   const onData = (chunk: Buffer | string) => {
-    buffered += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    buffered += typeof chunk === 'string' ? chunk : decoder.write(chunk);
     let nl = buffered.indexOf('\n');
     while (nl !== -1) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
-      onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+      serveLine(line.endsWith('\r') ? line.slice(0, -1) : line);
       nl = buffered.indexOf('\n');
     }
     if (buffered.length > maxLine) {
@@ -152,9 +180,14 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
+  let finished = false;
   const finish = () => {
-    if (buffered.trim()) onLine(buffered);
+    if (finished) return;
+    finished = true;
+    buffered += decoder.end();
+    if (buffered.trim()) serveLine(buffered);
     buffered = '';
+    restoreConsole();
     for (const l of listeners) server.removeListener(l);
     listeners.clear();
     server.removeSession(session);

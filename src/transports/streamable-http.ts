@@ -10,53 +10,29 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { classify, decodeJson, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { decodeMessage, errorResponse, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
 import { RequestAbort } from '../server/context.js';
 import { Incoming, check2026Meta, check2026Version, type Listener, type McpServer } from '../server/server.js';
 import { Session } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
-import { SseStream, type SseOptions } from './sse.js';
-import { HttpExchange, type ExchangeShared } from './http-exchange.js';
+import { DEFAULT_MAX_STREAM_BUFFER_BYTES, SseStream, type SseOptions } from './sse.js';
+import { HttpExchange, finishSafely, type ExchangeShared } from './http-exchange.js';
 import { acceptsJson, acceptsSse, headerMismatch, paramHeaderMismatch } from './http-headers.js';
+import { LOCAL_HOSTS, hostOriginRefusal } from './http-origin.js';
+import type { HttpTransportOptions } from './http-options.js';
+import { pooledSessionId } from './session-id.js';
 import type { Logger } from '../util/logger.js';
+import type { Clock, Timer } from '../util/clock.js';
+import { WireErrors } from '../errors/wire.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from '../runtime/events.js';
-import { httpRefusal, refusalResponse } from '../admission/wire.js';
+import { HTTP_STREAM_EXCHANGE, httpRefusalAnswer } from '../admission/wire.js';
 import { AndonError, type ErrorDef } from '../errors/catalogue.js';
 import { HttpErrors } from '../errors/http.js';
 
-/** Options of the Streamable HTTP transport. */
-export interface HttpTransportOptions {
-  /** Endpoint path. Default `/mcp`. */
-  path?: string;
-  /** Largest accepted request body in bytes. Default 4 MiB. */
-  maxBodyBytes?: number;
-  /**
-   * Accepted `Origin` values. Default: only localhost origins (http(s)://localhost|127.0.0.1|[::1]
-   * on any port). Requests without an Origin (non-browser clients) are accepted. `'*'` allows all.
-   */
-  allowedOrigins?: string[] | '*';
-  /** Accepted `Host` header hostnames. Default: localhost, 127.0.0.1, [::1]. `'*'` allows all. */
-  allowedHosts?: string[] | '*';
-  /** Event store for SSE resumability. Default: a bounded in-memory store. */
-  eventStore?: EventStore;
-  /** `auto` (JSON unless the handler streams), `json` or `sse`. Default `auto`. */
-  responseMode?: 'auto' | 'json' | 'sse';
-  /** `retry` suggested in the SSE priming event, ms. Default 1000. */
-  retryMs?: number;
-  /** Keep-alive comment interval on idle SSE streams, ms. Default 15,000. */
-  keepAliveMs?: number;
-  /** Sessions idle this long without an open stream are closed. Default 30 minutes. */
-  sessionIdleMs?: number;
-  logger?: Logger;
-}
-
-const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
 const JSON_HEADERS = { 'content-type': 'application/json' };
-/** The exchange a listen request shows the admission stages (it sends nothing before admission). */
-const LISTEN_EXCHANGE = { send: () => {}, transport: 'http' };
 
 /** Thrown for HTTP-level refusals: status and JSON-RPC code come from its catalogue entry ({@link HttpErrors}). */
 class HttpError extends AndonError {
@@ -84,7 +60,8 @@ export class StreamableHttpHandler {
   private readonly standaloneStreams = new Map<string, SseStream>();
   private readonly requestStreams = new Map<string, { stream: SseStream; session: Session }>();
   private readonly listenStreams = new Set<{ stream: SseStream; listener: Listener; requestId: JsonRpcRequest['id'] }>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly sweeper: Timer;
+  private readonly clock: Clock;
   private closing = false;
   /**
    * Request stream ids are `<session>-<nonce><counter>`: unique per process and across restarts
@@ -105,13 +82,22 @@ export class StreamableHttpHandler {
     this.maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
     this.eventStore = options.eventStore ?? new MemoryEventStore();
     this.mode = options.responseMode ?? 'auto';
-    this.sseBase = { eventStore: this.eventStore, retryMs: options.retryMs ?? 1000, keepAliveMs: options.keepAliveMs ?? 15_000 };
+    this.clock = options.clock ?? server.clock;
+    this.sseBase = {
+      eventStore: this.eventStore,
+      retryMs: options.retryMs ?? 1000,
+      keepAliveMs: options.keepAliveMs ?? 15_000,
+      clock: this.clock,
+      maxBufferBytes: options.maxStreamBufferBytes,
+      onOverflow: (streamId, queuedBytes) =>
+        this.log.warn({ code: WireErrors.SseBacklog.code, streamId, queuedBytes, limit: options.maxStreamBufferBytes ?? DEFAULT_MAX_STREAM_BUFFER_BYTES }, 'SSE stream dropped: the client is not reading (it can resume with Last-Event-ID)'),
+    };
     this.allowedOrigins = options.allowedOrigins ?? [];
     this.allowedHosts = options.allowedHosts ?? LOCAL_HOSTS;
     this.log = options.logger ?? nullLogger;
     const idle = options.sessionIdleMs ?? 30 * 60_000;
-    this.sweeper = setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
-    this.sweeper.unref();
+    this.sweeper = this.clock.setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
+    this.sweeper.unref?.();
     this.shared = {
       mode: this.mode,
       sseBase: this.sseBase,
@@ -155,28 +141,8 @@ export class StreamableHttpHandler {
   }
 
   private checkHostAndOrigin(req: IncomingMessage): void {
-    if (this.allowedHosts !== '*') {
-      const host = req.headers.host;
-      if (!host) throw new HttpError(HttpErrors.MissingHost, 'Bad Request: missing Host header');
-      const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-      if (!this.allowedHosts.includes(hostname.toLowerCase())) {
-        throw new HttpError(HttpErrors.HostForbidden, `Forbidden: Host "${host}" is not allowed`);
-      }
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && this.allowedOrigins !== '*' && !this.originAllowed(origin)) {
-      throw new HttpError(HttpErrors.OriginForbidden, `Forbidden: Origin "${origin}" is not allowed`);
-    }
-  }
-
-  private originAllowed(origin: string): boolean {
-    if ((this.allowedOrigins as string[]).includes(origin)) return true;
-    try {
-      const u = new URL(origin);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && LOCAL_HOSTS.includes(u.hostname);
-    } catch {
-      return false;
-    }
+    const refusal = hostOriginRefusal(req, this.allowedHosts, this.allowedOrigins);
+    if (refusal) throw new HttpError(refusal.def, refusal.message);
   }
 
   // ───────────────────────────── POST ─────────────────────────────
@@ -231,13 +197,7 @@ export class StreamableHttpHandler {
   }
 
   private message(req: IncomingMessage, res: ServerResponse, text: string): void {
-    let value: unknown;
-    try {
-      value = decodeJson(text);
-    } catch (err) {
-      throw new HttpError(HttpErrors.ParseError, (err as Error).message);
-    }
-    const c = classify(value);
+    const c = decodeMessage(text);
     if (c.kind === 'invalid') return this.send(res, 400, errorResponse(c.id, c.error));
     const msg = c.message;
     // Refusals (drain, halts, limits) are the admission pipeline's: requests go on to the server,
@@ -290,17 +250,9 @@ export class StreamableHttpHandler {
     const mismatch = headerMismatch(req, request) ?? paramHeaderMismatch(req, request, this.server);
     if (mismatch) return this.reject(res, request, new McpError(ErrorCode.HeaderMismatch, mismatch));
     if (request.method === 'subscriptions/listen') {
-      // A listen opens a stream instead of running a handler: it passes the admission stages only.
-      const inc = new Incoming(request, undefined, undefined, '2026', LISTEN_EXCHANGE, new RequestAbort(), req.headers);
-      this.server.admission.admit(inc).then(
-        () => this.listen(res, request),
-        (err: unknown) => {
-          const answer = refusalResponse(request.id, err);
-          const refusal = httpRefusal(answer.error);
-          this.send(res, refusal?.status ?? 400, answer, refusal?.retryAfter ? { 'retry-after': refusal.retryAfter } : undefined);
-        },
-      );
-      return;
+      // A listen opens a stream, no handler: it passes the admission stages only.
+      const inc = new Incoming(request, undefined, undefined, '2026', HTTP_STREAM_EXCHANGE, new RequestAbort(), req.headers);
+      return void this.server.admission.admit(inc).then(() => this.listen(res, request), (err: unknown) => this.send(res, ...httpRefusalAnswer(request.id, err)));
     }
     const x = this.dispatch(res, request, '2026', undefined, new RequestAbort());
     // Closing the stream is cancellation in 2026.
@@ -332,7 +284,7 @@ export class StreamableHttpHandler {
 
   private post2025(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
     if (kind === 'request' && (msg as JsonRpcRequest).method === 'initialize') {
-      const session = new Session(pooledSessionId());
+      const session = new Session(pooledSessionId(), this.clock.now());
       this.dispatch(res, msg as JsonRpcRequest, '2025', session, new RequestAbort(), true);
       return;
     }
@@ -375,7 +327,7 @@ export class StreamableHttpHandler {
     if (pv !== undefined && (typeof pv !== 'string' || !SESSION_VERSIONS.includes(pv))) {
       throw new HttpError(HttpErrors.UnsupportedProtocolVersion, `Bad Request: unsupported MCP-Protocol-Version "${String(pv)}" (supported: ${SESSION_VERSIONS.join(', ')})`);
     }
-    session.lastActivity = Date.now();
+    session.lastActivity = this.clock.now();
     return session;
   }
 
@@ -385,10 +337,8 @@ export class StreamableHttpHandler {
   private dispatch(res: ServerResponse, request: JsonRpcRequest, era: Era, session: Session | undefined, ac: RequestAbort, isInit = false): HttpExchange {
     const x = new HttpExchange(this.shared, res, request.id, era, session, ac, isInit);
     if (this.mode === 'sse' && !isInit) x.deferOpen();
-    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers)).then(
-      (response) => x.finish(response),
-      (err: unknown) => x.finish(errorResponse(request.id, err)),
-    );
+    const finish = (response: JsonRpcResponse) => finishSafely(x, res, request, response, this.log);
+    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers)).then(finish, (err: unknown) => finish(errorResponse(request.id, err)));
     return x;
   }
 
@@ -461,7 +411,7 @@ export class StreamableHttpHandler {
   }
 
   private sweep(idleMs: number): void {
-    const cutoff = Date.now() - idleMs;
+    const cutoff = this.clock.now() - idleMs;
     for (const s of this.sessions.values()) {
       if (s.lastActivity < cutoff && !this.standaloneStreams.get(s.id)?.attached && s.inflight.size === 0) this.closeSession(s);
     }
@@ -489,9 +439,8 @@ export class StreamableHttpHandler {
   }
 
   /**
-   * Stops (false) or resumes (true) accepting new requests, sessions and streams. While refusing,
-   * requests are refused by the server's admission pipeline (`transport:http` in its halt stage:
-   * 503 + Retry-After, ANDON_HALTED with `reason`), GET streams here; in-flight work continues.
+   * Stops (false) or resumes (true) accepting new work: requests are refused by the admission
+   * pipeline's halt stage (`transport:http`, 503), GET streams here; in-flight work continues.
    */
   setAccepting(accepting: boolean, reason = 'Service Unavailable: the server is not accepting requests'): void {
     this.accepting = accepting;
@@ -506,7 +455,7 @@ export class StreamableHttpHandler {
   /** Recreates a 2025 session saved before a restart: the client keeps its Mcp-Session-Id. */
   restoreSession(session: Session): void {
     session.initialized = true;
-    session.lastActivity = Date.now();
+    session.lastActivity = this.clock.now();
     this.sessions.set(session.id, session);
     this.server.addSession(session);
   }
@@ -514,7 +463,7 @@ export class StreamableHttpHandler {
   /** Stops accepting, ends open streams (2026 listeners get their closing result), clears timers. */
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.sweeper);
+    this.clock.clearInterval(this.sweeper);
     for (const { stream, listener } of this.listenStreams) stream.finish(this.server.listenerClosing(listener));
     this.listenStreams.clear();
     for (const s of this.standaloneStreams.values()) s.close();
@@ -524,22 +473,6 @@ export class StreamableHttpHandler {
   }
 }
 
-/**
- * Session ids: 128 bits from the CSPRNG as 32 hex chars, like newSessionId(), but drawn from a
- * 4 KiB pool refilled 256 ids at a time (one randomBytes call per session was 5% of an
- * initialize). Every byte is used once.
- */
-let idPool = Buffer.alloc(0);
-let idOffset = 0;
-function pooledSessionId(): string {
-  if (idOffset + 16 > idPool.length) {
-    idPool = randomBytes(4096);
-    idOffset = 0;
-  }
-  const id = idPool.toString('hex', idOffset, idOffset + 16);
-  idOffset += 16;
-  return id;
-}
-
+export type { HttpTransportOptions } from './http-options.js';
 // serveHttp lives in its own module; callers import it from here.
 export { serveHttp, type ServeHttpOptions, type HttpEndpoint } from './serve-http.js';

@@ -21,8 +21,8 @@ import {
   mountObservability,
   readHistoryFile,
   wireAlerts,
-  type AlertClock,
 } from '../../src/observability/index.js';
+import { TestClock } from '../../src/util/clock.js';
 import { startReceiver, validateSlack, validatePagerDuty, webhookValidator, slackOk, pagerDutyOk, webhookOk, type HttpReceiver } from './receivers.js';
 
 const cleanup: Array<() => unknown> = [];
@@ -30,19 +30,8 @@ after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-/** A clock whose sleeps return at once and advance time: backoff and windows without waiting. */
-function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')): AlertClock & { t: number; sleeps: number[] } {
-  const c = {
-    t: start,
-    sleeps: [] as number[],
-    now: () => c.t,
-    sleep: async (ms: number) => {
-      c.sleeps.push(ms);
-      c.t += ms;
-    },
-  };
-  return c;
-}
+/** A test clock: backoff and dedup windows move without real waiting. */
+const fakeClock = (start = Date.parse('2026-01-01T00:00:00Z')) => new TestClock(start);
 
 async function receiver(...args: Parameters<typeof startReceiver>): Promise<HttpReceiver> {
   const r = await startReceiver(...args);
@@ -62,19 +51,20 @@ describe('retries, fallback, dedup, force, never blocking', () => {
     const slack = await receiver(validateSlack, (_r, n) => (n < 3 ? { status: 503, body: 'service_unavailable' } : { status: 200, body: 'ok' }));
     const clock = fakeClock();
     const m = manager({ U: `${slack.url}/hook` }, { channels: { slack: { type: 'slack', webhookUrlEnv: 'U' } } }, { clock, retry: { baseMs: 1000 } });
-    const rec = await m.alert('warning', 'flaky receiver', {}).delivered;
+    const rec = await clock.runUntil(m.alert('warning', 'flaky receiver', {}).delivered);
     assert.equal(rec?.status, 'sent');
     assert.equal(rec?.deliveries[0]?.attempts, 3);
     assert.equal(slack.received.length, 3);
-    assert.deepEqual(clock.sleeps, [1000, 2000], 'backoff doubles (jitter centred by random=0.5)');
+    assert.deepEqual(clock.scheduled, [1000, 2000], 'backoff doubles (jitter centred by random=0.5)');
+    assert.equal(clock.now() - Date.parse('2026-01-01T00:00:00Z'), 3000, 'only the clock moved for the backoff');
   });
 
   test('Retry-After from a 429 is honoured', async () => {
     const slack = await receiver(validateSlack, (_r, n) => (n === 1 ? { status: 429, body: 'rate_limited', headers: { 'retry-after': '7' } } : { status: 200, body: 'ok' }));
     const clock = fakeClock();
     const m = manager({ U: slack.url }, { channels: { slack: { type: 'slack', webhookUrlEnv: 'U' } } }, { clock, retry: { baseMs: 100 } });
-    assert.equal((await m.alert('info', 'rate limited', {}).delivered)?.status, 'sent');
-    assert.deepEqual(clock.sleeps, [7000]);
+    assert.equal((await clock.runUntil(m.alert('info', 'rate limited', {}).delivered))?.status, 'sent');
+    assert.deepEqual(clock.scheduled, [7000]);
   });
 
   test('retry exhaustion then fallback: Slack fails 3 times, the webhook fallback delivers', async () => {
@@ -86,7 +76,7 @@ describe('retries, fallback, dedup, force, never blocking', () => {
       { routes: { critical: ['slack'] }, channels: { slack: { type: 'slack', webhookUrlEnv: 'U', fallback: 'hook' }, hook: { type: 'webhook', url: hook.url, secretEnv: 'S' } } },
       { clock },
     );
-    const rec = await m.alert('critical', 'primary down', { n: 1 }).delivered;
+    const rec = await clock.runUntil(m.alert('critical', 'primary down', { n: 1 }).delivered);
     assert.equal(slack.received.length, 3, 'three attempts on the primary');
     assert.equal(hook.received.length, 1);
     assert.deepEqual(hook.received[0]!.problems, []);
@@ -105,7 +95,7 @@ describe('retries, fallback, dedup, force, never blocking', () => {
     const a = await receiver(validateSlack, () => ({ status: 502 }));
     const clock = fakeClock();
     const m = manager({ U: a.url, P: 'K'.repeat(32) }, { channels: { a: { type: 'slack', webhookUrlEnv: 'U', fallback: 'b' }, b: { type: 'pagerduty', routingKeyEnv: 'P', url: a.url, fallback: 'a' } } }, { clock, retry: { attempts: 2 } });
-    const rec = await m.alert('critical', 'everything is down', {}, { channels: ['a'] }).delivered;
+    const rec = await clock.runUntil(m.alert('critical', 'everything is down', {}, { channels: ['a'] }).delivered);
     assert.equal(rec?.status, 'failed');
     assert.deepEqual(rec?.deliveries.map((d) => d.channel), ['a', 'b']);
   });
@@ -117,7 +107,7 @@ describe('retries, fallback, dedup, force, never blocking', () => {
     const first = m.alert('warning', 'disk filling', { disk: '/var', pct: 91 });
     assert.equal(first.status, 'queued');
     await first.delivered;
-    clock.t += 60_000;
+    await clock.advance(60_000);
     const dup = m.alert('warning', 'disk filling', { pct: 91, disk: '/var' });
     assert.equal(dup.status, 'suppressed', 'same severity, title and context (key order irrelevant)');
     assert.equal(dup.id, first.id);
@@ -127,9 +117,9 @@ describe('retries, fallback, dedup, force, never blocking', () => {
     assert.equal(forced.status, 'queued', 'force sends inside the window');
     await forced.delivered;
     // The window runs from the last alert sent (here the forced one).
-    clock.t += 299_000;
+    await clock.advance(299_000);
     assert.equal(m.alert('warning', 'disk filling', { disk: '/var', pct: 91 }).status, 'suppressed');
-    clock.t += 1_001;
+    await clock.advance(1_001);
     const released = m.alert('warning', 'disk filling', { disk: '/var', pct: 91 });
     assert.equal(released.status, 'queued', 'released after the window');
     await released.delivered;

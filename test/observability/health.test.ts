@@ -1,11 +1,12 @@
 /**
- * Health: the monitor's thresholds and intervals with real (short) timers, transitions, the
+ * Health: the monitor's thresholds, intervals and timeouts on a test clock, transitions, the
  * runtime's readiness inputs, and the three endpoints on a real ops listener.
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpsServer } from '../../src/admin/ops-server.js';
-import { HealthMonitor, mountObservability, obsChannels, type HealthEvent } from '../../src/observability/index.js';
+import { TestClock } from '../../src/util/clock.js';
+import { HealthMonitor, createObservability, mountObservability, obsChannels, type HealthEvent } from '../../src/observability/index.js';
 import { events } from '../../src/events/index.js';
 
 const stops: Array<() => unknown> = [];
@@ -13,26 +14,15 @@ after(async () => {
   for (const s of stops) await s();
 });
 
-function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() > deadline) return reject(new Error('condition not met in time'));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
-
 describe('HealthMonitor', () => {
   test('unhealthy after 3 consecutive failures, re-checked sooner while failing, healthy again on success', async () => {
-    const h = new HealthMonitor({ intervalMs: 200, failingIntervalMs: 20 });
+    const clock = new TestClock(0);
+    const h = new HealthMonitor({ intervalMs: 200, failingIntervalMs: 20, clock });
     stops.push(() => h.stop());
     const checks: number[] = [];
     let failing = false;
     h.register('db', () => {
-      checks.push(performance.now());
+      checks.push(clock.now());
       if (failing) throw new Error('connection refused');
       return true;
     });
@@ -43,41 +33,69 @@ describe('HealthMonitor', () => {
     obsChannels.health.subscribe(sub);
     stops.push(() => obsChannels.health.unsubscribe(sub));
     h.start();
-    await until(() => events.length === 1);
+    await clock.advance(0);
+    assert.equal(events.length, 1, 'the first check runs at once');
     assert.deepEqual(events[0], { component: 'db', from: 'unknown', to: 'healthy', critical: true, consecutiveFailures: 0 });
+    await clock.advance(199);
+    assert.deepEqual(checks, [0], 'a passing component is re-checked after intervalMs, not before');
     failing = true;
-    const n0 = checks.length;
-    await until(() => h.report().components.db!.consecutiveFailures >= 1);
+    await clock.advance(1);
+    assert.deepEqual(checks, [0, 200]);
+    assert.equal(h.report().components.db!.consecutiveFailures, 1);
     assert.equal(h.report().components.db!.status, 'healthy', 'one failure is not enough');
-    await until(() => events.length === 2);
+    await clock.advance(40);
+    assert.deepEqual(checks, [0, 200, 220, 240], 'while failing, checks come every failingIntervalMs');
+    assert.equal(events.length, 2);
     const db = h.report().components.db!;
     assert.equal(db.status, 'unhealthy');
     assert.equal(db.consecutiveFailures, 3);
     assert.equal(db.lastError, 'connection refused');
-    assert.ok(db.lastCheck && !Number.isNaN(Date.parse(db.lastCheck)));
+    assert.equal(db.lastCheck, new Date(240).toISOString(), 'timestamps come from the injected clock');
     assert.deepEqual(events[1], { component: 'db', from: 'healthy', to: 'unhealthy', critical: true, consecutiveFailures: 3, error: 'connection refused' });
-    // While failing, checks come at the short interval: 2 failures after the first took < 200 ms.
-    const failingGaps = checks.slice(n0 + 1, n0 + 3).map((t, i) => t - checks[n0 + i]!);
-    assert.ok(failingGaps.every((g) => g < 150), `failing interval used: ${failingGaps.map((g) => g.toFixed(0)).join(', ')} ms`);
     assert.equal(h.readiness().ready, false);
     failing = false;
-    await until(() => events.length === 3);
+    await clock.advance(20);
+    assert.equal(events.length, 3);
     assert.equal(events[2]!.to, 'healthy');
     assert.equal(h.report().components.db!.consecutiveFailures, 0);
     assert.deepEqual(published.map((e) => e.to), ['healthy', 'unhealthy', 'healthy'], 'transitions go out on andon:health');
+    h.stop();
+    assert.equal(clock.pending, 0, 'stop clears the timers');
   });
 
   test('a check that hangs fails on its timeout; false and { ok: false } fail too', async () => {
-    const h = new HealthMonitor({ failureThreshold: 1, timeoutMs: 50 });
+    const clock = new TestClock(0);
+    const h = new HealthMonitor({ failureThreshold: 1, timeoutMs: 50, clock });
     h.register('hangs', () => new Promise(() => {}));
     h.register('false', () => false);
     h.register('detail', () => ({ ok: false, detail: 'replica lag 40 s' }));
     h.register('fine', async () => undefined, { critical: false });
-    const r = await h.checkNow();
+    let settled = false;
+    const pending = h.checkNow().finally(() => (settled = true));
+    await clock.advance(49);
+    assert.equal(settled, false, 'the hanging check is still within its timeout');
+    await clock.advance(1);
+    const r = await pending;
     assert.equal(r.components.hangs!.lastError, 'check timed out after 50 ms');
     assert.equal(r.components.false!.lastError, 'check returned false');
     assert.equal(r.components.detail!.lastError, 'replica lag 40 s');
     assert.equal(r.components.fine!.status, 'healthy');
+  });
+
+  test('createObservability({ clock }) runs the health checks on that clock', async () => {
+    const clock = new TestClock(0);
+    const obs = createObservability({ clock, metrics: false, tracing: false, requestLogging: false, health: { intervalMs: 1000 } });
+    stops.push(() => obs.stop());
+    let n = 0;
+    obs.health.register('probe', () => {
+      n++;
+      return true;
+    });
+    await clock.advance(0);
+    assert.equal(n, 1, 'checked at once on registration');
+    await clock.advance(2999);
+    assert.equal(n, 3, 'then every intervalMs of the injected clock');
+    assert.equal(obs.health.live().uptimeSeconds, 3);
   });
 
   test('readiness: draining, degraded, halted critical component, unhealthy critical check', async () => {

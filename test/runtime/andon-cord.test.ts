@@ -14,7 +14,7 @@ import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { DIST } from '../helpers/paths.js';
 import { createClient } from '../../src/index.js';
 import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
-import { Session2025, post, ACCEPT } from '../helpers/mcp-http.js';
+import { Session2025, post } from '../helpers/mcp-http.js';
 import { readUntil } from '../helpers/wait.js';
 
 const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');

@@ -14,33 +14,20 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '../../util/logger.js';
 import { nullLogger } from '../../util/logger.js';
+import { sleep, systemClock, type Clock } from '../../util/clock.js';
 import { obsChannels } from '../events.js';
 import { KeyMatcher, redactObject } from '../redact.js';
 import { AlertHistory } from './history.js';
 import { DeliveryError, SEVERITIES, type Alert, type AlertChannel, type AlertRecord, type DeliveryRecord, type Severity } from './types.js';
 
-/** Time, injectable so that tests of backoff and dedup windows need no real waiting. */
-export interface AlertClock {
-  now(): number;
-  /** Resolves after `ms` (or at once when `signal` aborts). */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
+/**
+ * The manager's former clock shape.
+ * @deprecated Pass a {@link Clock} (`systemClock`, or `TestClock` in tests); kept so callers compile.
+ */
+export type AlertClock = Clock;
 
-/** The real clock. */
-export const realClock: AlertClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve();
-      const t = setTimeout(done, ms);
-      function done() {
-        signal?.removeEventListener('abort', done);
-        clearTimeout(t);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    }),
-};
+/** @deprecated Use `systemClock` from `util/clock`. */
+export const realClock: Clock = systemClock;
 
 /** Options of {@link AlertManager}. */
 export interface AlertManagerOptions {
@@ -65,8 +52,8 @@ export interface AlertManagerOptions {
   stateDir?: string;
   /** `source` of every alert. Default the host name. */
   source?: string;
-  /** Default: real time. */
-  clock?: AlertClock;
+  /** Time for dedup windows, retry backoff, close's wait and timestamps. Default {@link systemClock}. */
+  clock?: Clock;
   /** Random source for jitter, [0, 1). Default Math.random. */
   random?: () => number;
   logger?: Logger;
@@ -157,7 +144,7 @@ export class AlertManager {
   private readonly concurrency: number;
   private readonly maxQueue: number;
   private source: string;
-  private readonly clock: AlertClock;
+  private readonly clock: Clock;
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly keys = new KeyMatcher();
@@ -196,7 +183,7 @@ export class AlertManager {
     this.concurrency = Math.max(1, options.concurrency ?? 2);
     this.maxQueue = options.maxQueue ?? 1_000;
     this.source = options.source ?? hostname();
-    this.clock = options.clock ?? realClock;
+    this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.log = options.logger ?? nullLogger;
     this.historyStore = new AlertHistory({
@@ -330,9 +317,11 @@ export class AlertManager {
    * closes the channels and writes the history out.
    */
   async close(waitMs = 5_000): Promise<void> {
-    let t: NodeJS.Timeout | undefined;
-    await Promise.race([this.idle(), new Promise<void>((r) => (t = setTimeout(r, waitMs)))]);
-    clearTimeout(t);
+    const wait = new AbortController();
+    // Real time, like the per-attempt timeout: this bounds real network I/O at shutdown, and a
+    // test clock standing still must not make close() hang.
+    await Promise.race([this.idle(), sleep(systemClock, waitMs, wait.signal, true)]);
+    wait.abort();
     this.closing.abort();
     for (const c of this.channels.values()) c.close?.();
     await this.historyStore.flush();
@@ -478,7 +467,7 @@ export class AlertManager {
         const retryable = !(err instanceof DeliveryError) || err.retryable;
         this.log.warn({ channel: ch.name, attempt: attempts, of: this.attempts, error: last.message, retryable }, 'alert delivery attempt failed');
         if (!retryable || attempts >= this.attempts) break;
-        await this.clock.sleep(this.backoff(attempts, err instanceof DeliveryError ? err.retryAfterMs : undefined), this.closing.signal);
+        await sleep(this.clock, this.backoff(attempts, err instanceof DeliveryError ? err.retryAfterMs : undefined), this.closing.signal);
       }
     }
     const durationMs = performance.now() - t0;
