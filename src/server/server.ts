@@ -71,10 +71,7 @@ export class McpServer {
   private readonly lists: Lists;
   private readonly inflight = new Inflight();
   private hookCount = 0;
-  /**
-   * The admission pipeline every request passes (see src/admission/pipeline.ts for the phases).
-   * Add stages with {@link McpServer.use}.
-   */
+  /** The admission pipeline every request passes (src/admission/pipeline.ts); add stages with `use`. */
   readonly admission: AdmissionPipeline;
   /** Built-in `halt` stage: server, transport and tool halts. */
   readonly halts = new HaltStage();
@@ -198,10 +195,7 @@ export class McpServer {
     return this.admission.use(stage);
   }
 
-  /**
-   * Compatibility alias of {@link McpServer.use}: `hook` becomes a stage of the `handler` phase
-   * (after every built-in stage), awaited before the handler starts; throwing refuses the request.
-   */
+  /** Alias of {@link McpServer.use}: a `handler`-phase stage, awaited before the handler; a throw refuses. */
   addHook(hook: RequestHook): void {
     this.admission.use({
       name: `hook:${++this.hookCount}`,
