@@ -8,6 +8,7 @@
  * quarantined file) — a corrupt record must never bring a halted component back. The component id
  * comes from the record's key (its file name), never from its content.
  */
+import { systemClock, type Clock } from '../util/clock.js';
 import type { QuarantineReport, Store } from '../store/store.js';
 import { checkHaltRecord } from '../store/records.js';
 import { events } from '../events/index.js';
@@ -40,7 +41,7 @@ export class HaltRegistry {
 
   constructor(
     private readonly store: Store,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /**
@@ -60,7 +61,7 @@ export class HaltRegistry {
     for (const r of rejected) {
       const id = r.key === '-' ? 'node' : r.key;
       const what = r.key === '-' ? 'halt records unreadable' : 'halt record unreadable';
-      const rec: HaltRecord = { id, state: 'halted_fatal', reason: `${what}: ${r.reason} (quarantined to ${r.file})`, since: this.now(), by: 'halt-registry' };
+      const rec: HaltRecord = { id, state: 'halted_fatal', reason: `${what}: ${r.reason} (quarantined to ${r.file})`, since: this.clock.now(), by: 'halt-registry' };
       this.records.set(id, rec);
       try {
         await this.store.set(NS, id, rec);
@@ -99,7 +100,7 @@ export class HaltRegistry {
   set(id: string, state: Exclude<HaltKind, 'normal'>, reason: string, by = 'operator'): Promise<HaltRecord> {
     return this.queue.run(id, async () => {
       const prev = this.records.get(id);
-      const rec: HaltRecord = { id, state, reason, since: this.now(), by };
+      const rec: HaltRecord = { id, state, reason, since: this.clock.now(), by };
       await this.store.set(NS, id, rec);
       this.records.set(id, rec);
       events.component.publish({ id, kind: this.described.get(id)?.kind ?? kindOf(id), from: prev?.state ?? 'normal', to: state, reason });

@@ -70,7 +70,7 @@ export class Runtime {
     this.server.clock = this.clock;
     this.stateDir = resolve(options.stateDir ?? process.env.ANDON_STATE_DIR ?? './.andon');
     this.store = options.store ?? defaultStore(this.stateDir, this.log);
-    this.halts = new HaltRegistry(this.store, () => this.clock.now());
+    this.halts = new HaltRegistry(this.store, this.clock);
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);

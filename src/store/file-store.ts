@@ -8,6 +8,7 @@
  * is moved aside to `<dir>/quarantine/` and reported loudly (log, `andon:quarantine`), never
  * silently reset, never half-loaded, and never a reason not to start.
  */
+import { systemClock, type Clock } from '../util/clock.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,7 +32,8 @@ export interface FileStoreOptions {
   dir?: string;
   /** Called for every quarantined file (the runtime logs it at error level and alerts). */
   onQuarantine?: (report: QuarantineReport) => void;
-  now?: () => number;
+  /** Time for `savedAt` stamps and quarantine names. Default the system clock. */
+  clock?: Clock;
   /** Shape checks per namespace for reads that pass none. Default {@link DEFAULT_CHECKS} (halt, sessions, journal). */
   checks?: Readonly<Record<string, RecordCheck>>;
 }
@@ -70,7 +72,7 @@ async function fsyncDir(dir: string): Promise<void> {
 export class FileStore implements Store {
   readonly dir: string;
   private readonly onQuarantine: (r: QuarantineReport) => void;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly checks: Readonly<Record<string, RecordCheck>>;
   /** Writes to one key are serialised; different keys proceed in parallel. */
   private readonly queue = new KeyedSerial();
@@ -80,7 +82,7 @@ export class FileStore implements Store {
   constructor(options: FileStoreOptions = {}) {
     this.dir = options.dir ?? process.env.ANDON_STATE_DIR ?? './.andon';
     this.onQuarantine = options.onQuarantine ?? (() => {});
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.checks = options.checks ?? DEFAULT_CHECKS;
   }
 
@@ -166,7 +168,7 @@ export class FileStore implements Store {
    */
   private async quarantine(ns: string, key: string, file: string, reason: string, options: ReadOptions = {}): Promise<QuarantineReport> {
     const qdir = join(this.dir, 'quarantine');
-    const dest = join(qdir, `${ns}__${encodeKey(key)}.${this.now()}-${randomBytes(3).toString('hex')}.json`);
+    const dest = join(qdir, `${ns}__${encodeKey(key)}.${this.clock.now()}-${randomBytes(3).toString('hex')}.json`);
     let report: QuarantineReport;
     try {
       await this.ensureDir(qdir, '-', 'quarantine');
@@ -196,7 +198,7 @@ export class FileStore implements Store {
     }
     const st = await stat(dir);
     if (st.isDirectory()) return;
-    const aside = `${dir}.not-a-directory.${this.now()}-${randomBytes(3).toString('hex')}`;
+    const aside = `${dir}.not-a-directory.${this.clock.now()}-${randomBytes(3).toString('hex')}`;
     await rename(dir, aside);
     const report: QuarantineReport = { ns, key, file: aside, reason: 'a file where a directory belongs' };
     this.quarantined.push(report);
@@ -216,7 +218,7 @@ export class FileStore implements Store {
     const file = this.path(ns, key);
     const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
     const payload = JSON.stringify(value);
-    const env: Envelope = { schema: SCHEMA, sha256: createHash('sha256').update(payload).digest('hex'), savedAt: this.now(), payload };
+    const env: Envelope = { schema: SCHEMA, sha256: createHash('sha256').update(payload).digest('hex'), savedAt: this.clock.now(), payload };
     let ok = false;
     try {
       await this.ensureDir(dir, ns, '-');

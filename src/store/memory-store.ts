@@ -1,4 +1,5 @@
 /** An in-memory Store: for tests and for runs that need no persistence. */
+import { systemClock, type Clock } from '../util/clock.js';
 import { publishQuarantine } from '../events/index.js';
 import { NEVER_PRUNED, type QuarantineReport, type ReadOptions, type RecordCheck, type Store, type StoredEntry } from './store.js';
 
@@ -12,9 +13,9 @@ export class MemoryStore implements Store {
   /** Entries quarantined since creation (removed from the store, kept here with their value). */
   readonly quarantined: Array<QuarantineReport & { value: string }> = [];
 
-  /** `now` defaults to Date.now; `checks` (shape checks per namespace) to none. */
+  /** `clock` (for `savedAt` stamps) defaults to the system clock; `checks` (shape checks per namespace) to none. */
   constructor(
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
     private readonly checks: Readonly<Record<string, RecordCheck>> = {},
   ) {}
 
@@ -41,7 +42,7 @@ export class MemoryStore implements Store {
   async set(ns: string, key: string, value: unknown): Promise<void> {
     let m = this.data.get(ns);
     if (!m) this.data.set(ns, (m = new Map()));
-    m.set(key, { value: JSON.stringify(value), savedAt: this.now() });
+    m.set(key, { value: JSON.stringify(value), savedAt: this.clock.now() });
   }
 
   async delete(ns: string, key: string): Promise<void> {

@@ -7,8 +7,8 @@ import { TestClock } from '../../src/util/clock.js';
 
 function setup(strategy: 'one_for_one' | 'one_for_all' | 'rest_for_one' = 'one_for_one') {
   const clock = new TestClock();
-  const store = new MemoryStore(() => clock.now());
-  const halts = new HaltRegistry(store, () => clock.now());
+  const store = new MemoryStore(clock);
+  const halts = new HaltRegistry(store, clock);
   const events: string[] = [];
   const links = new Map<string, ChildLink>();
   const sup = new Supervisor({ id: 'root', strategy, halts, clock, intensity: { maxRestarts: 3, windowMs: 10_000 }, backoff: { baseMs: 100, maxMs: 1000 } });

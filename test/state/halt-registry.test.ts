@@ -2,6 +2,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
+
+/** A clock that always reads `t`. */
+const fixed = (t: number): Clock => ({ ...systemClock, now: () => t });
 import { HaltRegistry } from '../../src/runtime/halt.js';
 import { events, takeHeldQuarantines, type ComponentEvent } from '../../src/events/index.js';
 import type { QuarantineReport, Store, StoredEntry, ReadOptions } from '../../src/store/store.js';
@@ -15,12 +19,12 @@ function collect(): { seen: ComponentEvent[]; stop(): void } {
 
 describe('HaltRegistry load', () => {
   test('restored halts are published with restored: true; the id comes from the key', async () => {
-    const store = new MemoryStore(() => 5);
+    const store = new MemoryStore(fixed(5));
     await store.set('halt', 'tool:a', { id: 'tool:WRONG', state: 'halted_manual', reason: 'r', since: 1, by: 'op' });
     await store.set('halt', 'tool:b', { id: 'tool:b', state: 'normal', reason: '', since: 1, by: 'op' });
     const c = collect();
     try {
-      const halts = new HaltRegistry(store, () => 10);
+      const halts = new HaltRegistry(store, fixed(10));
       const loaded = await halts.load();
       assert.deepEqual(loaded.map((h) => h.id), ['tool:a']);
       assert.equal(halts.state('tool:a'), 'halted_manual');
@@ -33,11 +37,11 @@ describe('HaltRegistry load', () => {
 
   test('a misshapen record halts its component (halted_fatal), persisted, with the reason and where it went', async () => {
     takeHeldQuarantines();
-    const store = new MemoryStore(() => 5);
+    const store = new MemoryStore(fixed(5));
     await store.set('halt', 'tool:a', { state: 'sideways' });
     const c = collect();
     try {
-      const halts = new HaltRegistry(store, () => 10);
+      const halts = new HaltRegistry(store, fixed(10));
       await halts.load();
       const h = halts.get('tool:a')!;
       assert.equal(h.state, 'halted_fatal');
@@ -61,7 +65,7 @@ describe('HaltRegistry load', () => {
         return [];
       },
     });
-    const halts = new HaltRegistry(broken, () => 10);
+    const halts = new HaltRegistry(broken, fixed(10));
     await halts.load();
     assert.equal(halts.state('node'), 'halted_fatal');
     assert.match(halts.get('node')!.reason, /^halt records unreadable: namespace directory unreadable/);
@@ -74,7 +78,7 @@ describe('halt state reaches health by events alone', () => {
     const { HealthMonitor } = await import('../../src/observability/health.js');
     const { TestClock } = await import('../../src/util/clock.js');
     const clock = new TestClock();
-    const halts = new HaltRegistry(new MemoryStore(() => clock.now()), () => clock.now());
+    const halts = new HaltRegistry(new MemoryStore(clock), clock);
     const sup = new Supervisor({ id: 'root', halts, clock, intensity: { maxRestarts: 2, windowMs: 10_000 }, backoff: { baseMs: 10, maxMs: 10 } });
     const health = new HealthMonitor({ subscribe: true }).start();
     try {

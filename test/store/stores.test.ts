@@ -1,4 +1,5 @@
 import { test, describe } from 'node:test';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,10 +8,13 @@ import { FileStore } from '../../src/store/file-store.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { storeContract } from './contract.js';
 
-storeContract('MemoryStore', async (now) => ({ store: new MemoryStore(now), cleanup: async () => {} }));
+/** The contract drives time through a `now` function; the stores take a Clock. */
+const clockOf = (now: () => number): Clock => ({ ...systemClock, now });
+
+storeContract('MemoryStore', async (now) => ({ store: new MemoryStore(clockOf(now)), cleanup: async () => {} }));
 storeContract('FileStore', async (now) => {
   const dir = await mkdtemp(join(tmpdir(), 'andon-store-'));
-  return { store: new FileStore({ dir, now }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { store: new FileStore({ dir, clock: clockOf(now) }), cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
 describe('FileStore crash safety', () => {

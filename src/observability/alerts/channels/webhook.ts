@@ -3,6 +3,7 @@
  * `X-Andon-Signature: sha256=<hex>` with `X-Andon-Timestamp: <unix seconds>`. Signing the
  * timestamp with the body lets the receiver reject replays (see {@link verifyWebhookSignature}).
  */
+import { systemClock, type Clock } from '../../../util/clock.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Alert, AlertChannel } from '../types.js';
 import { post } from '../http.js';
@@ -15,8 +16,8 @@ export interface WebhookOptions {
   secret: string;
   /** Extra headers (no secrets: the config file may not hold any). */
   headers?: Record<string, string>;
-  /** Clock for the timestamp, ms. Default Date.now. */
-  now?: () => number;
+  /** Clock for the signature timestamp. Default the system clock. */
+  clock?: Clock;
 }
 
 /** Signature header value for `body` sent at `timestamp` (unix seconds). */
@@ -52,7 +53,7 @@ export class WebhookChannel implements AlertChannel {
 
   async send(alert: Alert, signal: AbortSignal): Promise<void> {
     const body = JSON.stringify(webhookBody(alert));
-    const ts = String(Math.floor((this.options.now ?? Date.now)() / 1000));
+    const ts = String(Math.floor((this.options.clock ?? systemClock).now() / 1000));
     await post(
       `webhook ${this.name}`,
       this.options.url,
