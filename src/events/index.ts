@@ -107,6 +107,16 @@ export interface DrainEvent {
 }
 
 /** The node runs degraded (a reason) or no longer does (null); readiness fails while degraded. */
+/** Published when a resource, prompt or completion handler throws (request logging writes an error line). */
+export interface HandlerErrorEvent {
+  kind: 'resource' | 'prompt' | 'completion';
+  /** Prompt name, or the completion's prompt/template reference. */
+  name?: string;
+  /** The resource URI read (resource handlers). */
+  uri?: string;
+  error: Error;
+}
+
 export interface DegradedEvent {
   reason: string | null;
 }
@@ -194,6 +204,7 @@ export interface EventMap {
   health: HealthEvent;
   readiness: ReadinessEvent;
   alert: AlertDeliveryEvent;
+  handlerError: HandlerErrorEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -211,6 +222,7 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   health: typed('andon:health'),
   readiness: typed('andon:readiness'),
   alert: typed('andon:alert'),
+  handlerError: typed('andon:handler:error'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */

@@ -4,21 +4,13 @@
  * response carrying the message, never the stack), and the failure is published for the logs on
  * `andon:handler:error` with the stack and the resource URI or prompt name.
  */
-import { channel, type Channel } from 'node:diagnostics_channel';
+import { events, type HandlerErrorEvent } from '../events/index.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 
-/** Published when a resource, prompt or completion handler throws. */
-export interface HandlerErrorEvent {
-  kind: 'resource' | 'prompt' | 'completion';
-  /** Prompt name, or the completion's prompt/template reference. */
-  name?: string;
-  /** The resource URI read (resource handlers) . */
-  uri?: string;
-  error: Error;
-}
+export type { HandlerErrorEvent };
 
-/** `andon:handler:error`: request logging subscribes and writes an error line. */
-export const handlerErrorChannel = channel('andon:handler:error') as Channel & { publish(e: HandlerErrorEvent): void };
+/** `andon:handler:error` (in the one channel registry): request logging subscribes and writes an error line. */
+export const handlerErrorChannel = events.handlerError;
 
 const WHAT = { resource: 'Resource read', prompt: 'Prompt', completion: 'Completion' } as const;
 
