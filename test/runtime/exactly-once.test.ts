@@ -64,9 +64,13 @@ test('kill -9 with calls in flight: no second run of a non-idempotent call, idem
   node.child.kill('SIGKILL');
   await node.exited;
 
-  // Restart on the same port; poll from the first moment: a request that is answered at all must
-  // find the restored session (no 404 window before restore).
-  const child = spawn(process.execPath, [CLI, 'serve', MODULE, '--port', String(port), '--ops-port', String(opsPort), '--state-dir', stateDir], {
+  // Restart (on fresh ports: a port freed by the kill can be handed to another test's node running
+  // in parallel, which would then answer for ours); poll from the first moment: a request that is
+  // answered at all must find the restored session (no 404 window before restore).
+  const port2 = await freePort();
+  const opsPort2 = await freePort();
+  const url2 = `http://127.0.0.1:${port2}/mcp`;
+  const child = spawn(process.execPath, [CLI, 'serve', MODULE, '--port', String(port2), '--ops-port', String(opsPort2), '--state-dir', stateDir], {
     env: { ...process.env, ANDON_ADMIN_TOKEN: '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -77,16 +81,17 @@ test('kill -9 with calls in flight: no second run of a non-idempotent call, idem
     let first: Awaited<ReturnType<typeof post>> | undefined;
     await until('the restarted node to answer', async () => {
       try {
-        first = await post(node.url, { jsonrpc: '2.0', id: 'e-1', method: 'tools/call', params: { name: 'echo', arguments: { text: 'back' } } }, late.headers());
+        first = await post(url2, { jsonrpc: '2.0', id: 'e-1', method: 'tools/call', params: { name: 'echo', arguments: { text: 'back' } } }, late.headers());
         return true;
       } catch {
+        if (child.exitCode !== null) throw new Error(`the restarted node exited with ${child.exitCode}: ${stderr}`);
         return false; // connection refused: not listening yet
       }
     });
     assert.equal(first!.status, 200, `first answer after restart: ${first!.text}\n${stderr}`);
     assert.equal(first!.response.result.content[0].text, 'back', 'a session acknowledged just before the kill survived');
 
-    const retry = async (id: string, name: string, tag: string) => (await post(node.url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { ms: 0, tag } } }, s.headers())).response;
+    const retry = async (id: string, name: string, tag: string) => (await post(url2, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { ms: 0, tag } } }, s.headers())).response;
     for (let i = 0; i < 10; i++) {
       const r = await retry(`c-${i}`, 'charge', `c-${i}`);
       assert.equal(r.error?.code, -32001, JSON.stringify(r));
