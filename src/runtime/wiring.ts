@@ -24,6 +24,8 @@ export function wireServer(server: McpServer, p: { failures: FailureDetector; se
   const { sessions, journal } = p;
   server.observer = {
     session: (s, change) => sessions.changed(s, change),
+    // An acknowledged deletion must survive a kill -9 too: durable before the DELETE is answered.
+    sessionDeleted: (s) => sessions.persistDeletion(s),
     settle: (inc, response) => {
       // An acknowledged session must survive a kill -9: durable before initialize is answered.
       if (inc.request.method === 'initialize') return inc.session && 'result' in response ? sessions.persistNow(inc.session) : undefined;
