@@ -121,7 +121,7 @@ export class OpsServer {
         sendJson(res, 401, errorBody(OpsErrors.Unauthorized), { 'www-authenticate': 'Bearer' });
         return;
       }
-      const ctx: OpsRequest = { url, params, json: () => readJson(req) };
+      const ctx: OpsRequest = { url, params, json: () => readJson(req, res) };
       Promise.resolve()
         .then(() => r.handler(req, res, ctx))
         .catch((err: unknown) => {
@@ -205,20 +205,28 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+function readJson(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on('data', (c: Buffer) => {
+      if (over) return;
       size += c.length;
       if (size > 64 * 1024) {
+        // Stop reading and close after the answer, but let the 413 reach the client first
+        // (destroying the request here cut the connection with no answer at all).
+        over = true;
+        chunks.length = 0;
+        req.pause();
+        res.setHeader('connection', 'close');
         reject(new OpsError(OpsErrors.BodyTooLarge));
-        req.destroy();
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
+      if (over) return;
       const text = Buffer.concat(chunks).toString('utf8').trim();
       if (!text) return resolve({});
       try {

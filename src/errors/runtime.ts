@@ -49,7 +49,7 @@ export const RuntimeErrors = {
     code: 'ANDON_LISTEN_FAILED',
     message: 'Cannot listen',
     retryable: false,
-    when: 'at start, the MCP listener cannot bind its host:port (in use, no permission): `andon` exits with code 2, names host:port, and persists no halt',
+    when: 'at start, the MCP or ops listener cannot bind its host:port (in use, no permission): `andon` exits with code 2, names host:port, and persists no halt',
   }),
   Interrupted: defineError({
     code: 'ANDON_INTERRUPTED',

@@ -50,8 +50,13 @@ export async function listenHttp(server: McpServer, o: HttpTransportOptions & { 
     });
   } catch (err) {
     if (restoring) throw err;
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-    throw new AndonError(RuntimeErrors.ListenFailed, `ANDON_LISTEN_FAILED: cannot listen for MCP on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}${e.code ? ` (${e.code})` : ''}`, { host, port }, { cause: err });
+    throw listenFailed('MCP', host, port, err);
   }
+}
+
+/** The start failure for a listener (`what`: "MCP", "the ops API") that cannot bind host:port. */
+export function listenFailed(what: string, host: string, port: number, err: unknown): AndonError {
+  const e = err as NodeJS.ErrnoException;
+  const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+  return new AndonError(RuntimeErrors.ListenFailed, `ANDON_LISTEN_FAILED: cannot listen for ${what} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}${e.code ? ` (${e.code})` : ''}`, { host, port }, { cause: err });
 }

@@ -78,6 +78,22 @@ export class SessionPersistence {
     return this.writer(b).commit();
   }
 
+  /**
+   * Writes the bucket of a session the client deleted durably now (before the DELETE is answered).
+   * On failure the bucket stays dirty, so the next flush retries.
+   */
+  persistDeletion(s: Session): Promise<void> {
+    if (!this.active || s.transport !== 'http') return Promise.resolve();
+    const b = bucketOf(s.id);
+    this.byBucket.get(b)?.delete(s.id);
+    return this.writer(b)
+      .commit()
+      .catch((err: unknown) => {
+        this.dirty.add(b);
+        throw err;
+      });
+  }
+
   /** Writes every dirty bucket. Failures are logged (the next change retries). */
   async flush(): Promise<void> {
     const buckets = [...this.dirty];

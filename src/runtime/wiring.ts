@@ -14,6 +14,7 @@ import { installGate, type GateState } from './admission-gate.js';
 import type { FailureDetector } from './failure-detection.js';
 import type { HaltRegistry } from './halt.js';
 import { registerHealthChecks } from './health-feed.js';
+import { listenFailed } from './http-listen.js';
 import type { Journal } from './journal.js';
 import type { RuntimeOptions } from './options.js';
 import type { SessionPersistence } from './session-persistence.js';
@@ -24,6 +25,8 @@ export function wireServer(server: McpServer, p: { failures: FailureDetector; se
   const { sessions, journal } = p;
   server.observer = {
     session: (s, change) => sessions.changed(s, change),
+    // An acknowledged deletion must survive a kill -9 too: durable before the DELETE is answered.
+    sessionDeleted: (s) => sessions.persistDeletion(s),
     settle: (inc, response) => {
       // An acknowledged session must survive a kill -9: durable before initialize is answered.
       if (inc.request.method === 'initialize') return inc.session && 'result' in response ? sessions.persistNow(inc.session) : undefined;
@@ -55,7 +58,12 @@ export async function startOps(rt: AdminTarget & { adminToken: string; obs: Obse
   const ops = new OpsServer({ token: rt.adminToken, port: o.port, host: o.host });
   mountAdminApi(ops, rt);
   if (rt.obs) (await import('../observability/mount.js')).mountObservability(ops, rt.obs);
-  await ops.listen();
+  try {
+    await ops.listen();
+  } catch (err) {
+    // A busy ops port is a start failure named like a busy MCP port (exit 2), not a bare EADDRINUSE.
+    throw listenFailed('the ops API', o.host ?? '127.0.0.1', o.port ?? Number(process.env.OPS_PORT ?? 9464), err);
+  }
   return ops;
 }
 

@@ -35,6 +35,11 @@ export interface ServerObserver {
   /** A 2025 session opened, changed (log level, subscriptions) or closed. */
   session?(session: Session, change: 'open' | 'update' | 'close'): void;
   /**
+   * A client deleted its 2025 session (HTTP DELETE). Awaited before the DELETE is answered: the
+   * runtime makes the deletion durable here, so an acknowledged deletion cannot come back after a kill -9.
+   */
+  sessionDeleted?(session: Session): Promise<void> | void;
+  /**
    * andon:settle — awaited after the handler and before the response goes back to the transport,
    * while the request still counts as in flight: the runtime makes outcomes durable here (the
    * exactly-once journal, acknowledged sessions). A throw replaces the response with that error.

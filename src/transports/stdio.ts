@@ -163,8 +163,17 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
 
   // A multi-byte character split across two chunks is held back until its last byte arrives.
   const decoder = new StringDecoder('utf8');
+  // After an over-long line is discarded, the rest of it (up to its newline) is skipped too: it is
+  // not a line of its own (it used to be parsed as one, one more error per chunk of the same line).
+  let skipping = false;
   const onData = (chunk: Buffer | string) => {
     buffered += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    if (skipping) {
+      const end = buffered.indexOf('\n');
+      buffered = end === -1 ? '' : buffered.slice(end + 1);
+      if (end === -1) return;
+      skipping = false;
+    }
     let nl = buffered.indexOf('\n');
     while (nl !== -1) {
       const line = buffered.slice(0, nl);
@@ -174,6 +183,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
     }
     if (buffered.length > maxLine) {
       buffered = '';
+      skipping = true;
       write(errorResponse(null, new McpError(-32600, `Invalid Request: line exceeds ${maxLine} bytes and was discarded`)));
     }
   };
@@ -185,7 +195,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
     if (finished) return;
     finished = true;
     buffered += decoder.end();
-    if (buffered.trim()) serveLine(buffered);
+    if (buffered.trim() && !skipping) serveLine(buffered);
     buffered = '';
     restoreConsole();
     for (const l of listeners) server.removeListener(l);

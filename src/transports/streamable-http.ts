@@ -396,7 +396,11 @@ export class StreamableHttpHandler {
     }
     const session = this.sessionOf(req);
     this.closeSession(session);
-    res.writeHead(200, JSON_HEADERS).end();
+    // Answered once the deletion is durable (else a kill -9 can restore it); a failed write is logged.
+    Promise.resolve()
+      .then(() => this.server.observer.sessionDeleted?.(session))
+      .catch((err: unknown) => this.log.error({ err: String(err) }, 'session deletion not saved yet'))
+      .finally(() => res.writeHead(200, JSON_HEADERS).end());
   }
 
   private closeSession(session: Session): void {

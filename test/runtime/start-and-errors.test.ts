@@ -66,6 +66,24 @@ test('a busy MCP port: start exits 2 naming host:port, persists no halt; the nex
   assert.equal(await b.exited, 0);
 });
 
+test('a busy ops port: start exits 2 with ANDON_LISTEN_FAILED naming the ops API and host:port (was a bare EADDRINUSE)', async () => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'andon-busy-ops-'));
+  dirs.push(stateDir);
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const busy = (blocker.address() as { port: number }).port;
+  try {
+    const a = andon(['example', 'calculator', '--port', String(await freePort()), '--ops-port', String(busy)], stateDir);
+    const code = await Promise.race([a.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
+    assert.equal(code, 2, `exit code (stderr: ${a.stderr()})`);
+    assert.match(a.stderr(), new RegExp(`ANDON_LISTEN_FAILED: cannot listen for the ops API on 127\\.0\\.0\\.1:${busy}: the address is already in use`));
+    const halts = await readdir(join(stateDir, 'halt')).catch(() => [] as string[]);
+    assert.deepEqual(halts, [], 'no halt persisted');
+  } finally {
+    blocker.close();
+  }
+});
+
 test('120 calls of divide {a:1,b:0}: each is the caller\'s isError result; the tool is never crashed or halted', async () => {
   const stateDir = await mkdtemp(join(tmpdir(), 'andon-divide-'));
   dirs.push(stateDir);

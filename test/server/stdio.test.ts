@@ -88,4 +88,24 @@ describe('stdio transport', () => {
     input.end();
     await conn.closed;
   });
+
+  test('an over-long line is one -32600, also when it arrives in many chunks; its tail is not served as a line', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const conn = serveStdio(buildTestServer(), { input, output, maxLineBytes: 1024, redirectConsole: false });
+    const c = lineClient(input, output);
+    const errors = () => c.seen.filter((m) => m.error && m.id === undefined);
+    // 10 KiB of one line in 100-byte chunks, then a tail that is valid JSON-RPC on its own:
+    // before the fix every 1 KiB of it was a separate error and the tail ran as a request.
+    input.write('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"');
+    for (let i = 0; i < 100; i++) input.write('x'.repeat(100));
+    input.write('"}} {"jsonrpc":"2.0","id":"tail","method":"ping"}\n');
+    const after = await c.request('after', 'ping');
+    assert.deepEqual(after.result, {});
+    assert.equal(errors().length, 1, JSON.stringify(c.seen));
+    assert.equal(errors()[0].error.code, -32600);
+    assert.match(errors()[0].error.message, /line exceeds 1024 bytes/);
+    assert.ok(!c.seen.some((m) => m.id === 'tail' || m.id === 1), 'no part of the discarded line was served');
+    conn.close();
+  });
 });

@@ -101,6 +101,18 @@ describe('wire defects over HTTP, through a real node', () => {
     await assertServing(node);
   });
 
+  test('an ops request body over 64 KiB is answered 413 (the connection was cut with no answer); the node keeps serving', async () => {
+    const auth = { authorization: `Bearer ${node.token()}`, 'content-type': 'application/json' };
+    for (const body of ['['.repeat(100_000), JSON.stringify({ reason: 'x'.repeat(200_000) })]) {
+      const r = await raw(opsPort, 'POST', '/admin/components/node/halt', auth, body);
+      assert.equal(r.status, 413, r.body);
+      assert.equal(JSON.parse(r.body).code, 'ANDON_OPS_BODY_TOO_LARGE');
+    }
+    const c = await node.admin('GET', '/admin/components/node');
+    assert.equal(c.body.state, 'running', 'the oversized halt was not applied');
+    await assertServing(node);
+  });
+
   test('6b: a non-object params._meta is -32602 naming params._meta; the node keeps serving', async () => {
     for (const meta of ['null', '1', '"x"', 'true', '[]']) {
       const r = await post(node, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"_meta":${meta}}}`);
