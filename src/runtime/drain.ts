@@ -29,26 +29,6 @@ export interface DrainSteps {
   finish(): Promise<void>;
 }
 
-/** Resolves true when the server is idle, false when `ms` ran out on `clock`. */
-export function idleWithin(server: McpServer, clock: Clock, ms: number): Promise<boolean> {
-  if (server.inflightRequests().length === 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    let done = false;
-    const t = clock.setTimeout(() => {
-      if (done) return;
-      done = true;
-      resolve(false);
-    }, ms);
-    void server.whenIdle(ms).then((idle) => {
-      if (idle && !done) {
-        done = true;
-        clock.clearTimeout(t);
-        resolve(true);
-      }
-    });
-  });
-}
-
 /** Resolves true when `p` settled within `ms` on `clock`, false when the time ran out. */
 function within(p: Promise<unknown>, clock: Clock, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -109,14 +89,15 @@ export class Drainer {
     const before = server.inflightRequests().length;
     this.steps.stopAccepting(`Service Unavailable: draining (${reason})`);
     this.setPhase('draining', { drained: 0, forced: 0 });
-    const idle = await idleWithin(server, clock, graceMs);
+    // whenIdle times out on the server's clock, which the runtime sets to its own.
+    const idle = await server.whenIdle(graceMs);
     const left = server.inflightRequests().length;
     const drained = Math.max(0, before - left);
     this.setPhase('halting', { drained, forced: left });
     let forced = 0;
     if (!idle) {
       forced = server.abortInflight(`server shutting down: drain grace of ${graceMs} ms ran out`);
-      await idleWithin(server, clock, Math.min(haltMs, 2000));
+      await server.whenIdle(Math.min(haltMs, 2000));
     }
     const halting = this.steps.halting().catch((err: unknown) => log.error({ err: String(err) }, 'halting phase failed; stopping anyway'));
     if (!(await within(halting, clock, haltMs))) log.error({ haltMs }, 'halting phase ran out of time; stopping anyway');

@@ -1,6 +1,6 @@
 /**
  * Requests in flight on one server: what drain waits for (`whenIdle`), aborts (`abortInflight`)
- * and what the runtime journals (it rewrites the journal when `version` moves).
+ * and what the runtime counts per component.
  */
 import type { IncomingRequest } from './incoming.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -8,18 +8,14 @@ import { systemClock, type Clock } from '../util/clock.js';
 /** The in-flight set of one server. */
 export class Inflight {
   readonly set = new Set<IncomingRequest>();
-  /** Bumped whenever the set changes. */
-  version = 0;
   private idleWaiters: Array<() => void> = [];
 
   add(inc: IncomingRequest): void {
     this.set.add(inc);
-    this.version++;
   }
 
   delete(inc: IncomingRequest): void {
     this.set.delete(inc);
-    this.version++;
     if (this.set.size === 0 && this.idleWaiters.length) {
       const w = this.idleWaiters;
       this.idleWaiters = [];

@@ -2,17 +2,11 @@
 import type { JsonRpcResponse } from '../protocol/jsonrpc.js';
 import type { IncomingRequest } from './incoming.js';
 import type { Session } from './session.js';
-import type { Icon } from './types.js';
+import type { Implementation } from './types.js';
 import type { Clock } from '../util/clock.js';
 
 /** Options of {@link createServer}. */
-export interface ServerOptions {
-  name: string;
-  version: string;
-  title?: string;
-  description?: string;
-  icons?: Icon[];
-  websiteUrl?: string;
+export interface ServerOptions extends Implementation {
   /** Natural-language guidance for the client's model. */
   instructions?: string;
   /** Items per page of every `* /list`. Default 100. */

@@ -114,11 +114,6 @@ export class McpServer {
     this.lists = { tools: this.tools, resources: this.resources, templates: this.templates, prompts: this.prompts, admission: this.admission, pageSize: this.pageSize };
   }
 
-  /** Bumped whenever the in-flight set changes (the runtime journals it when it moves). */
-  get inflightVersion(): number {
-    return this.inflight.version;
-  }
-
   // ───────────────────────────── registration ─────────────────────────────
 
   /** Registers a tool. Re-registering a name replaces it. Sends list_changed to live clients. */

@@ -60,6 +60,23 @@ function note(s: TransportSummary, problem: string): void {
   if (s.problems.length < 20) s.problems.push(problem);
 }
 
+/** Counts one HTTP answer (or hang, or closed connection) of a fuzz case labelled `what`. */
+function tally(s: TransportSummary, a: Answer | 'hang' | 'closed', what: string, sentExcerpt = ''): void {
+  if (a === 'hang') {
+    s.hangs++;
+    note(s, `hang: ${what} ${sentExcerpt}`);
+    return;
+  }
+  if (a === 'closed') return;
+  s.answered++;
+  s.statuses[a.status] = (s.statuses[a.status] ?? 0) + 1;
+  if (hasStack(a.body)) {
+    s.stacks++;
+    note(s, `stack: ${what}: ${a.body.slice(0, 300)}`);
+  }
+  if (a.status >= 500 && a.status !== 503) note(s, `${a.status}: ${what}: ${a.body.slice(0, 200)}`);
+}
+
 interface HttpNode {
   child: ChildProcess;
   port: number;
@@ -185,19 +202,7 @@ async function fuzzHttp(node: HttpNode, seed: number, count: number): Promise<Tr
     s.sent++;
     s.kinds[m.kind] = (s.kinds[m.kind] ?? 0) + 1;
     const a = await exchange(agent, node.port, method, '/mcp', headers, method === 'POST' || method === 'PUT' ? m.body : undefined);
-    if (a === 'hang') {
-      s.hangs++;
-      note(s, `http hang: case ${i} ${method} ${m.kind} ${m.body.subarray(0, 120).toString()}`);
-      return;
-    }
-    if (a === 'closed') return;
-    s.answered++;
-    s.statuses[a.status] = (s.statuses[a.status] ?? 0) + 1;
-    if (hasStack(a.body)) {
-      s.stacks++;
-      note(s, `http stack: case ${i}: ${a.body.slice(0, 300)}`);
-    }
-    if (a.status >= 500 && a.status !== 503) note(s, `http ${a.status}: case ${i} ${method} ${m.kind}: ${a.body.slice(0, 200)}`);
+    tally(s, a, `http case ${i} ${method} ${m.kind}`, m.body.subarray(0, 120).toString());
   });
   s.aliveAfter = await httpAlive(node, agent);
   agent.destroy();
@@ -235,19 +240,7 @@ async function fuzzOps(node: HttpNode, seed: number, count: number): Promise<Tra
     const c = { method, target: opsTarget(r), token: method === 'GET' && r() < 0.5 ? token : undefined };
     s.sent++;
     const a = await rawOps(node.opsPort, c.method, c.target, c.token);
-    if (a === 'hang') {
-      s.hangs++;
-      note(s, `ops hang: ${c.method} ${c.target.slice(0, 100)}`);
-      return;
-    }
-    if (a === 'closed') return;
-    s.answered++;
-    s.statuses[a.status] = (s.statuses[a.status] ?? 0) + 1;
-    if (hasStack(a.body)) {
-      s.stacks++;
-      note(s, `ops stack: ${c.method} ${c.target.slice(0, 100)}: ${a.body.slice(0, 300)}`);
-    }
-    if (a.status >= 500 && a.status !== 503) note(s, `ops ${a.status}: ${c.method} ${c.target.slice(0, 100)}: ${a.body.slice(0, 200)}`);
+    tally(s, a, `ops ${c.method} ${c.target.slice(0, 100)}`);
   });
   const live = await rawOps(node.opsPort, 'GET', '/health/live');
   s.aliveAfter = node.child.exitCode === null && typeof live !== 'string' && live.status === 200;

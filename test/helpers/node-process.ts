@@ -1,5 +1,8 @@
 /** Spawns `andon serve <module>` as a real child process for runtime tests. */
+import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,4 +58,31 @@ export async function startNode(module: string, opts: { stateDir: string; port: 
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
   };
+}
+
+/**
+ * The nodes and state directories one test file starts: `fresh()` makes a state directory and two
+ * free ports and returns a `start` that spawns `andon serve <module>` on them; every node is killed
+ * and every directory removed after the file (register extra ones in `procs` / `dirs`).
+ */
+export function nodeFleet(module: string, prefix = 'andon-node-') {
+  const dirs: string[] = [];
+  const procs: NodeProc[] = [];
+  after(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+  async function fresh(env?: Record<string, string>) {
+    const stateDir = await mkdtemp(join(tmpdir(), prefix));
+    dirs.push(stateDir);
+    const port = await freePort();
+    const opsPort = await freePort();
+    const start = async (extra?: Record<string, string>) => {
+      const p = await startNode(module, { stateDir, port, opsPort, env: { ...env, ...extra } });
+      procs.push(p);
+      return p;
+    };
+    return { stateDir, port, opsPort, start };
+  }
+  return { dirs, procs, fresh };
 }

@@ -2,41 +2,22 @@
  * The andon cord with real processes: spawned nodes on 127.0.0.1, real signals (SIGTERM,
  * SIGKILL), real state files.
  */
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { DIST } from '../helpers/paths.js';
 import { createClient } from '../../src/index.js';
-import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
+import { nodeFleet, type NodeProc } from '../helpers/node-process.js';
 import { Session2025, post } from '../helpers/mcp-http.js';
 import { readUntil } from '../helpers/wait.js';
 
 const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
-const dirs: string[] = [];
-const procs: NodeProc[] = [];
-after(async () => {
-  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function fresh(env?: Record<string, string>) {
-  const stateDir = await mkdtemp(join(tmpdir(), 'andon-cord-'));
-  dirs.push(stateDir);
-  const port = await freePort();
-  const opsPort = await freePort();
-  const start = async (extra?: Record<string, string>) => {
-    const p = await startNode(MODULE, { stateDir, port, opsPort, env: { ...env, ...extra } });
-    procs.push(p);
-    return p;
-  };
-  return { stateDir, port, opsPort, start };
-}
+const { fresh } = nodeFleet(MODULE, 'andon-cord-');
 
 async function validStateFile(file: string): Promise<any> {
   const env = JSON.parse(await readFile(file, 'utf8'));

@@ -3,23 +3,18 @@
  * kill, calls and sessions acknowledged just before it, retries of the same ids on the restarted
  * node. Executions are counted in a side-effect file the tools append to.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLI, DIST } from '../helpers/paths.js';
-import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
+import { freePort, nodeFleet, startNode } from '../helpers/node-process.js';
 import { Session2025, post } from '../helpers/mcp-http.js';
 
 const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
-const dirs: string[] = [];
-const procs: NodeProc[] = [];
-after(async () => {
-  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const { dirs, procs } = nodeFleet(MODULE);
 
 async function runs(log: string): Promise<Map<string, number>> {
   const m = new Map<string, number>();

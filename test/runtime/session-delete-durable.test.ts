@@ -3,22 +3,17 @@
  * the DELETE was answered 200 while the bucket was only marked for the next periodic flush, so a
  * kill -9 within ~200 ms brought the session back on restart. Real processes, same port and state.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DIST } from '../helpers/paths.js';
-import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
+import { freePort, nodeFleet, startNode } from '../helpers/node-process.js';
 import { Session2025, post } from '../helpers/mcp-http.js';
 
 const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
-const dirs: string[] = [];
-const procs: NodeProc[] = [];
-after(async () => {
-  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const { dirs, procs } = nodeFleet(MODULE);
 
 test('a session DELETEd just before a kill -9 is not restored; an untouched one is', async () => {
   const stateDir = await mkdtemp(join(tmpdir(), 'andon-del-'));

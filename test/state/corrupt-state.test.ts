@@ -8,37 +8,20 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, DIST } from '../helpers/paths.js';
-import { freePort, startNode, type NodeProc } from '../helpers/node-process.js';
+import { freePort, nodeFleet, startNode, type NodeProc } from '../helpers/node-process.js';
 import { Session2025 } from '../helpers/mcp-http.js';
 
 const run = promisify(execFile);
 const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
-const dirs: string[] = [];
-const procs: NodeProc[] = [];
+const { dirs, procs, fresh } = nodeFleet(MODULE, 'andon-state-');
 const servers: Server[] = [];
-after(async () => {
-  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+after(() => {
   for (const s of servers) s.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-
-async function fresh(env?: Record<string, string>) {
-  const stateDir = await mkdtemp(join(tmpdir(), 'andon-state-'));
-  dirs.push(stateDir);
-  const port = await freePort();
-  const opsPort = await freePort();
-  const start = async (extra?: Record<string, string>) => {
-    const p = await startNode(MODULE, { stateDir, port, opsPort, env: { ...env, ...extra } });
-    procs.push(p);
-    return p;
-  };
-  return { stateDir, start };
-}
 
 async function kill9(p: NodeProc): Promise<void> {
   p.child.kill('SIGKILL');

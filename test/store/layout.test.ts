@@ -8,11 +8,14 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { FileStore } from '../../src/store/file-store.js';
 import type { QuarantineReport } from '../../src/store/store.js';
 import { checkHaltRecord, checkJournal, checkSessionBucket } from '../../src/store/records.js';
 import { events, publishQuarantine, takeHeldQuarantines } from '../../src/events/index.js';
 
+const run = promisify(execFile);
 const dirs: string[] = [];
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -73,12 +76,29 @@ describe('FileStore layout faults', () => {
     assert.match(reports[0]!.reason, /not an encoded key/);
   });
 
-  test('an unreadable record file is reported, not thrown', { skip: process.getuid?.() === 0 ? 'root reads everything' : false }, async () => {
+  test('an unreadable record file is reported, not thrown', async () => {
     const { s, dir, reports } = await store();
     await s.set('things', 'locked', 1);
     await chmod(join(dir, 'things', 'locked.json'), 0o000);
-    assert.equal(await s.get('things', 'locked'), undefined);
-    assert.match(reports[0]!.reason, /unreadable \(EACCES\)/);
+    if (process.getuid?.() !== 0) {
+      assert.equal(await s.get('things', 'locked'), undefined);
+      assert.match(reports[0]!.reason, /unreadable \(EACCES\)/);
+      return;
+    }
+    // Root reads every file whatever its mode (and CI runs as root): read as "nobody" instead.
+    await chmod(dir, 0o777);
+    await chmod(join(dir, 'things'), 0o777);
+    const storeUrl = new URL('../../src/store/file-store.js', import.meta.url).href;
+    const script = `import { FileStore } from ${JSON.stringify(storeUrl)};
+      const reasons = [];
+      const s = new FileStore({ dir: ${JSON.stringify(dir)}, onQuarantine: (r) => reasons.push(r.reason) });
+      await s.open();
+      const value = await s.get('things', 'locked');
+      process.stdout.write(JSON.stringify({ value: value ?? null, reasons }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534 });
+    const out = JSON.parse(stdout) as { value: unknown; reasons: string[] };
+    assert.equal(out.value, null);
+    assert.match(out.reasons[0]!, /unreadable \(EACCES\)/);
   });
 
   test('a quarantine directory that is a file is moved aside too', async () => {
