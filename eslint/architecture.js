@@ -19,6 +19,7 @@
  * - transports: stdio and Streamable HTTP on top of the server.
  * - client: a side branch; `mayImport` restricts it to util, protocol and errors, so the client
  *   never depends on server code (ranked here only so that no server-side layer imports it).
+ * - resilience: breakers, limits, guardian, degradation, recovery strategist (issue 10).
  * - runtime: the runtime's parts (supervisor, halts, drain, journal, …).
  * - admin: the ops listener and admin API.
  * - observability: health, metrics, alerts, logging, mounted on the ops listener.
@@ -42,6 +43,10 @@ export const layers = [
   { name: 'server', paths: ['src/server/', 'src/admission/'] },
   { name: 'transports', paths: ['src/transports/'] },
   { name: 'client', paths: ['src/client/'], mayImport: ['util', 'wire-codes', 'protocol', 'errors'] },
+  // Self-protection (issue 10): breakers, rate and connection limits, the resource guardian and
+  // degradation, the recovery strategist. Stages and controllers over the server and transports;
+  // the runtime (root) creates and wires them.
+  { name: 'resilience', paths: ['src/resilience/'] },
   { name: 'runtime', paths: ['src/runtime/'] },
   { name: 'admin', paths: ['src/admin/'] },
   { name: 'observability', paths: ['src/observability/'] },
