@@ -23,6 +23,22 @@ export interface IncomingRequest {
   abort?: (reason: Error) => void;
   /** HTTP request headers (trace context for observability); undefined on stdio. */
   headers?: IncomingHttpHeaders;
+  /** The peer's network address (HTTP: the socket's remote address); undefined on stdio. */
+  remote?: string;
+  /** The authenticated subject (an OAuth token's `sub`), set by an authentication stage. */
+  subject?: string;
+}
+
+/**
+ * The identity limits, flags and audit key on: the authenticated subject when there is one, else
+ * the 2025 session, else the remote address, else `stdio` for the stdio peer, else `anonymous`.
+ */
+export function clientKey(req: IncomingRequest): string {
+  if (req.subject !== undefined) return `sub:${req.subject}`;
+  if (req.session !== undefined) return `session:${req.session.id}`;
+  if (req.remote !== undefined) return `ip:${req.remote}`;
+  // stdio: one client per process.
+  return req.peer !== undefined ? 'stdio' : 'anonymous';
 }
 
 /**
@@ -30,6 +46,8 @@ export interface IncomingRequest {
  * (~2.5 µs to create) exists only if a handler, a hook or the runtime asks for it.
  */
 export class Incoming implements IncomingRequest {
+  remote?: string;
+  subject?: string;
   constructor(
     readonly request: JsonRpcRequest,
     readonly peer: Peer | undefined,

@@ -145,7 +145,7 @@ export class StreamableHttpHandler {
     if (refusal) throw new HttpError(refusal.def, refusal.message);
   }
 
-  // ───────────────────────────── POST ─────────────────────────────
+  // ── POST ──
 
   private post(req: IncomingMessage, res: ServerResponse): void {
     const ct = req.headers['content-type'];
@@ -227,7 +227,7 @@ export class StreamableHttpHandler {
     return '2025';
   }
 
-  // ───────────────────────────── 2026: stateless ─────────────────────────────
+  // ── 2026: stateless ──
 
   private post2026(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
     if (kind !== 'request') {
@@ -252,6 +252,7 @@ export class StreamableHttpHandler {
     if (request.method === 'subscriptions/listen') {
       // A listen opens a stream, no handler: it passes the admission stages only.
       const inc = new Incoming(request, undefined, undefined, '2026', HTTP_STREAM_EXCHANGE, new RequestAbort(), req.headers);
+      inc.remote = req.socket.remoteAddress;
       return void this.server.admission.admit(inc).then(() => this.listen(res, request), (err: unknown) => this.send(res, ...httpRefusalAnswer(request.id, err)));
     }
     const x = this.dispatch(res, request, '2026', undefined, new RequestAbort());
@@ -280,7 +281,7 @@ export class StreamableHttpHandler {
     };
   }
 
-  // ───────────────────────────── 2025: sessions ─────────────────────────────
+  // ── 2025: sessions ──
 
   private post2025(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
     if (kind === 'request' && (msg as JsonRpcRequest).method === 'initialize') {
@@ -331,18 +332,20 @@ export class StreamableHttpHandler {
     return session;
   }
 
-  // ───────────────────────────── dispatch and response ─────────────────────────────
+  // ── dispatch and response ──
 
   /** Serves one request: its related messages and its response go through a new {@link HttpExchange}. */
   private dispatch(res: ServerResponse, request: JsonRpcRequest, era: Era, session: Session | undefined, ac: RequestAbort, isInit = false): HttpExchange {
     const x = new HttpExchange(this.shared, res, request.id, era, session, ac, isInit);
     if (this.mode === 'sse' && !isInit) x.deferOpen();
     const finish = (response: JsonRpcResponse) => finishSafely(x, res, request, response, this.log);
-    this.server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers)).then(finish, (err: unknown) => finish(errorResponse(request.id, err)));
+    const inc = new Incoming(request, session, era === '2025' ? session : undefined, era, x, ac, res.req.headers);
+    inc.remote = res.req.socket.remoteAddress;
+    this.server.handleRequest(inc).then(finish, (err: unknown) => finish(errorResponse(request.id, err)));
     return x;
   }
 
-  // ───────────────────────────── GET and DELETE ─────────────────────────────
+  // ── GET and DELETE ──
 
   private get(req: IncomingMessage, res: ServerResponse): void {
     const pv = req.headers['mcp-protocol-version'];
@@ -421,7 +424,7 @@ export class StreamableHttpHandler {
     }
   }
 
-  // ───────────────────────────── helpers ─────────────────────────────
+  // ── helpers ──
 
   private send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
     if (res.headersSent) {
