@@ -7,6 +7,7 @@ import type { RuntimeOptions } from '../runtime/runtime.js';
 import type { LoggerOptions } from '../util/logger.js';
 import type { AlertsConfig } from '../observability/alerts/config.js';
 import type { AndonConfig, AlertsSection } from './schema.js';
+import { RedisStore } from '../store/redis-store.js';
 
 /** The `alerts` section in the shape src/observability/alerts/config.ts builds channels from. */
 export function alertsConfigFromSection(a: AlertsSection): AlertsConfig {
@@ -45,6 +46,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     http: h.enabled ? httpOpts : false,
     stdio: c.stdio,
     stateDir: c.stateDir,
+    ...(c.store.kind === 'redis' ? { store: redisStoreFromConfig(c.store) } : {}),
     ops: opsOn ? { port: c.ops.port, host: c.ops.host } : false,
     drain: { graceMs: c.drain.graceMs, haltMs: c.drain.haltMs },
     intensity: c.intensity,
@@ -63,6 +65,18 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
         }
       : false,
   };
+}
+
+/** The Redis store of a `store: { kind: redis }` section; the URL comes from the file or the variable it names. */
+export function redisStoreFromConfig(st: AndonConfig['store'], env: NodeJS.ProcessEnv = process.env): RedisStore {
+  return new RedisStore({
+    url: st.url ?? env[st.urlEnv] ?? 'redis://127.0.0.1:6379',
+    ...(st.cluster ? { cluster: st.cluster } : {}),
+    ...(st.sentinel ? { sentinel: st.sentinel } : {}),
+    prefix: st.prefix,
+    waitReplicas: st.waitReplicas,
+    commandTimeoutMs: st.commandTimeoutMs,
+  });
 }
 
 function isLoopback(host: string): boolean {

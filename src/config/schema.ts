@@ -51,6 +51,31 @@ export const opsSchema = z.strictObject({
   metricsAuth: z.boolean().default(false),
 });
 
+/** Where state lives: the embedded file store (default) or Redis, shared by many nodes (docs/cluster.md). */
+const redisUrl = z
+  .string({ error: 'expected a redis:// or rediss:// URL' })
+  .regex(/^rediss?:\/\//, { error: 'expected a redis:// or rediss:// URL' })
+  .refine((u) => !/\/\/[^/@]*:[^/@]*@/.test(u), { error: 'a Redis URL with a password is a secret: put it in the environment and name the variable with urlEnv' });
+export const storeSchema = z
+  .strictObject({
+    kind: z.enum(['file', 'redis'], { error: 'expected one of file, redis' }).default('file'),
+    /** Redis: the server's URL (no credentials here; see urlEnv). */
+    url: redisUrl.optional(),
+    /** Redis: the variable holding the URL (it may carry credentials). Default ANDON_REDIS_URL. */
+    urlEnv: envName.default('ANDON_REDIS_URL'),
+    /** Redis Cluster seed nodes (instead of url). */
+    cluster: z.array(redisUrl).min(1).optional(),
+    /** Redis Sentinel: master group name and sentinel URLs (instead of url). */
+    sentinel: z.strictObject({ name: nonEmpty, nodes: z.array(redisUrl).min(1) }).optional(),
+    prefix: nonEmpty.regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected letters, digits, _ . -' }).default('andon'),
+    waitReplicas: z.number().int().min(0).default(0),
+    commandTimeoutMs: positiveInt.default(5_000),
+  })
+  .superRefine((st, ctx) => {
+    const targets = [st.url, st.cluster, st.sentinel].filter((x) => x !== undefined).length;
+    if (targets > 1) ctx.addIssue({ code: 'custom', path: ['url'], message: 'give one of url, cluster, sentinel' });
+  });
+
 export const drainSchema = z.strictObject({ graceMs: ms.default(30_000), haltMs: ms.default(10_000) });
 
 export const loggingSchema = z.strictObject({
@@ -127,6 +152,7 @@ export const configSchema = z.strictObject({
   /** Serve MCP over stdin/stdout (with `http.enabled: false` for stdio only). */
   stdio: z.boolean().default(false),
   stateDir: nonEmpty.default('./.andon'),
+  store: storeSchema.prefault({}),
   ops: opsSchema.prefault({}),
   drain: drainSchema.prefault({}),
   intensity: z.strictObject({ maxRestarts: positiveInt.default(5), windowMs: positiveInt.default(60_000) }).prefault({}),
