@@ -129,6 +129,14 @@ export const HttpErrors = {
     httpStatus: 404,
     when: '2025: a GET resuming with a `Last-Event-ID` of another session',
   }),
+  SessionStoreUnavailable: defineError({
+    code: 'ANDON_HTTP_SESSION_STORE_UNAVAILABLE',
+    message: 'Service Unavailable: the shared session store cannot be read',
+    retryable: true,
+    wireCode: ErrorCode.Unavailable,
+    httpStatus: 503,
+    when: 'nodes on a shared store (Redis): a request for a session this node does not hold while the store does not answer; `Retry-After: 1`',
+  }),
   StreamConflict: defineError({
     code: 'ANDON_HTTP_STREAM_CONFLICT',
     message: 'Conflict: this session already has an open GET stream',

@@ -19,6 +19,8 @@ export interface RestoreState {
   halts: HaltRegistry;
   sessions: SessionPersistence;
   journal: Journal | undefined;
+  /** The store is shared with other nodes (Redis). */
+  sharedStore?: boolean;
 }
 
 /** Applies halts and restores sessions and the journal into a handler that is not listening yet. */
@@ -43,6 +45,17 @@ export async function listenHttp(server: McpServer, o: HttpTransportOptions & { 
       port,
       host,
       logger: log,
+      // Nodes sharing a store serve each other's sessions: look up an unknown session id first.
+      ...(st.sharedStore
+        ? {
+            loadSession: async (id: string) => {
+              const s = await st.sessions.loadOne(id);
+              // Its journal records come with it: a retry here is answered, never run twice.
+              if (s) await st.journal?.adopt(s);
+              return s;
+            },
+          }
+        : {}),
       beforeListen: async (h) => {
         await restore(h, st, log);
         restoring = false;

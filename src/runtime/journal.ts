@@ -11,7 +11,10 @@
  * - At start, records of calls that never finished become an `ANDON_INTERRUPTED` (-32001) answer
  *   for their id. Completed outcomes are kept `retainMs`, at most `maxCompleted`.
  *
- * The whole journal is one store key: each record is serialised once, when it changes.
+ * The whole journal is one store key: each record is serialised once, when it changes. On a store
+ * shared by several nodes (Redis) each node writes its own key (`log-<node>`), so nodes never erase
+ * each other's records; a node reads every node's records at start, and those of one session when it
+ * takes over a session another node served ({@link Journal.adopt}).
  */
 import type { IncomingRequest } from '../server/incoming.js';
 import type { McpServer } from '../server/server.js';
@@ -24,6 +27,7 @@ import { RuntimeErrors } from '../errors/runtime.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { randomBytes } from 'node:crypto';
 import { GroupCommit } from './group-commit.js';
 
 /** Store namespace and key of the journal. */
@@ -57,6 +61,13 @@ export interface JournalOptions {
 
 const keyOf = (sessionId: string, id: RequestId) => `${sessionId}\u0000${typeof id}:${String(id)}`;
 
+/** A retried id another node answered already: its recorded response is the answer here too. */
+export class RecordedAnswer extends Error {
+  constructor(readonly response: JsonRpcResponse) {
+    super('answered from the journal');
+  }
+}
+
 /** The journal; wired into the server's before-dispatch hook and its settle observer. */
 export class Journal {
   private readonly entries = new Map<string, Entry>();
@@ -64,6 +75,8 @@ export class Journal {
   private readonly retainMs: number;
   private readonly maxCompleted: number;
   private readonly maxBytes: number;
+  /** This node's store key: the shared key, or one per node process on a shared store. */
+  private readonly key: string;
 
   constructor(
     private readonly server: McpServer,
@@ -75,6 +88,23 @@ export class Journal {
     this.retainMs = options.retainMs ?? 10 * 60_000;
     this.maxCompleted = options.maxCompleted ?? 1000;
     this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+    this.key = store.shared === true ? `${JOURNAL_KEY}-${randomBytes(6).toString('hex')}` : JOURNAL_KEY;
+  }
+
+  /** Every stored record line: this node's key, or every node's on a shared store. */
+  private async lines(): Promise<unknown[]> {
+    if (this.store.shared !== true) {
+      const raw = await this.store.get<unknown[]>(JOURNAL_NS, JOURNAL_KEY);
+      return Array.isArray(raw) ? raw : [];
+    }
+    const out: unknown[] = [];
+    for (const e of await this.store.list<unknown[]>(JOURNAL_NS)) if ((e.key === JOURNAL_KEY || e.key.startsWith(`${JOURNAL_KEY}-`)) && Array.isArray(e.value)) out.push(...e.value);
+    return out;
+  }
+
+  /** Whether the store is shared with other nodes (request ids are claimed cluster-wide). */
+  get shared(): boolean {
+    return this.store.shared === true && this.store.claim !== undefined;
   }
 
   /** Store writes and the calls they covered (group commit batch size = commits / writes). */
@@ -105,6 +135,7 @@ export class Journal {
   private async writeAhead(inc: IncomingRequest): Promise<void> {
     const session = inc.session!;
     const key = keyOf(session.id, inc.request.id);
+    if (this.store.claim) await this.claim(inc, session, key);
     const e: Entry = { s: session.id, id: inc.request.id, tool: String(inc.request.params!.name), at: this.clock.now(), json: '', session };
     e.json = JSON.stringify(strip(e));
     this.entries.set(key, e);
@@ -121,6 +152,29 @@ export class Journal {
       const why = inc.signal.reason instanceof Error ? inc.signal.reason.message : String(inc.signal.reason);
       throw new McpError(ErrorCode.Unavailable, `Request cancelled before its tool started: ${why}`);
     }
+  }
+
+  /**
+   * Shared store: the request id is claimed cluster-wide before the tool runs. A claim held by
+   * another node means the id ran (or runs) there: its recorded answer is returned
+   * ({@link RecordedAnswer}), or, when it has none yet, ANDON_INTERRUPTED — never a second run.
+   */
+  private async claim(inc: IncomingRequest, session: Session, key: string): Promise<void> {
+    let mine: boolean;
+    try {
+      mine = await this.store.claim!(JOURNAL_NS, `${session.id}:${typeof inc.request.id}:${String(inc.request.id)}`, this.key, this.retainMs + 60_000);
+    } catch (err) {
+      throw new AndonError(RuntimeErrors.JournalFailed, `Request not run: its id could not be claimed in the shared store (${String(err)}); retry later`, { retryAfterMs: 1000 }).toMcpError();
+    }
+    if (mine) return;
+    await this.adopt(session);
+    const done = session.completed?.get(inc.request.id) ?? this.entries.get(key)?.resp;
+    if (done) throw new RecordedAnswer(done);
+    throw new AndonError(RuntimeErrors.Interrupted, `Request id ${JSON.stringify(inc.request.id)} was taken by another node and has no recorded outcome yet: it may still be running there. Retry the same id later, or check before using a new one.`, {
+      reason: 'claimed-elsewhere',
+      tool: String(inc.request.params?.name),
+      requestId: inc.request.id,
+    }).toMcpError();
   }
 
   /** After the handler, before the response is sent: makes the outcome durable for retries of the id. */
@@ -163,15 +217,32 @@ export class Journal {
    * that never finished is answered ANDON_INTERRUPTED from now on; the result is durable on return.
    */
   async restore(sessions: ReadonlyMap<string, Session>): Promise<{ completed: number; interrupted: number }> {
-    let completed = 0;
-    let interrupted = 0;
-    const now = this.clock.now();
-    const raw = (await this.store.get<unknown[]>(JOURNAL_NS, JOURNAL_KEY)) ?? [];
+    const raw = await this.lines();
     // The journal of earlier versions (`journal/inflight`: calls in flight, no outcomes) is read
     // once as unfinished records, then superseded by this one.
     const legacy = await this.store.get<Array<{ sessionId: string; requestId: RequestId; tool: string }>>(JOURNAL_NS, 'inflight');
-    if (Array.isArray(raw) && Array.isArray(legacy)) for (const l of legacy) if (l && typeof l === 'object') raw.push(JSON.stringify({ s: l.sessionId, id: l.requestId, tool: l.tool, at: now }));
-    for (const line of Array.isArray(raw) ? raw : []) {
+    const now = this.clock.now();
+    if (Array.isArray(legacy)) for (const l of legacy) if (l && typeof l === 'object') raw.push(JSON.stringify({ s: l.sessionId, id: l.requestId, tool: l.tool, at: now }));
+    const r = await this.load(raw, (id) => sessions.get(id));
+    if (legacy !== undefined) await this.store.delete(JOURNAL_NS, 'inflight');
+    return r;
+  }
+
+  /**
+   * A session another node served, now taken over by this one (shared store): loads its records
+   * from every node's journal, so a retry here is answered from the record instead of running the
+   * tool again. A call still unfinished in the store is answered ANDON_INTERRUPTED here.
+   */
+  async adopt(session: Session): Promise<{ completed: number; interrupted: number }> {
+    return this.load(await this.lines(), (id) => (id === session.id ? session : undefined));
+  }
+
+  /** Loads record lines into the sessions `sessionOf` finds; unfinished calls become ANDON_INTERRUPTED, durably. */
+  private async load(raw: unknown[], sessionOf: (id: string) => Session | undefined): Promise<{ completed: number; interrupted: number }> {
+    let completed = 0;
+    let interrupted = 0;
+    const now = this.clock.now();
+    for (const line of raw) {
       let rec: Stored;
       try {
         rec = JSON.parse(String(line)) as Stored;
@@ -180,11 +251,15 @@ export class Journal {
         this.log.error({ err: String(err) }, 'skipped an unreadable journal record');
         continue;
       }
-      const session = sessions.get(rec.s);
+      const session = sessionOf(rec.s);
       if (!session) continue;
+      const key = keyOf(rec.s, rec.id);
+      const mine = this.entries.get(key);
+      // A record this node holds is current; a completed record beats an unfinished one.
+      if (mine && (mine.resp || !rec.resp)) continue;
       if (!rec.resp) {
         interrupted++;
-        this.log.warn({ session: rec.s, requestId: rec.id, tool: rec.tool }, 'request interrupted by the previous run; a retry of its id gets ANDON_INTERRUPTED');
+        this.log.warn({ session: rec.s, requestId: rec.id, tool: rec.tool }, 'request interrupted by the previous run (or by another node); a retry of its id gets ANDON_INTERRUPTED');
         rec.resp = errorResponse(
           rec.id,
           new AndonError(
@@ -196,11 +271,10 @@ export class Journal {
         rec.done = now;
       } else completed++;
       const e: Entry = { ...rec, json: JSON.stringify(rec), session };
-      this.entries.set(keyOf(rec.s, rec.id), e);
+      this.entries.set(key, e);
       (session.completed ??= new Map()).set(rec.id, rec.resp);
     }
     if (interrupted || completed) await this.writer.commit();
-    if (legacy !== undefined) await this.store.delete(JOURNAL_NS, 'inflight');
     return { completed, interrupted };
   }
 
@@ -232,7 +306,7 @@ export class Journal {
     this.prune();
     const lines: string[] = [];
     for (const e of this.entries.values()) lines.push(e.json);
-    await this.store.set(JOURNAL_NS, JOURNAL_KEY, lines);
+    await this.store.set(JOURNAL_NS, this.key, lines);
   }
 }
 

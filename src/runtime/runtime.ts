@@ -173,7 +173,7 @@ export class Runtime {
   /** Restores sessions and the journal into the HTTP handler, then listens; then stdio. */
   private async listen(): Promise<void> {
     if (this.opts.http !== false) {
-      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal });
+      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true });
       await this.tree.addHttp(http);
     }
     if (this.opts.stdio) {

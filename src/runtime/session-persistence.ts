@@ -4,6 +4,10 @@
  * durably, when a session is acknowledged (`initialize` answered): a client that has its session id
  * keeps it across a kill -9. Each record is serialised on its own, so one record that cannot be
  * serialised (or parsed back) is skipped and logged and never takes its bucket's other sessions with it.
+ *
+ * On a store shared by several nodes (Redis), a bucket written by one node would erase the
+ * sessions another node put in it: there every session is its own key (its id), and a node that
+ * is asked for a session it does not hold looks it up ({@link SessionPersistence.loadOne}).
  */
 import { Session } from '../server/session.js';
 import type { ClientCapabilities, Implementation, LoggingLevel } from '../server/types.js';
@@ -50,15 +54,25 @@ export class SessionPersistence {
   /** Off once shutdown starts: closing the transport must not erase the sessions we keep. */
   private active = true;
 
+  /** One key per session (a shared store) instead of 64 buckets. */
+  private readonly perSession: boolean;
+
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.perSession = store.shared === true;
+  }
+
+  /** The store key holding session `id`. */
+  private keyOf(id: string): string {
+    return this.perSession ? id : bucketOf(id);
+  }
 
   /** The server observer's session callback: marks the session's bucket for the next flush. */
   changed(s: Session, change: 'open' | 'update' | 'close'): void {
     if (!this.active || s.transport !== 'http') return;
-    const b = bucketOf(s.id);
+    const b = this.keyOf(s.id);
     let m = this.byBucket.get(b);
     if (!m) this.byBucket.set(b, (m = new Map()));
     // Registered after persistNow() already wrote it durably: nothing new to write.
@@ -71,7 +85,7 @@ export class SessionPersistence {
   /** Writes the session's bucket durably now (an acknowledged session must survive a kill -9). */
   persistNow(s: Session): Promise<void> {
     if (!this.active || s.transport !== 'http') return Promise.resolve();
-    const b = bucketOf(s.id);
+    const b = this.keyOf(s.id);
     let m = this.byBucket.get(b);
     if (!m) this.byBucket.set(b, (m = new Map()));
     m.set(s.id, s);
@@ -84,7 +98,7 @@ export class SessionPersistence {
    */
   persistDeletion(s: Session): Promise<void> {
     if (!this.active || s.transport !== 'http') return Promise.resolve();
-    const b = bucketOf(s.id);
+    const b = this.keyOf(s.id);
     this.byBucket.get(b)?.delete(s.id);
     return this.writer(b)
       .commit()
@@ -136,21 +150,46 @@ export class SessionPersistence {
   async restoreInto(target: { restoreSession(s: Session): void }): Promise<number> {
     let n = 0;
     for (const rec of await this.load()) {
-      const s = new Session(rec.id);
-      s.protocolVersion = rec.protocolVersion;
-      s.clientInfo = rec.clientInfo;
-      s.clientCapabilities = rec.clientCapabilities ?? {};
-      s.logLevel = rec.logLevel;
-      for (const u of rec.subscriptions) if (typeof u === 'string') s.subscriptions.add(u);
-      // Known before the transport registers it, so registering does not rewrite the bucket.
-      const b = bucketOf(s.id);
-      let m = this.byBucket.get(b);
-      if (!m) this.byBucket.set(b, (m = new Map()));
-      m.set(s.id, s);
-      target.restoreSession(s);
+      target.restoreSession(this.revive(rec));
       n++;
     }
     return n;
+  }
+
+  /**
+   * The saved session `id`, revived (and tracked), or undefined when the store has none: a shared
+   * store's node serving a session another node created. A record that cannot be read is logged
+   * and treated as absent.
+   */
+  async loadOne(id: string): Promise<Session | undefined> {
+    const value = await this.store.get<Record<string, string | SessionRecord>>(SESSIONS_NS, this.keyOf(id));
+    const raw = value && typeof value === 'object' ? value[id] : undefined;
+    if (raw === undefined) return undefined;
+    try {
+      const rec = (typeof raw === 'string' ? JSON.parse(raw) : raw) as SessionRecord;
+      const problem = checkSessionRecord(rec);
+      if (problem) throw new Error(`not a session record: ${problem}`);
+      if (rec.id !== id) throw new Error(`record of ${rec.id} stored under ${id}`);
+      return this.revive(rec);
+    } catch (err) {
+      this.log.error({ session: id, err: String(err) }, 'skipped an unreadable saved session');
+      return undefined;
+    }
+  }
+
+  private revive(rec: SessionRecord): Session {
+    const s = new Session(rec.id);
+    s.protocolVersion = rec.protocolVersion;
+    s.clientInfo = rec.clientInfo;
+    s.clientCapabilities = rec.clientCapabilities ?? {};
+    s.logLevel = rec.logLevel;
+    for (const u of rec.subscriptions) if (typeof u === 'string') s.subscriptions.add(u);
+    // Known before the transport registers it, so registering does not rewrite the bucket.
+    const b = this.keyOf(s.id);
+    let m = this.byBucket.get(b);
+    if (!m) this.byBucket.set(b, (m = new Map()));
+    m.set(s.id, s);
+    return s;
   }
 
   private writer(b: string): GroupCommit {

@@ -15,7 +15,8 @@ import type { FailureDetector } from './failure-detection.js';
 import type { HaltRegistry } from './halt.js';
 import { registerHealthChecks } from './health-feed.js';
 import { listenFailed } from './http-listen.js';
-import type { Journal } from './journal.js';
+import { RecordedAnswer, type Journal } from './journal.js';
+import { McpError } from '../protocol/errors.js';
 import type { RuntimeOptions } from './options.js';
 import type { SessionPersistence } from './session-persistence.js';
 
@@ -34,7 +35,25 @@ export function wireServer(server: McpServer, p: { failures: FailureDetector; se
     },
   };
   // The journal's write-ahead is an admission stage of the last phase: durable before the handler starts.
-  if (journal) server.use({ name: 'journal', phase: 'handler', admit: (inc) => journal.begin(inc) });
+  if (journal && !journal.shared) server.use({ name: 'journal', phase: 'handler', admit: (inc) => journal.begin(inc) });
+  // On a shared store a retried id may have been answered by another node: its recorded answer is returned.
+  if (journal?.shared) {
+    server.use({
+      name: 'journal',
+      phase: 'handler',
+      around: async (inc, next) => {
+        try {
+          await journal.begin(inc);
+        } catch (err) {
+          if (!(err instanceof RecordedAnswer)) throw err;
+          const r = err.response as { result?: Record<string, unknown>; error?: { code: number; message: string; data?: unknown } };
+          if (r.result) return r.result;
+          throw new McpError(r.error!.code, r.error!.message, r.error!.data);
+        }
+        return next(inc);
+      },
+    });
+  }
   installGate(server, p.gate);
 }
 

@@ -48,7 +48,7 @@ export interface RedisStoreOptions {
 }
 
 /** The commands this store uses: the same on a client, a cluster and a sentinel connection. */
-type Commands = Pick<RedisClientType, 'hGet' | 'hGetAll' | 'hDel' | 'hSet' | 'zAdd' | 'zRem' | 'zRangeByScore' | 'sAdd' | 'sMembers' | 'multi' | 'wait'>;
+type Commands = Pick<RedisClientType, 'set' | 'hGet' | 'hGetAll' | 'hDel' | 'hSet' | 'zAdd' | 'zRem' | 'zRangeByScore' | 'sAdd' | 'sMembers' | 'multi' | 'wait'>;
 interface Connection {
   cmd: Commands;
   connect(): Promise<unknown>;
@@ -92,6 +92,8 @@ function bounded<T>(clock: Clock, p: Promise<T>, ms: number, what: string): Prom
 }
 
 export class RedisStore implements Store {
+  /** Nodes share this state: one key per session, lookups on a miss (src/runtime/session-persistence.ts). */
+  readonly shared = true;
   private conn: Connection | undefined;
   private opening: Promise<void> | undefined;
   private readonly prefix: string;
@@ -226,6 +228,13 @@ export class RedisStore implements Store {
       const acked = Number(await bounded(this.clock, this.cmd.wait(replicas, this.budget), this.budget + 1_000, `set ${ns}/${key} (WAIT)`));
       if (acked < replicas) throw new Error(`store write ${ns}/${key} reached ${acked} of ${replicas} replicas within the budget`);
     }
+  }
+
+  async claim(ns: string, key: string, owner: string, ttlMs: number): Promise<boolean> {
+    checkNs(ns);
+    const k = `${this.prefix}:{${ns}}:claim:${key}`;
+    const r = await bounded(this.clock, this.cmd.set(k, owner, { NX: true, PX: Math.max(1, Math.round(ttlMs)) } as never), this.budget, `claim ${ns}/${key}`);
+    return r !== null;
   }
 
   async delete(ns: string, key: string): Promise<void> {

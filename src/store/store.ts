@@ -32,6 +32,17 @@ export interface ReadOptions {
 }
 
 export interface Store {
+  /**
+   * True when other nodes write to the same state (Redis): the runtime then keeps one key per
+   * session instead of shared buckets, and looks a session up on a miss. Default false.
+   */
+  readonly shared?: boolean;
+  /**
+   * Shared stores: takes `key` of `ns` for `owner` if nobody holds it (for `ttlMs`); true when
+   * taken now, false when someone already holds it. The exactly-once journal claims each
+   * side-effecting request id here, so two nodes never both run it.
+   */
+  claim?(ns: string, key: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Opens the backend (creates directories, connects). Idempotent. */
   open(): Promise<void>;
   /** The value, or undefined when absent or quarantined by this read. */

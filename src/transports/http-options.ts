@@ -31,6 +31,12 @@ export interface HttpTransportOptions {
   maxStreamBufferBytes?: number;
   /** Sessions idle this long without an open stream are closed. Default 30 minutes. */
   sessionIdleMs?: number;
+  /**
+   * Looks up a session this process does not hold (nodes sharing a store: the session was created
+   * on another node). Resolves undefined when there is none (404). Lookups of one id are
+   * coalesced and misses remembered briefly, so unknown ids cannot flood the store.
+   */
+  loadSession?: (id: string) => Promise<import('../server/session.js').Session | undefined>;
   /** Time for the session sweeper and SSE keep-alives. Default the server's `clock`. */
   clock?: Clock;
   logger?: Logger;

@@ -22,6 +22,7 @@ import { HttpExchange, finishSafely, type ExchangeShared } from './http-exchange
 import { acceptsJson, acceptsSse, headerMismatch, paramHeaderMismatch } from './http-headers.js';
 import { LOCAL_HOSTS, hostOriginRefusal } from './http-origin.js';
 import type { HttpTransportOptions } from './http-options.js';
+import { SessionAdopter } from './session-adopter.js';
 import { pooledSessionId } from './session-id.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock, Timer } from '../util/clock.js';
@@ -73,6 +74,7 @@ export class StreamableHttpHandler {
   private readonly shared: ExchangeShared;
   private accepting = true;
   private refuseReason = 'Service Unavailable';
+  private readonly adopter: SessionAdopter | undefined;
 
   constructor(
     readonly server: McpServer,
@@ -98,6 +100,7 @@ export class StreamableHttpHandler {
     const idle = options.sessionIdleMs ?? 30 * 60_000;
     this.sweeper = this.clock.setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
     this.sweeper.unref?.();
+    this.adopter = options.loadSession && new SessionAdopter(options.loadSession, this.clock, (s) => this.sessions.has(s.id) || this.restoreSession(s), this.log, (def, msg) => new HttpError(def, msg, { 'retry-after': '1' }));
     this.shared = {
       mode: this.mode,
       sseBase: this.sseBase,
@@ -114,12 +117,17 @@ export class StreamableHttpHandler {
 
   /** node:http request listener. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // Nodes on a shared store: a session created on another node is fetched first (session-adopter.ts).
+    if (!this.adopter?.intercept(req, this.sessions, () => this.handle2(req, res), (err) => this.fail(res, err))) this.handle2(req, res);
+  };
+
+  private handle2(req: IncomingMessage, res: ServerResponse): void {
     try {
       this.route(req, res);
     } catch (err) {
       this.fail(res, err);
     }
-  };
+  }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';

@@ -1,12 +1,13 @@
 /**
  * Two andon nodes with separate state directories on one real redis-server (`store: { kind: redis }`):
  * what one node acknowledged survives its kill -9 and is served by a node started afterwards —
- * sessions, halts, and the exactly-once journal. (Live hand-over between running nodes, pub/sub
- * fan-out and Redis Streams are the rest of the cluster issue.)
+ * sessions, halts, and the exactly-once journal — and a running node serves a session another
+ * running node created, with that session's journal. (Pub/sub fan-out, Redis Streams and
+ * cluster-wide halts while running are the rest of the cluster issue.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DIST } from '../helpers/paths.js';
@@ -18,11 +19,11 @@ const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
 const { fresh } = nodeFleet(MODULE, 'andon-redis-node-');
 const redis = await startRedis();
 
-async function redisNode(prefix: string) {
+async function redisNode(prefix: string, env: Record<string, string> = {}) {
   const f = await fresh();
   const config = join(f.stateDir, 'andon.config.yaml');
   await writeFile(config, `store:\n  kind: redis\n  prefix: ${prefix}\n  commandTimeoutMs: 2000\n`);
-  return f.start({ ANDON_CONFIG: config, ANDON_REDIS_URL: redis.url });
+  return f.start({ ANDON_CONFIG: config, ANDON_REDIS_URL: redis.url, ...env });
 }
 
 test('a session, a halt and a journalled result acknowledged by node A are served by node B after A is killed', async () => {
@@ -61,4 +62,44 @@ test('a node whose Redis is unreachable at start exits 2 naming the store, witho
     assert.doesNotMatch(err.message, /hunter2/);
     return true;
   });
+});
+
+test('a running node serves a session created on another running node; request ids are claimed cluster-wide, so no call runs twice', async () => {
+  const prefix = `c-${randomUUID()}`;
+  const f = await fresh();
+  const log = join(f.stateDir, 'executions.log');
+  await writeFile(log, '');
+  const a = await redisNode(prefix, { CORD_LOG: log });
+  const b = await redisNode(prefix, { CORD_LOG: log });
+  const s = new Session2025(a.url);
+  await s.initialize();
+  // B never saw this session: it is looked up in Redis on the first request.
+  const echoed = await post(b.url, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'via B' } } }, s.headers());
+  assert.equal(echoed.status, 200, echoed.text);
+  assert.match(echoed.text, /via B/);
+  const call = (url: string, id: string, ms = 0) => post(url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'charge', arguments: { tag: id, ms } } }, s.headers());
+  // Completed on A, retried on B (which holds the session since before): answered from A's record.
+  assert.match((await call(a.url, 'pay-2')).text, /charged pay-2/);
+  const retry = await call(b.url, 'pay-2');
+  assert.match(retry.text, /charged pay-2/, retry.text);
+  // Still running on A when the retry reaches B: refused as taken elsewhere, not run a second time.
+  const slow = call(a.url, 'pay-3', 1_500);
+  await new Promise((r) => setTimeout(r, 300));
+  const early = await call(b.url, 'pay-3');
+  assert.match(early.text, /ANDON_INTERRUPTED|taken by another node/, early.text);
+  assert.match((await slow).text, /charged pay-3/);
+  // A dies; its records still answer on B and on a node started afterwards.
+  a.child.kill('SIGKILL');
+  await a.exited;
+  const c = await redisNode(prefix, { CORD_LOG: log });
+  assert.match((await call(c.url, 'pay-2')).text, /charged pay-2/);
+  const executions = await readFile(log, 'utf8');
+  assert.equal(executions.match(/charge pay-2/g)?.length, 1, executions);
+  assert.equal(executions.match(/charge pay-3/g)?.length, 1, executions);
+  // An id no node ever issued is 404 (and a repeat of it is answered without another lookup).
+  const ghost = { ...s.headers(), 'mcp-session-id': 'no-such-session-0123456789' };
+  assert.equal((await post(b.url, { jsonrpc: '2.0', id: 2, method: 'ping' }, ghost)).status, 404);
+  assert.equal((await post(b.url, { jsonrpc: '2.0', id: 3, method: 'ping' }, ghost)).status, 404);
+  for (const n of [b, c]) n.child.kill('SIGTERM');
+  await Promise.all([b.exited, c.exited]);
 });

@@ -1,0 +1,82 @@
+/**
+ * Serving a 2025 session this process does not hold: nodes that share a store (Redis) each serve
+ * any session, so an unknown `Mcp-Session-Id` is looked up before it is answered 404. Hostile ids
+ * must not turn into a flood of store reads: lookups of one id are coalesced, a miss is remembered
+ * for a few seconds (bounded), and at most a bounded number of lookups run at once (beyond that
+ * the id is answered as unknown now, and may be retried).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Session } from '../server/session.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { ErrorDef } from '../errors/catalogue.js';
+import { HttpErrors } from '../errors/http.js';
+
+/** Longest session id worth a lookup (ours are 43 characters). */
+const MAX_ID = 128;
+const MISS_TTL_MS = 5_000;
+const MAX_MISSES = 10_000;
+const MAX_INFLIGHT = 256;
+
+export class SessionAdopter {
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly misses = new Map<string, number>();
+
+  constructor(
+    private readonly load: (id: string) => Promise<Session | undefined>,
+    private readonly clock: Clock,
+    private readonly register: (s: Session) => void,
+    private readonly log: Logger,
+    private readonly refusal: (def: ErrorDef, message: string) => Error,
+  ) {}
+
+  /**
+   * When `req` names a session not in `held` that is worth a lookup, looks it up, then calls
+   * `next` (found or not: the usual path answers 404 for a miss) or `fail` with a 503 when the
+   * store does not answer; returns true. Returns false when there is nothing to look up.
+   */
+  intercept(req: IncomingMessage, held: ReadonlyMap<string, unknown>, next: () => void, fail: (err: Error) => void): boolean {
+    const sid = req.headers['mcp-session-id'];
+    if (typeof sid !== 'string' || held.has(sid) || !this.wants(sid)) return false;
+    this.adopt(sid).then(next, (err: unknown) => {
+      this.log.warn({ session: sid, err: String(err) }, 'session lookup in the shared store failed');
+      fail(this.refusal(HttpErrors.SessionStoreUnavailable, `Service Unavailable: session ${sid} is not held by this node and the shared store did not answer (${err instanceof Error ? err.message : String(err)})`));
+    });
+    return true;
+  }
+
+  /** Whether `id` is worth a lookup (well-formed, not a recent miss, lookup capacity left). */
+  wants(id: string): boolean {
+    if (id.length === 0 || id.length > MAX_ID || !/^[\x21-\x7e]+$/.test(id)) return false;
+    const missed = this.misses.get(id);
+    if (missed !== undefined) {
+      if (this.clock.now() - missed < MISS_TTL_MS) return false;
+      this.misses.delete(id);
+    }
+    return this.inflight.has(id) || this.inflight.size < MAX_INFLIGHT;
+  }
+
+  /** Loads and registers session `id` (resolves either way; a miss is remembered). Rejects when the store fails. */
+  adopt(id: string): Promise<void> {
+    let p = this.inflight.get(id);
+    if (!p) {
+      p = this.load(id)
+        .then((s) => {
+          if (s) this.register(s);
+          else this.miss(id);
+        })
+        .finally(() => this.inflight.delete(id));
+      this.inflight.set(id, p);
+    }
+    return p;
+  }
+
+  private miss(id: string): void {
+    if (this.misses.size >= MAX_MISSES) {
+      // Oldest first: Map iteration is insertion order.
+      const oldest = this.misses.keys().next().value;
+      if (oldest !== undefined) this.misses.delete(oldest);
+    }
+    this.misses.set(id, this.clock.now());
+  }
+}
