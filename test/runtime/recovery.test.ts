@@ -193,6 +193,18 @@ describe('plans and step fallthrough', () => {
     await h.done();
   });
 
+  test('a node that stops ends running plans after their current step: nothing is halted on the way down', async () => {
+    const h = harness({}, ['store']);
+    h.states.set('store', 'restarting');
+    h.fail('store', 'boom');
+    await h.done();
+    assert.deepEqual(h.steps('store'), ['attempt:failed']);
+    assert.match(h.seen.find((e) => e.step === 'attempt')!.detail, /the node is stopping/);
+    assert.deepEqual(h.halted, [], 'a critical component is not halted by a plan cut short by the shutdown');
+    h.fail('store', 'late');
+    assert.equal(h.seen.filter((e) => e.action === 'plan').length, 1, 'no plan after stop');
+  });
+
   test('decisions survive a restart of the strategist (read back from the store)', async () => {
     const h = harness();
     h.fail('tool:a', 'boom');

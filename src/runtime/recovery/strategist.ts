@@ -129,6 +129,8 @@ export class RecoveryStrategist {
   private seq = 0;
   private writes: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | undefined;
+  /** Set by {@link stop}: running plans end after their current step (nothing is halted while the node stops). */
+  private stopping = false;
 
   constructor(
     private readonly options: RecoveryOptions,
@@ -168,6 +170,7 @@ export class RecoveryStrategist {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.stopping = true;
     for (const [id] of this.waiters) this.settle(id, ['failed', 'the node is stopping']);
     await this.settled();
   }
@@ -205,7 +208,7 @@ export class RecoveryStrategist {
 
   /** A component failed (the supervisor is restarting or halting it). */
   onFailure(e: ComponentFailureEvent): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.stopping) return;
     const h = this.history(e.id);
     const rec = h.record(e.time, e.error);
     const stats = h.stats(e.time);
@@ -246,6 +249,7 @@ export class RecoveryStrategist {
         o = ['failed', `step threw: ${(err as Error).message}`];
       }
       this.decide({ ...base, action: 'step', step, result: o[0], detail: o[1] });
+      if (this.stopping) return;
       if (step === 'manual') {
         this.decide({ ...base, action: 'exhausted', step, result: o[0], detail: `every step failed (${plan.join(' → ')}); ${o[1]}` });
         return;
