@@ -60,7 +60,7 @@ describe('recovery chaos: crash cycle 100×', () => {
     for (let i = 0; i < 100; i++) {
       const r = await crash(s, 'loop');
       answers.push(r.content[0].text);
-      await sleep(10);
+      await sleep(5);
     }
     const c = (await node.admin('GET', '/admin/components/tool:loop')).body;
     assert.equal(c.state, 'halted_fatal');
@@ -68,7 +68,7 @@ describe('recovery chaos: crash cycle 100×', () => {
     assert.equal(answers.filter((a) => a === 'scheduled').length, 6, 'six crashes: the first run and five restarts');
     assert.match(answers.at(-1)!, /halted: restart intensity exceeded/);
     await hook.waitFor(1, 5000);
-    await sleep(1500);
+    await sleep(1000);
     assert.equal((await node.admin('GET', '/admin/components/tool:loop')).body.restarts, 5, 'no restart after the halt');
     assert.deepEqual(titles(hook), ['Component halted: tool:loop'], 'exactly one alert for the crash loop');
     assert.deepEqual(hook.received[0]!.problems, [], 'a valid signed webhook');
