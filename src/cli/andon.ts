@@ -12,6 +12,7 @@ import { createRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { createLogger } from '../util/logger.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerAlertCommands } from './alerts-commands.js';
+import { registerRecoveryCommands } from './recovery-commands.js';
 import { registerClientCommands } from './client-commands.js';
 import { CONFIG_OPTION, exitOnConfigError, loadCliConfig, registerConfigCommands, type ConfigFlags } from './config-commands.js';
 import { ConfigReloader } from '../config/reload.js';
@@ -73,7 +74,7 @@ async function example(name: string): Promise<McpServer> {
 }
 
 const program = new Command();
-program.name('andon').description('andon-mcp: run MCP servers in production').version('0.1.0').addHelpText('after', `\nOperator commands (status, halt, resume, drain, alerts) take --ops-url and --token.${OPS_ENV_HELP}`);
+program.name('andon').description('andon-mcp: run MCP servers in production').version('0.1.0').addHelpText('after', `\nOperator commands (status, halt, resume, drain, alerts, recovery) take --ops-url and --token.${OPS_ENV_HELP}`);
 
 program
   .command('serve')
@@ -118,6 +119,7 @@ program
 
 registerOpsCommands(program);
 registerAlertCommands(program);
+registerRecoveryCommands(program);
 registerClientCommands(program);
 registerConfigCommands(program);
 

@@ -146,6 +146,19 @@ export const alertsSchema = z
     }
   });
 
+/** The recovery strategist (src/runtime/recovery/): failure history, classification, plans. */
+export const recoverySchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  historySize: positiveInt.default(100),
+  windowMs: positiveInt.default(300_000),
+  cascadeWindowMs: positiveInt.default(10_000),
+  /** component id → the component ids it depends on, e.g. `tool:report: [tool:db]`. */
+  dependencies: z.record(nonEmpty, stringList, { error: 'expected a mapping of component id to a list of component ids' }).default({}),
+  decisions: positiveInt.default(500),
+  persistentAfter: positiveInt.default(3),
+  attemptTimeoutMs: positiveInt.default(30_000),
+});
+
 /** The whole configuration file. Every section and key is optional in the file. */
 export const configSchema = z.strictObject({
   http: httpSchema.prefault({}),
@@ -162,6 +175,7 @@ export const configSchema = z.strictObject({
   signals: z.boolean().default(true),
   logging: loggingSchema.prefault({}),
   observability: observabilitySchema.prefault({}),
+  recovery: recoverySchema.prefault({}),
   /** Alerting is off without this section. */
   alerts: alertsSchema.optional(),
 });

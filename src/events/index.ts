@@ -95,6 +95,53 @@ export interface RestartEvent {
   error?: string;
 }
 
+/**
+ * A supervised component crashed and its supervisor is acting on it (published by the supervisor
+ * before it restarts or halts the component; the recovery strategist keeps the history).
+ */
+export interface ComponentFailureEvent {
+  id: string;
+  kind: string;
+  error: string;
+  /** Epoch ms, from the runtime's clock. */
+  time: number;
+}
+
+/** Failure classes of the recovery strategist. */
+export type RecoveryClass = 'transient' | 'persistent' | 'resource_exhaustion' | 'cascade' | 'unknown';
+/** Steps of a recovery plan. */
+export type RecoveryStep = 'attempt' | 'degrade' | 'notify' | 'manual';
+
+/**
+ * One decision of the recovery strategist (src/runtime/recovery/): `plan` when a failure was
+ * classified and a plan chosen, `step` for each step executed with its result, `exhausted` when
+ * every step failed and the component stays halted for an operator.
+ */
+export interface RecoveryEvent {
+  action: 'plan' | 'step' | 'exhausted';
+  seq: number;
+  time: number;
+  component: string;
+  class: RecoveryClass;
+  plan: RecoveryStep[];
+  step?: RecoveryStep;
+  result?: 'succeeded' | 'failed';
+  detail: string;
+  /** For a cascade: the component whose failure came first. */
+  rootCause?: string;
+  evidence: {
+    error: string;
+    group: string;
+    failuresInWindow: number;
+    sameGroupInWindow: number;
+    perMinute: number;
+    trend: 'increasing' | 'decreasing' | 'stable';
+    dependency?: string;
+    rootError?: string;
+    pressure?: boolean;
+  };
+}
+
 /** The drain moved to a new phase. */
 export interface DrainEvent {
   phase: 'running' | 'draining' | 'halting' | 'stopped';
@@ -197,6 +244,8 @@ export interface EventMap {
   component: ComponentEvent;
   haltState: HaltStateEvent;
   restart: RestartEvent;
+  failure: ComponentFailureEvent;
+  recovery: RecoveryEvent;
   drain: DrainEvent;
   degraded: DegradedEvent;
   store: StoreEvent;
@@ -215,6 +264,8 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   component: typed('andon:component'),
   haltState: typed('andon:halt-state'),
   restart: typed('andon:restart'),
+  failure: typed('andon:component:failure'),
+  recovery: typed('andon:recovery'),
   drain: typed('andon:drain'),
   degraded: typed('andon:degraded'),
   store: typed('andon:store'),

@@ -9,6 +9,7 @@ import type { HttpTransportOptions } from '../transports/streamable-http.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ObservabilityOptions } from '../observability/observability.js';
+import type { RecoveryOptions } from './recovery/strategist.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions {
@@ -47,6 +48,8 @@ export interface RuntimeOptions {
    * `observability.alerts`, or by the JSON file named in ANDON_ALERTS_CONFIG. `false` turns it off.
    */
   observability?: Omit<ObservabilityOptions, 'server' | 'logger' | 'stateDir'> | false;
+  /** The recovery strategist (classification, plans, decisions; src/runtime/recovery/). `false` turns it off. */
+  recovery?: RecoveryOptions | false;
   /** Called with the exit code after a signal-initiated drain. Default process.exit. */
   exit?: (code: number) => void;
   /** Time for drain grace and halting timers, flushes and phase timestamps. Default the system clock. */

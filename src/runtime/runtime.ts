@@ -35,6 +35,7 @@ import { feedHalted } from './health-feed.js';
 import type { ReloadReport } from '../config/reload.js';
 import { defaultStore, finishDrain, startObservability, startOps, wireServer } from './wiring.js';
 import { listenHttp } from './http-listen.js';
+import { startRecovery, type RecoveryStrategist } from './recovery/index.js';
 
 export { EXIT, type DrainResult, type RuntimeOptions } from './options.js';
 const DAY = 24 * 60 * 60 * 1000;
@@ -51,6 +52,8 @@ export class Runtime {
   ops: OpsServer | undefined;
   /** Metrics, health, alerts; undefined when turned off. */
   obs: Observability | undefined;
+  /** The recovery strategist (src/runtime/recovery/); undefined with `recovery: false`. */
+  recovery: RecoveryStrategist | undefined;
   adminToken = '';
   private readonly opts: RuntimeOptions;
   private readonly log: Logger;
@@ -139,6 +142,7 @@ export class Runtime {
     (this.log as { addSecret?: (v: string) => void }).addSecret?.(this.adminToken);
     const d = { log: this.log, stateDir: this.stateDir, store: this.store, halts: this.halts, http: () => this.http, phase: () => this.drainer.phase };
     if (this.opts.observability !== false) this.obs = await startObservability(this.opts, d);
+    this.recovery = await startRecovery(this.opts.recovery, { host: { components: () => this.components(), halt: (id, r, by) => this.halt(id, r, by), canNotify: () => !!this.obs?.alerts }, clock: this.clock, log: this.log, store: this.store });
     wireServer(this.server, { failures: this.failures, sessions: this.sessions, journal: this.journal, gate: { phase: d.phase, halts: this.halts, serverHalted: () => this.tree.serverHalted } });
     await this.tree.start();
     try {
@@ -146,6 +150,7 @@ export class Runtime {
     } catch (err) {
       // Nothing was served and no halt is persisted: undo what started so the caller can exit cleanly.
       await this.root.stop('start failed');
+      await this.recovery?.stop();
       await this.obs?.stop();
       await this.store.close();
       throw err;
@@ -234,6 +239,7 @@ export class Runtime {
     this.flushTimer = undefined;
     await this.sessions.settled();
     await this.journal?.settled();
+    await this.recovery?.stop();
     await this.halts.settled();
     await this.store.close();
   }

@@ -14,6 +14,7 @@ import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from './events.js';
+import { events } from '../events/index.js';
 import { KeyedSerial } from '../util/keyed-serial.js';
 import type { HaltRegistry } from './halt.js';
 import { AndonError } from '../errors/catalogue.js';
@@ -202,6 +203,7 @@ export class Supervisor {
   private async onCrash(c: Child, error: Error): Promise<void> {
     c.lastError = error.message;
     if (!this.running || this.halts.isHalted(c.spec.id)) return;
+    if (events.failure.hasSubscribers) events.failure.publish({ id: c.spec.id, kind: c.spec.kind, error: error.message, time: this.clock.now() });
     if ((c.spec.restart ?? 'permanent') === 'temporary') {
       await this.stopChild(c, `crashed: ${error.message}`);
       c.state = 'failed';

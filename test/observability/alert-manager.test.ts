@@ -234,7 +234,7 @@ describe('history, admin API, configuration', () => {
 });
 
 describe('wiring runtime events to alerts, and alert metrics', () => {
-  test('halt → critical, resume → resolve; restart intensity; drain forced; health transitions', async () => {
+  test('halt → critical, resume → resolve; restart intensity is the halt\'s one alert; drain forced; health transitions', async () => {
     const hook = await receiver(webhookValidator('wiring-secret-1'), webhookOk);
     const m = manager({ S: 'wiring-secret-1' }, { channels: { hook: { type: 'webhook', url: hook.url, secretEnv: 'S' } } });
     const metrics = new AndonMetrics({ defaultMetrics: false }).start();
@@ -259,7 +259,6 @@ describe('wiring runtime events to alerts, and alert metrics', () => {
       assert.deepEqual(got, [
         'trigger critical Component halted: tool:search',
         'resolve critical Component resumed: tool:search',
-        'trigger critical Restart intensity exceeded: tool:search',
         'trigger critical Health check failing: store',
         'resolve critical Health check recovered: store',
         'trigger warning Component halted: tool:export',
@@ -269,11 +268,11 @@ describe('wiring runtime events to alerts, and alert metrics', () => {
       assert.equal(hook.received.find((r) => r.json.title.startsWith('Drain'))!.json.context.forced, 2);
       assert.equal(hook.received[0]!.json.incident, 'component:tool:search:halted');
       const text = await metrics.metrics();
-      assert.match(text, /andon_alerts_total\{channel="hook",severity="critical",outcome="sent"\} 5/);
+      assert.match(text, /andon_alerts_total\{channel="hook",severity="critical",outcome="sent"\} 4/);
       assert.match(text, /andon_alerts_total\{channel="hook",severity="warning",outcome="sent"\} 2/);
       // A duplicate is suppressed and counted.
-      channels.restart.publish({ id: 'tool:search', restarts: 6, intensityExceeded: true, error: 'boom' });
-      assert.match(await metrics.metrics(), /andon_alerts_total\{channel="hook",severity="critical",outcome="suppressed"\} 1/);
+      channels.drain.publish({ phase: 'halting', durationMs: 30_000, inflight: 2, drained: 5, forced: 2 });
+      assert.match(await metrics.metrics(), /andon_alerts_total\{channel="hook",severity="warning",outcome="suppressed"\} 1/);
     } finally {
       unwire();
       metrics.stop();

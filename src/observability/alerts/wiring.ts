@@ -1,6 +1,7 @@
 /**
  * Turns runtime and health events into alerts, by subscription: a component halted (critical, or
- * warning for a manual halt; resolved when it resumes), restart intensity exceeded (critical), a health check turning
+ * warning for a manual halt; resolved when it resumes; a halt for exceeded restart intensity is
+ * this one alert, its reason says so), recovery decisions (recovery-alerts.ts), a health check turning
  * unhealthy (critical for a critical check, else warning; resolved on recovery), a drain whose
  * grace ran out with requests still running (warning), a corrupt or misplaced state file moved to
  * quarantine (critical: state was not loaded; for a halt record the component stays halted). Each
@@ -9,8 +10,9 @@
  * Quarantines found while the node was starting happen before alerting is wired; they are held by
  * the event registry and delivered here when the wiring starts.
  */
-import { events, on, subscribeAll, takeHeldQuarantines, type ComponentEvent, type DrainEvent, type HealthEvent, type QuarantineEvent, type RestartEvent } from '../../events/index.js';
+import { events, on, subscribeAll, takeHeldQuarantines, type ComponentEvent, type DrainEvent, type HealthEvent, type QuarantineEvent } from '../../events/index.js';
 import type { AlertManager } from './manager.js';
+import { wireRecoveryAlerts } from './recovery-alerts.js';
 
 /** Options of {@link wireAlerts}. */
 export interface AlertWiringOptions {
@@ -40,11 +42,9 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
     }
   };
 
-  const onRestart = (m: unknown): void => {
-    const e = m as RestartEvent;
-    if (!e.intensityExceeded) return;
-    alerts.alert('critical', `Restart intensity exceeded: ${e.id}`, { component: e.id, restarts: e.restarts, error: e.error ?? null }, { component: e.id, incident: `component:${e.id}:restart-intensity` });
-  };
+  // Restart intensity exceeded is not an alert of its own: the supervisor halts the component
+  // (halted_fatal) at once, and that halt's alert carries the reason ("restart intensity exceeded:
+  // …"), so a crash loop pages once, not twice. The metric andon_restart_intensity_exceeded_total counts it.
 
   const onDrain = (m: unknown): void => {
     const e = m as DrainEvent;
@@ -70,11 +70,14 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
 
   const unsubscribe = subscribeAll([
     on(events.component, onComponent as (e: ComponentEvent) => void),
-    on(events.restart, onRestart as (e: RestartEvent) => void),
     on(events.drain, onDrain as (e: DrainEvent) => void),
     on(events.health, onHealth as (e: HealthEvent) => void),
     on(events.quarantine, onQuarantine),
   ]);
+  const unwireRecovery = wireRecoveryAlerts(alerts);
   for (const e of takeHeldQuarantines()) onQuarantine(e);
-  return unsubscribe;
+  return () => {
+    unsubscribe();
+    unwireRecovery();
+  };
 }
