@@ -19,7 +19,7 @@ import { Session } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
 import { DEFAULT_MAX_STREAM_BUFFER_BYTES, SseStream, type SseOptions } from './sse.js';
 import { HttpExchange, finishSafely, type ExchangeShared } from './http-exchange.js';
-import { acceptsJson, acceptsSse, headerMismatch, paramHeaderMismatch } from './http-headers.js';
+import { acceptsJson, acceptsSse, eraOf, headerMismatch, paramHeaderMismatch } from './http-headers.js';
 import { LOCAL_HOSTS, hostOriginRefusal } from './http-origin.js';
 import type { HttpTransportOptions } from './http-options.js';
 import { pooledSessionId } from './session-id.js';
@@ -29,22 +29,8 @@ import { WireErrors } from '../errors/wire.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from '../runtime/events.js';
 import { HTTP_STREAM_EXCHANGE, httpRefusalAnswer } from '../admission/wire.js';
-import { AndonError, type ErrorDef } from '../errors/catalogue.js';
 import { HttpErrors } from '../errors/http.js';
-
-const JSON_HEADERS = { 'content-type': 'application/json' };
-
-/** Thrown for HTTP-level refusals: status and JSON-RPC code come from its catalogue entry ({@link HttpErrors}). */
-class HttpError extends AndonError {
-  constructor(
-    def: ErrorDef,
-    message: string,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(def, message);
-    this.name = 'HttpError';
-  }
-}
+import { HttpError, JSON_HEADERS, readBody, sendFailure, sendJson } from './http-body.js';
 
 /** The Streamable HTTP request handler; mount it on any node:http server. */
 export class StreamableHttpHandler {
@@ -156,44 +142,13 @@ export class StreamableHttpHandler {
     if (!acceptsJson(accept) || !acceptsSse(accept)) {
       throw new HttpError(HttpErrors.NotAcceptable, 'Not Acceptable: Accept must list both application/json and text/event-stream');
     }
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > this.maxBody) {
-      return this.tooLarge(req, res);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let aborted = false;
-    req.on('data', (c: Buffer) => {
-      if (aborted) return;
-      size += c.length;
-      if (size > this.maxBody) {
-        aborted = true;
-        chunks.length = 0;
-        this.tooLarge(req, res);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (aborted) return;
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    readBody(req, res, this.maxBody, (text) => {
       try {
         this.message(req, res, text);
       } catch (err) {
         this.fail(res, err);
       }
     });
-    req.on('error', () => {
-      aborted = true;
-    });
-  }
-
-  private tooLarge(req: IncomingMessage, res: ServerResponse): void {
-    // Stop reading: answer now and close the connection instead of buffering the rest.
-    req.pause();
-    const body = JSON.stringify(errorResponse(null, new McpError(HttpErrors.PayloadTooLarge.wireCode, `Payload Too Large: the body exceeds the limit of ${this.maxBody} bytes`)));
-    res.writeHead(HttpErrors.PayloadTooLarge.httpStatus, { ...JSON_HEADERS, connection: 'close', 'content-length': Buffer.byteLength(body) });
-    res.end(body, () => req.socket.destroy());
   }
 
   private message(req: IncomingMessage, res: ServerResponse, text: string): void {
@@ -202,29 +157,9 @@ export class StreamableHttpHandler {
     const msg = c.message;
     // Refusals (drain, halts, limits) are the admission pipeline's: requests go on to the server,
     // whose stages refuse them; responses and notifications pass so in-flight work can finish.
-    const era = this.eraOf(req, msg);
+    const era = eraOf(req, msg);
     if (era === '2026') return this.post2026(req, res, c.kind, msg);
     return this.post2025(req, res, c.kind, msg);
-  }
-
-  /**
-   * The header decides when present: a session-era version means 2025, anything else (2026-07-28
-   * or an unknown version, which then gets -32022) means stateless. Without the header, a request
-   * carrying the 2026 `_meta` version key, or server/discover, is stateless.
-   */
-  private eraOf(req: IncomingMessage, msg: JsonRpcMessage): Era {
-    const pv = req.headers['mcp-protocol-version'];
-    if (typeof pv === 'string') {
-      if (SESSION_VERSIONS.includes(pv) || pv === '2024-11-05') return '2025';
-      // An unknown version on a request that names a session is a 2025 client: it gets the 2025 400.
-      return isStatelessVersion(pv) || req.headers['mcp-session-id'] === undefined ? '2026' : '2025';
-    }
-    if ('method' in msg) {
-      if (msg.method === 'server/discover') return '2026';
-      const meta = msg.params?._meta as Record<string, unknown> | undefined;
-      if (meta && typeof meta === 'object' && META.protocolVersion in meta) return '2026';
-    }
-    return '2025';
   }
 
   // ── 2026: stateless ──
@@ -427,22 +362,11 @@ export class StreamableHttpHandler {
   // ── helpers ──
 
   private send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    const text = JSON.stringify(body);
-    res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...headers });
-    res.end(text);
+    sendJson(res, status, body, headers);
   }
 
   private fail(res: ServerResponse, err: unknown): void {
-    if (err instanceof HttpError) {
-      this.send(res, err.httpStatus ?? 500, errorResponse(null, new McpError(err.wireCode ?? ErrorCode.InternalError, err.message)), err.headers);
-      return;
-    }
-    this.log.error({ err }, 'unexpected error in HTTP transport');
-    this.send(res, 500, errorResponse(null, err));
+    sendFailure(res, err, this.log);
   }
 
   /**
