@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type ReadinessEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent } from '../events/index.js';
 import { requestStartChannel } from './tracing.js';
 import { RequestStats } from './request-stats.js';
+import { LimitMetrics } from './limit-metrics.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -85,6 +86,7 @@ export class AndonMetrics {
   /** The registry holding every metric (serve it with `registry.metrics()`). */
   readonly registry: Registry;
   private readonly requestStats: RequestStats;
+  private readonly limitMetrics: LimitMetrics;
   private readonly sessions: Gauge<string>;
   private readonly sessionsOpened: Counter<string>;
   private readonly componentHalted: Gauge<string>;
@@ -127,6 +129,7 @@ export class AndonMetrics {
     }
 
     this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
+    this.limitMetrics = new LimitMetrics(this.registry, p);
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);
@@ -284,6 +287,7 @@ export class AndonMetrics {
     if (this.started) return this;
     this.started = true;
     for (const [ch, fn] of this.subs()) ch.subscribe(fn);
+    this.limitMetrics.start();
     if (!this.inflightFn) requestStartChannel.subscribe(this.onStart);
     return this;
   }
@@ -293,6 +297,7 @@ export class AndonMetrics {
     if (!this.started) return;
     this.started = false;
     for (const [ch, fn] of this.subs()) ch.unsubscribe(fn);
+    this.limitMetrics.stop();
     if (!this.inflightFn) requestStartChannel.unsubscribe(this.onStart);
   }
 

@@ -7,6 +7,8 @@ import { errorResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { AndonError, type ErrorDef } from '../errors/catalogue.js';
 import { HttpErrors } from '../errors/http.js';
+import { LimitErrors } from '../errors/limits.js';
+import { LIMIT_RETRY_AFTER_S } from './http-limits.js';
 import type { Logger } from '../util/logger.js';
 
 export const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -44,42 +46,86 @@ export function sendFailure(res: ServerResponse, err: unknown, log: Logger): voi
   sendJson(res, 500, errorResponse(null, err));
 }
 
+/** The global budget of body bytes being read ({@link HttpLimits}). */
+export interface BodyBudget {
+  /** Reserves `n` bytes; false when that would pass the budget. */
+  takeBody(n: number): boolean;
+  giveBody(n: number): void;
+}
+
 /**
  * Reads a POST body of at most `maxBody` bytes and calls `onBody` with its text; a larger body
  * (declared or actual) is answered 413 at once and its connection closed instead of buffered.
+ * With a `budget`, the bytes being read count against it (a declared length up front, chunked
+ * bodies as they arrive) until the body ends or fails; past the budget the answer is 503 +
+ * Retry-After and the connection is closed.
  */
-export function readBody(req: IncomingMessage, res: ServerResponse, maxBody: number, onBody: (text: string) => void): void {
+export function readBody(req: IncomingMessage, res: ServerResponse, maxBody: number, budget: BodyBudget | undefined, onBody: (text: string) => void): void {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxBody) {
-    return tooLarge(req, res, maxBody);
+  let reserved = 0;
+  if (declared !== undefined) {
+    const n = Number(declared);
+    if (n > maxBody) return tooLarge(req, res, maxBody);
+    if (budget !== undefined && n > 0) {
+      if (!budget.takeBody(n)) return overBudget(req, res);
+      reserved = n;
+    }
   }
+  const counted = budget !== undefined && declared === undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   let aborted = false;
+  const release = (): void => {
+    if (reserved !== 0) budget!.giveBody(reserved);
+    reserved = 0;
+  };
   req.on('data', (c: Buffer) => {
     if (aborted) return;
     size += c.length;
     if (size > maxBody) {
       aborted = true;
       chunks.length = 0;
+      release();
       tooLarge(req, res, maxBody);
       return;
+    }
+    if (counted) {
+      if (!budget!.takeBody(c.length)) {
+        aborted = true;
+        chunks.length = 0;
+        release();
+        overBudget(req, res);
+        return;
+      }
+      reserved += c.length;
     }
     chunks.push(c);
   });
   req.on('end', () => {
     if (aborted) return;
+    release();
     onBody(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
   });
   req.on('error', () => {
     aborted = true;
+    release();
   });
 }
 
-function tooLarge(req: IncomingMessage, res: ServerResponse, maxBody: number): void {
-  // Stop reading: answer now and close the connection instead of buffering the rest.
+/** Stops reading: answers now and closes the connection instead of buffering the rest. */
+function refuseBody(req: IncomingMessage, res: ServerResponse, status: number, error: McpError, headers?: Record<string, string>): void {
   req.pause();
-  const body = JSON.stringify(errorResponse(null, new McpError(HttpErrors.PayloadTooLarge.wireCode, `Payload Too Large: the body exceeds the limit of ${maxBody} bytes`)));
-  res.writeHead(HttpErrors.PayloadTooLarge.httpStatus, { ...JSON_HEADERS, connection: 'close', 'content-length': Buffer.byteLength(body) });
+  const body = JSON.stringify(errorResponse(null, error));
+  res.writeHead(status, { ...JSON_HEADERS, ...headers, connection: 'close', 'content-length': Buffer.byteLength(body) });
   res.end(body, () => req.socket.destroy());
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse, maxBody: number): void {
+  refuseBody(req, res, HttpErrors.PayloadTooLarge.httpStatus, new McpError(HttpErrors.PayloadTooLarge.wireCode, `Payload Too Large: the body exceeds the limit of ${maxBody} bytes`));
+}
+
+function overBudget(req: IncomingMessage, res: ServerResponse): void {
+  const def = LimitErrors.BodyBudget;
+  const message = 'Service Unavailable: too many request bytes are being read at once (connections.maxBufferedBodyBytes); retry shortly';
+  refuseBody(req, res, def.httpStatus, new McpError(def.wireCode, message, { code: def.code, retryAfterMs: LIMIT_RETRY_AFTER_S * 1000 }), { 'retry-after': String(LIMIT_RETRY_AFTER_S) });
 }

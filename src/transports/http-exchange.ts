@@ -21,8 +21,10 @@ export interface ExchangeShared {
   eventStore: EventStore;
   requestStreams: Map<string, { stream: SseStream; session: Session }>;
   nextStreamId(session: Session | undefined): string;
-  /** Makes a session live after a successful initialize. */
-  register(session: Session): void;
+  /** Makes a session live after a successful initialize (`res` answers it: the peer's address). */
+  register(session: Session, res: ServerResponse): void;
+  /** Takes an SSE stream slot for `res` (`limits.maxSseStreams`); false when none is free. */
+  streamSlot(res: ServerResponse): boolean;
 }
 
 /**
@@ -76,12 +78,16 @@ export class HttpExchange implements Exchange {
     }
   }
 
-  /** Opens (once) the SSE stream this request's messages and response go to. */
-  openStream(): SseStream {
+  /**
+   * Opens (once) the SSE stream this request's messages and response go to. Null when every SSE
+   * stream slot is taken: the response stays JSON, related messages go to the session's GET stream.
+   */
+  openStream(): SseStream | null {
     if (this.deferred) this.undefer();
     let stream = this.stream;
     if (!stream) {
       const { shared, session, era } = this;
+      if (!shared.streamSlot(this.res)) return null;
       const streamId = shared.nextStreamId(session);
       const prime = era === '2025' && session !== undefined && session.protocolVersion >= '2025-11-25';
       const headers = session ? { 'mcp-session-id': session.id } : undefined;
@@ -128,7 +134,7 @@ export class HttpExchange implements Exchange {
     this.done = true;
     const { res, era, session, shared } = this;
     if (this.isInit) {
-      if (session && 'result' in response) shared.register(session);
+      if (session && 'result' in response) shared.register(session, res);
     } else if (era === '2025' && session) {
       session.inflight.delete(this.id);
     }

@@ -31,6 +31,9 @@ import { channels } from '../runtime/events.js';
 import { HTTP_STREAM_EXCHANGE, httpRefusalAnswer } from '../admission/wire.js';
 import { HttpErrors } from '../errors/http.js';
 import { HttpError, JSON_HEADERS, readBody, sendFailure, sendJson } from './http-body.js';
+import { HttpLimits, LIMIT_RETRY_AFTER_S, REFUSED, type LimitsSnapshot } from './http-limits.js';
+import { LimitErrors } from '../errors/limits.js';
+import { limitsStage } from '../admission/stages/limits.js';
 
 /** The Streamable HTTP request handler; mount it on any node:http server. */
 export class StreamableHttpHandler {
@@ -59,6 +62,9 @@ export class StreamableHttpHandler {
   private readonly shared: ExchangeShared;
   private accepting = true;
   private refuseReason = 'Service Unavailable';
+  /** Connection and session limits; `attach(httpServer)` counts a server's sockets (serveHttp does). */
+  readonly limits: HttpLimits;
+  private readonly maxTarget: number;
 
   constructor(
     readonly server: McpServer,
@@ -84,13 +90,18 @@ export class StreamableHttpHandler {
     const idle = options.sessionIdleMs ?? 30 * 60_000;
     this.sweeper = this.clock.setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
     this.sweeper.unref?.();
+    const limits = (this.limits = new HttpLimits(this.clock, options.connections, options.limits));
+    this.maxTarget = limits.l.maxUriLength;
+    server.use(limitsStage({ maxUriLength: limits.l.maxUriLength, maxSubscriptionsPerSession: limits.l.maxSubscriptionsPerSession, onRefused: (l) => limits.stageRefused(l) }));
     this.shared = {
       mode: this.mode,
       sseBase: this.sseBase,
       eventStore: this.eventStore,
       requestStreams: this.requestStreams,
       nextStreamId: (session) => `${session ? session.id : 'r'}-${this.streamNonce}${(++this.streamSeq).toString(36)}`,
-      register: (session) => {
+      streamSlot: (res) => limits.tryStream(res),
+      register: (session, res) => {
+        limits.sessionOpened(session.id, res.req.socket.remoteAddress);
         session.standalone = null;
         this.sessions.set(session.id, session);
         this.server.addSession(session);
@@ -100,6 +111,8 @@ export class StreamableHttpHandler {
 
   /** node:http request listener. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // A request parsed from a socket refused at connection time (already answered 503) is not served.
+    if ((req.socket as unknown as Record<symbol, unknown>)[REFUSED] === true) return;
     try {
       this.route(req, res);
     } catch (err) {
@@ -109,6 +122,10 @@ export class StreamableHttpHandler {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
+    if (url.length > this.maxTarget) {
+      this.limits.targetRefused();
+      throw new HttpError(LimitErrors.TargetTooLong, `URI Too Long: the request target is ${url.length} characters, longer than the limit of ${this.maxTarget} (limits.maxUriLength)`);
+    }
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
     if (pathname !== this.path) throw new HttpError(HttpErrors.NotFound, `Not found: ${pathname} (the MCP endpoint is ${this.path})`);
@@ -142,7 +159,7 @@ export class StreamableHttpHandler {
     if (!acceptsJson(accept) || !acceptsSse(accept)) {
       throw new HttpError(HttpErrors.NotAcceptable, 'Not Acceptable: Accept must list both application/json and text/event-stream');
     }
-    readBody(req, res, this.maxBody, (text) => {
+    readBody(req, res, this.maxBody, this.limits, (text) => {
       try {
         this.message(req, res, text);
       } catch (err) {
@@ -188,7 +205,15 @@ export class StreamableHttpHandler {
       // A listen opens a stream, no handler: it passes the admission stages only.
       const inc = new Incoming(request, undefined, undefined, '2026', HTTP_STREAM_EXCHANGE, new RequestAbort(), req.headers);
       inc.remote = req.socket.remoteAddress;
-      return void this.server.admission.admit(inc).then(() => this.listen(res, request), (err: unknown) => this.send(res, ...httpRefusalAnswer(request.id, err)));
+      return void this.server.admission.admit(inc).then(
+        () => {
+          const refusal = this.limits.streamRefusal();
+          if (refusal) return this.send(res, ...httpRefusalAnswer(request.id, refusal));
+          this.limits.streamOpened(res);
+          this.listen(res, request);
+        },
+        (err: unknown) => this.send(res, ...httpRefusalAnswer(request.id, err)),
+      );
     }
     const x = this.dispatch(res, request, '2026', undefined, new RequestAbort());
     // Closing the stream is cancellation in 2026.
@@ -220,6 +245,8 @@ export class StreamableHttpHandler {
 
   private post2025(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
     if (kind === 'request' && (msg as JsonRpcRequest).method === 'initialize') {
+      const refusal = this.limits.sessionRefusal(this.sessions.size, req.socket.remoteAddress);
+      if (refusal) return this.send(res, ...httpRefusalAnswer((msg as JsonRpcRequest).id, refusal));
       const session = new Session(pooledSessionId(), this.clock.now());
       this.dispatch(res, msg as JsonRpcRequest, '2025', session, new RequestAbort(), true);
       return;
@@ -292,6 +319,9 @@ export class StreamableHttpHandler {
     }
     const session = this.sessionOf(req);
     if (!this.accepting) throw new HttpError(HttpErrors.NotAccepting, this.refuseReason, { 'retry-after': '5' });
+    const refusal = this.limits.streamRefusal();
+    if (refusal) throw new HttpError(LimitErrors.TooManyStreams, refusal.message, { 'retry-after': String(LIMIT_RETRY_AFTER_S) });
+    this.limits.streamOpened(res);
     const headers = { 'mcp-session-id': session.id };
     const lastEventId = req.headers['last-event-id'];
     if (typeof lastEventId === 'string' && lastEventId.length) {
@@ -343,6 +373,7 @@ export class StreamableHttpHandler {
 
   private closeSession(session: Session): void {
     this.sessions.delete(session.id);
+    this.limits.sessionClosed(session.id);
     this.server.removeSession(session);
     const s = this.standaloneStreams.get(session.id);
     if (s) {
@@ -379,6 +410,19 @@ export class StreamableHttpHandler {
     this.server.halts.setComponent('transport:http', accepting ? null : reason, reason);
   }
 
+  /**
+   * Degradation: while a reason is set, new TCP connections (when `limits.attach`ed) and new
+   * sessions are refused with 503 + Retry-After; existing sessions and streams keep working.
+   */
+  refuseNew(reason: string | null): void {
+    this.limits.refuseNew(reason);
+  }
+
+  /** Sockets, sessions, streams and body bytes against their caps, and refusals so far. */
+  limitsSnapshot(): LimitsSnapshot {
+    return this.limits.snapshot(this.sessions.size);
+  }
+
   get isAccepting(): boolean {
     return this.accepting && !this.closing;
   }
@@ -401,9 +445,11 @@ export class StreamableHttpHandler {
     for (const { stream } of this.requestStreams.values()) stream.close();
     for (const s of this.sessions.values()) this.server.removeSession(s);
     this.sessions.clear();
+    this.limits.forget();
   }
 }
 
-export type { HttpTransportOptions } from './http-options.js';
+export type { HttpTransportOptions, ConnectionLimits, SessionLimits } from './http-options.js';
+export type { LimitsSnapshot } from './http-limits.js';
 // serveHttp lives in its own module; callers import it from here.
 export { serveHttp, type ServeHttpOptions, type HttpEndpoint } from './serve-http.js';
