@@ -38,6 +38,8 @@ export class HttpExchange implements Exchange {
   done = false;
   /** `responseMode: 'sse'`: the stream opens at the end of the turn, unless the response comes first. */
   private deferred = false;
+  /** Every SSE stream slot was taken when this exchange asked for one: it answers as JSON. */
+  private noSlot = false;
 
   constructor(
     private readonly shared: ExchangeShared,
@@ -87,7 +89,10 @@ export class HttpExchange implements Exchange {
     let stream = this.stream;
     if (!stream) {
       const { shared, session, era } = this;
-      if (!shared.streamSlot(this.res)) return null;
+      if (this.noSlot || !shared.streamSlot(this.res)) {
+        this.noSlot = true;
+        return null;
+      }
       const streamId = shared.nextStreamId(session);
       const prime = era === '2025' && session !== undefined && session.protocolVersion >= '2025-11-25';
       const headers = session ? { 'mcp-session-id': session.id } : undefined;
