@@ -55,7 +55,7 @@ test('the global body budget: a body that would pass maxBufferedBodyBytes gets 5
   const body = JSON.stringify(initialize()).padEnd(800, ' ');
   // A reads 800 declared bytes slowly: they are reserved while it is being read.
   const a = await rawSocket(e.port);
-  a.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 100)}`);
+  a.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 100)}`);
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(e.limitsSnapshot().bodyBytesInFlight, 800);
   const b = await rpc(e.port, JSON.stringify(initialize()).padEnd(400, ' '));
@@ -73,7 +73,7 @@ test('the global body budget: a body that would pass maxBufferedBodyBytes gets 5
   assert.match(cr.text, /ANDON_BODY_BUDGET/);
   // A finishes: answered, and its bytes are given back; the next body fits.
   const aDone = untilClosed(a, 3000);
-  a.end(body.slice(100));
+  a.write(body.slice(100));
   assert.match((await aDone).text, /^HTTP\/1\.1 200/);
   assert.equal(e.limitsSnapshot().bodyBytesInFlight, 0);
   assert.equal((await rpc(e.port, JSON.stringify(initialize()).padEnd(400, ' '))).status, 200);
@@ -227,7 +227,7 @@ test('connections.max and maxPerClient: sockets beyond the caps get a raw 503; t
   const h = held[0]!;
   const body = JSON.stringify(initialize());
   const got = untilClosed(h, 3000);
-  h.end(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  h.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
   assert.match((await got).text, /^HTTP\/1\.1 200 OK[\s\S]*"protocolVersion"/);
   for (const s of held) s.destroy();
   await new Promise((r) => setTimeout(r, 100));
