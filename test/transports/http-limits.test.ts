@@ -45,6 +45,7 @@ test('slow headers are cut at headersTimeoutMs; a never-ending chunked body at r
     slow.destroy();
     chunked.destroy();
   }
+  await new Promise((r) => setTimeout(r, 100));
   assert.equal(e.limitsSnapshot().bodyBytesInFlight, 0, 'the cut body gave its bytes back');
   // A normal request still works.
   assert.equal((await rpc(e.port, initialize())).status, 200);
