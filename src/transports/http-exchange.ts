@@ -21,8 +21,10 @@ export interface ExchangeShared {
   eventStore: EventStore;
   requestStreams: Map<string, { stream: SseStream; session: Session }>;
   nextStreamId(session: Session | undefined): string;
-  /** Makes a session live after a successful initialize (`res` answers it: the peer's address). */
-  register(session: Session, res: ServerResponse): void;
+  /** Makes a session live after a successful initialize. */
+  register(session: Session): void;
+  /** An initialize that failed: its session never goes live (its limit slot is given back). */
+  initFailed(session: Session): void;
   /** Takes an SSE stream slot for `res` (`limits.maxSseStreams`); false when none is free. */
   streamSlot(res: ServerResponse): boolean;
 }
@@ -139,7 +141,8 @@ export class HttpExchange implements Exchange {
     this.done = true;
     const { res, era, session, shared } = this;
     if (this.isInit) {
-      if (session && 'result' in response) shared.register(session, res);
+      if (session && 'result' in response) shared.register(session);
+      else if (session) shared.initFailed(session);
     } else if (era === '2025' && session) {
       session.inflight.delete(this.id);
     }

@@ -92,6 +92,8 @@ export class HttpLimits {
   private readonly sessionClient = new Map<string, string>();
   private readonly sessionsByClient = new Map<string, number>();
   private streams = 0;
+  /** Sessions whose initialize is running. */
+  private pending = 0;
   private bodyBytes = 0;
   private refusing: string | null = null;
   private readonly refused = { connections: 0, sessions: 0, streams: 0, subscriptions: 0, uriLength: 0, targetLength: 0, bodyBudget: 0 };
@@ -158,7 +160,7 @@ export class HttpLimits {
     if (this.refusing !== null) {
       message = `Service Unavailable: new sessions are refused (${this.refusing}); existing sessions keep working`;
       limit = 'refuse_new';
-    } else if (live >= this.l.maxSessions) {
+    } else if (live + this.pending >= this.l.maxSessions) {
       message = `Service Unavailable: too many sessions (limits.maxSessions = ${this.l.maxSessions})`;
     } else if (remote !== undefined && perClientOf(this.sessionsByClient, remote) >= this.l.maxSessionsPerClient) {
       message = `Service Unavailable: too many sessions from this address (limits.maxSessionsPerClient = ${this.l.maxSessionsPerClient})`;
@@ -170,10 +172,24 @@ export class HttpLimits {
     return new AndonError(LimitErrors.TooManySessions, message, { retryAfterMs: LIMIT_RETRY_AFTER_S * 1000, reason: limit });
   }
 
-  sessionOpened(id: string, remote: string | undefined): void {
+  /**
+   * An admitted `initialize` holds its slot while it runs (so concurrent ones cannot overshoot
+   * the caps); `sessionOpened` confirms it, `sessionFailed` gives it back.
+   */
+  sessionPending(id: string, remote: string | undefined): void {
+    this.pending++;
     if (remote === undefined) return;
     this.sessionClient.set(id, remote);
     this.sessionsByClient.set(remote, perClientOf(this.sessionsByClient, remote) + 1);
+  }
+
+  sessionOpened(): void {
+    this.pending--;
+  }
+
+  sessionFailed(id: string): void {
+    this.pending--;
+    this.sessionClosed(id);
   }
 
   sessionClosed(id: string): void {
@@ -237,6 +253,7 @@ export class HttpLimits {
   }
 
   forget(): void {
+    this.pending = 0;
     this.sessionClient.clear();
     this.sessionsByClient.clear();
   }

@@ -100,8 +100,9 @@ export class StreamableHttpHandler {
       requestStreams: this.requestStreams,
       nextStreamId: (session) => `${session ? session.id : 'r'}-${this.streamNonce}${(++this.streamSeq).toString(36)}`,
       streamSlot: (res) => limits.tryStream(res),
-      register: (session, res) => {
-        limits.sessionOpened(session.id, res.req.socket.remoteAddress);
+      initFailed: (session) => limits.sessionFailed(session.id),
+      register: (session) => {
+        limits.sessionOpened();
         session.standalone = null;
         this.sessions.set(session.id, session);
         this.server.addSession(session);
@@ -248,6 +249,7 @@ export class StreamableHttpHandler {
       const refusal = this.limits.sessionRefusal(this.sessions.size, req.socket.remoteAddress);
       if (refusal) return this.send(res, ...httpRefusalAnswer((msg as JsonRpcRequest).id, refusal));
       const session = new Session(pooledSessionId(), this.clock.now());
+      this.limits.sessionPending(session.id, req.socket.remoteAddress);
       this.dispatch(res, msg as JsonRpcRequest, '2025', session, new RequestAbort(), true);
       return;
     }

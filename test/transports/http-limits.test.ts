@@ -119,6 +119,18 @@ test('max sessions: global and per remote address; 503 + Retry-After naming the 
   assert.ok(limitEvents.some((l) => l.limit === 'sessions_per_client') && limitEvents.some((l) => l.limit === 'sessions'));
 });
 
+test('concurrent initializes cannot overshoot maxSessions: each holds its slot while it runs', async () => {
+  const server = buildTestServer();
+  // A slow initialize (like the runtime's durable one): the twelve overlap.
+  server.use({ name: 'slow-init', phase: 'handler', admit: (inc) => (inc.request.method === 'initialize' ? new Promise<void>((r) => setTimeout(r, 100)) : undefined) });
+  const e = await serveHttp(server, { limits: { maxSessions: 3 } });
+  endpoints.push(e);
+  const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => rpc(e.port, initialize(i + 1))));
+  assert.equal(replies.filter((r) => r.status === 200).length, 3);
+  assert.equal(replies.filter((r) => r.status === 503).length, 9);
+  assert.equal(e.limitsSnapshot().sessions, 3);
+});
+
 test('max subscriptions per session and max URI length: -32602 naming the limit; a long request target gets 414', async () => {
   const e = await serve({ limits: { maxSubscriptionsPerSession: 3, maxUriLength: 100 } });
   const sid = await openSession(e.port);
