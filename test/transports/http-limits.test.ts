@@ -47,8 +47,15 @@ test('slow headers are cut at headersTimeoutMs; a never-ending chunked body at r
   }
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(e.limitsSnapshot().bodyBytesInFlight, 0, 'the cut body gave its bytes back');
-  // A normal request still works.
-  assert.equal((await rpc(e.port, initialize())).status, 200);
+  // The timeouts bound receiving a request, not answering it: a handler slower than
+  // requestTimeoutMs and an SSE stream open longer than it are not cut.
+  const sid = await openSession(e.port);
+  const stream = await openGet(e.port, sid);
+  assert.equal(stream.res.statusCode, 200);
+  const slowCall = await rpc(e.port, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'slow', arguments: { ms: 1600 } } }, sessionHeaders(sid));
+  assert.equal(slowCall.body.result.content[0].text, 'done slow');
+  assert.equal(stream.res.destroyed, false, 'the GET stream is still open');
+  stream.req.destroy();
 });
 
 test('the global body budget: a body that would pass maxBufferedBodyBytes gets 503 + Retry-After', async () => {
