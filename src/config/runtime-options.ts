@@ -38,6 +38,8 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     retryMs: h.retryMs,
     keepAliveMs: h.keepAliveMs,
     sessionIdleMs: h.sessionIdleMs,
+    connections: { ...c.connections },
+    limits: { ...c.limits },
   };
   // A host may spawn several stdio servers at once, so over stdio the ops listener is opt-in.
   const opsOn = c.ops.enabled ?? !(c.stdio && !h.enabled);

@@ -41,6 +41,25 @@ export const httpSchema = z.strictObject({
   sessionIdleMs: positiveInt.default(30 * 60_000),
 });
 
+/** Connection limits of the MCP endpoint (sockets, slow clients, request bodies being read). */
+export const connectionsSchema = z.strictObject({
+  max: positiveInt.default(1024),
+  maxPerClient: positiveInt.default(256),
+  headersTimeoutMs: positiveInt.default(10_000),
+  requestTimeoutMs: positiveInt.default(30_000),
+  idleSocketMs: positiveInt.default(65_000),
+  maxBufferedBodyBytes: positiveInt.default(64 * 1024 * 1024),
+});
+
+/** Session limits of the MCP endpoint (idle expiry is `http.sessionIdleMs`). */
+export const limitsSchema = z.strictObject({
+  maxSessions: positiveInt.default(10_000),
+  maxSessionsPerClient: positiveInt.default(1_000),
+  maxSseStreams: positiveInt.default(10_000),
+  maxSubscriptionsPerSession: positiveInt.default(1_000),
+  maxUriLength: positiveInt.default(2_048),
+});
+
 /** The ops listener: admin API, metrics, health. */
 export const opsSchema = z.strictObject({
   /** Unset: on, except when serving stdio only and no ops port was given. */
@@ -162,6 +181,8 @@ export const recoverySchema = z.strictObject({
 /** The whole configuration file. Every section and key is optional in the file. */
 export const configSchema = z.strictObject({
   http: httpSchema.prefault({}),
+  connections: connectionsSchema.prefault({}),
+  limits: limitsSchema.prefault({}),
   /** Serve MCP over stdin/stdout (with `http.enabled: false` for stdio only). */
   stdio: z.boolean().default(false),
   stateDir: nonEmpty.default('./.andon'),

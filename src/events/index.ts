@@ -50,6 +50,20 @@ export interface SessionEvent {
   transport: 'http' | 'stdio' | 'sse' | 'websocket' | 'tcp';
 }
 
+/**
+ * A TCP connection to an MCP endpoint opened, closed, or was refused at once (connection limits,
+ * `refuseNew`); `reason` says which limit refused it.
+ */
+export interface ConnectionEvent {
+  action: 'open' | 'close' | 'refused';
+  reason?: 'max' | 'per_client' | 'refuse_new';
+}
+
+/** A connection or session limit refused something other than a connection (`limit` names it). */
+export interface LimitEvent {
+  limit: 'sessions' | 'sessions_per_client' | 'refuse_new' | 'streams' | 'subscriptions' | 'uri_length' | 'target_length' | 'body_budget';
+}
+
 // ───────────────────────────── runtime ─────────────────────────────
 
 /** A supervised component changed state (published by the halt registry on halt and resume). */
@@ -254,6 +268,8 @@ export interface EventMap {
   readiness: ReadinessEvent;
   alert: AlertDeliveryEvent;
   handlerError: HandlerErrorEvent;
+  connection: ConnectionEvent;
+  limit: LimitEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -274,6 +290,8 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   readiness: typed('andon:readiness'),
   alert: typed('andon:alert'),
   handlerError: typed('andon:handler:error'),
+  connection: typed('andon:connection'),
+  limit: typed('andon:limit'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */

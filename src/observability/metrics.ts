@@ -10,6 +10,7 @@ import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, 
 import { requestStartChannel } from './tracing.js';
 import { RequestStats } from './request-stats.js';
 import { recoveryMetrics } from './recovery-metrics.js';
+import { LimitMetrics } from './limit-metrics.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -86,6 +87,7 @@ export class AndonMetrics {
   /** The registry holding every metric (serve it with `registry.metrics()`). */
   readonly registry: Registry;
   private readonly requestStats: RequestStats;
+  private readonly limitMetrics: LimitMetrics;
   private readonly sessions: Gauge<string>;
   private readonly sessionsOpened: Counter<string>;
   private readonly componentHalted: Gauge<string>;
@@ -130,6 +132,7 @@ export class AndonMetrics {
 
     this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
     this.recovery = recoveryMetrics(this.registry, p);
+    this.limitMetrics = new LimitMetrics(this.registry, p);
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);
@@ -288,6 +291,7 @@ export class AndonMetrics {
     if (this.started) return this;
     this.started = true;
     for (const [ch, fn] of this.subs()) ch.subscribe(fn);
+    this.limitMetrics.start();
     if (!this.inflightFn) requestStartChannel.subscribe(this.onStart);
     return this;
   }
@@ -297,6 +301,7 @@ export class AndonMetrics {
     if (!this.started) return;
     this.started = false;
     for (const [ch, fn] of this.subs()) ch.unsubscribe(fn);
+    this.limitMetrics.stop();
     if (!this.inflightFn) requestStartChannel.unsubscribe(this.onStart);
   }
 

@@ -6,6 +6,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { AddressInfo } from 'node:net';
 import type { McpServer } from '../server/server.js';
 import { StreamableHttpHandler, type HttpTransportOptions } from './streamable-http.js';
+import { httpServerOptions, type LimitsSnapshot } from './http-limits.js';
 
 /** Options of {@link serveHttp}. */
 export interface ServeHttpOptions extends HttpTransportOptions {
@@ -26,13 +27,19 @@ export interface HttpEndpoint {
   port: number;
   httpServer: HttpServer;
   handler: StreamableHttpHandler;
+  /** Degradation: refuse new connections and sessions (503 + Retry-After) while set; null lifts it. */
+  refuseNew(reason: string | null): void;
+  /** Sockets, sessions, SSE streams and body bytes against their caps, and refusals so far. */
+  limitsSnapshot(): LimitsSnapshot;
   close(): Promise<void>;
 }
 
 /** Serves `server` over Streamable HTTP on its own node:http server. */
 export async function serveHttp(server: McpServer, options: ServeHttpOptions = {}): Promise<HttpEndpoint> {
   const handler = new StreamableHttpHandler(server, options);
-  const httpServer = createHttpServer({ keepAliveTimeout: 65_000 }, handler.handle);
+  // Slow clients: node:http answers 408 and closes past headersTimeout / requestTimeout.
+  const httpServer = createHttpServer(httpServerOptions(handler.limits.c), handler.handle);
+  handler.limits.attach(httpServer);
   const host = options.host ?? '127.0.0.1';
   await options.beforeListen?.(handler);
   await new Promise<void>((resolve, reject) => {
@@ -52,6 +59,8 @@ export async function serveHttp(server: McpServer, options: ServeHttpOptions = {
     port,
     httpServer,
     handler,
+    refuseNew: (reason) => handler.refuseNew(reason),
+    limitsSnapshot: () => handler.limitsSnapshot(),
     async close() {
       await handler.close();
       await new Promise<void>((resolve) => {
