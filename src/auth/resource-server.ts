@@ -17,6 +17,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { AndonError, Errors } from '../errors/catalogue.js';
 import { AuthErrors } from '../errors/auth.js';
 import type { Stage } from '../admission/pipeline.js';
+import { ErrorCode, McpError } from '../protocol/errors.js';
+import { errorResponse } from '../protocol/jsonrpc.js';
 import type { IncomingRequest } from '../server/incoming.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -135,7 +137,8 @@ export class ResourceServer {
       return false;
     } catch (err) {
       const e = err as AndonError;
-      const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: e.wireCode, message: e.message, data: { code: e.code, reason: e.data.reason } } });
+      // No request id is known (the body is not read): MCP's schema omits `id` then.
+      const body = JSON.stringify(errorResponse(null, new McpError(e.wireCode ?? ErrorCode.InvalidRequest, e.message, { code: e.code, reason: e.data.reason })));
       const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
       if (typeof e.data.wwwAuthenticate === 'string') headers['www-authenticate'] = e.data.wwwAuthenticate;
       if (e.retryAfterSeconds !== undefined) headers['retry-after'] = e.retryAfterSeconds;
