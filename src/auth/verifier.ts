@@ -56,6 +56,9 @@ export interface VerifierOptions {
 
 type Jwks = ReturnType<typeof createRemoteJWKSet>;
 
+/** Signature algorithms accepted: asymmetric only (no `none`, no HMAC with a published key). */
+const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
 /** Validates bearer tokens (see the module comment). */
 export class TokenVerifier {
   private jwks: Promise<Jwks> | undefined;
@@ -99,6 +102,7 @@ export class TokenVerifier {
         clockTolerance: this.o.clockSkewSec ?? 30,
         currentDate: new Date(this.clock.now()),
         requiredClaims: ['exp'],
+        algorithms: ASYMMETRIC,
       }));
     } catch (err) {
       throw joseFailure(err);
