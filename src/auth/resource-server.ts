@@ -46,6 +46,8 @@ export interface AuthOptions {
   introspection?: { url: string; clientIdEnv: string; clientSecretEnv: string };
   /** Default 30. */
   clockSkewSec?: number;
+  /** Shortest time between two JWKS re-fetches for unknown key ids, ms. Default 30 000. */
+  jwksCooldownMs?: number;
   scopes?: ScopeMap;
   /** The MCP endpoint path (for the path-suffixed metadata URL). Default `/mcp`. */
   path?: string;
@@ -89,6 +91,7 @@ export class ResourceServer {
       jwksUrl: o.jwksUrl,
       introspection,
       clockSkewSec: o.clockSkewSec,
+      jwksCooldownMs: o.jwksCooldownMs,
       clock: o.clock,
     });
   }

@@ -52,6 +52,8 @@ export interface VerifierOptions {
   clock?: Clock;
   /** Timeout of JWKS, metadata and introspection requests, ms. Default 5000. */
   timeoutMs?: number;
+  /** Shortest time between two JWKS fetches triggered by unknown key ids, ms. Default 30 000 (jose's). */
+  jwksCooldownMs?: number;
 }
 
 type Jwks = ReturnType<typeof createRemoteJWKSet>;
@@ -145,7 +147,7 @@ export class TokenVerifier {
   /** The remote key set, from `jwksUrl` or the issuer's metadata (fetched once). */
   private keySet(): Promise<Jwks> {
     this.jwks ??= this.jwksUri().then(
-      (uri) => createRemoteJWKSet(new URL(uri), { timeoutDuration: this.o.timeoutMs ?? 5000 }),
+      (uri) => createRemoteJWKSet(new URL(uri), { timeoutDuration: this.o.timeoutMs ?? 5000, cooldownDuration: this.o.jwksCooldownMs ?? 30_000 }),
       (err: unknown) => {
         this.jwks = undefined; // try the discovery again with the next token
         throw err;

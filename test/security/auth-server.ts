@@ -20,21 +20,25 @@ export interface StandIn {
   /** Opaque tokens introspection knows: token → response. */
   opaque: Map<string, Record<string, unknown>>;
   introspections: number;
+  /** The private key `rotate()` retired (its kid is no longer published). */
+  retiredKey: CryptoKey | undefined;
+  /** Publishes a new key (kid `k2`, …) in place of the current one and signs with it from now on. */
+  rotate(): Promise<string>;
   /** What the token endpoint was asked (form fields), last first. */
   tokenRequests: Array<Record<string, string>>;
   close(): Promise<void>;
 }
 
 export async function startAuthServer(): Promise<StandIn> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  let { publicKey, privateKey } = await generateKeyPair('ES256');
   const forge = await generateKeyPair('ES256');
-  const kid = 'k1';
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+  let kid = 'k1';
+  let jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
   const codes = new Map<string, { challenge: string; resource?: string; scope?: string; redirectUri: string }>();
   const opaque = new Map<string, Record<string, unknown>>();
   const tokenRequests: Array<Record<string, string>> = [];
   let issuer = '';
-  const state = { introspections: 0 };
+  const state: { introspections: number; retired?: CryptoKey } = { introspections: 0 };
 
   const sign: StandIn['sign'] = async (claims, opts = {}) => {
     const now = Math.floor(Date.now() / 1000);
@@ -121,6 +125,16 @@ export async function startAuthServer(): Promise<StandIn> {
       return state.introspections;
     },
     tokenRequests,
+    get retiredKey() {
+      return state.retired;
+    },
+    async rotate() {
+      state.retired = privateKey;
+      ({ publicKey, privateKey } = await generateKeyPair('ES256'));
+      kid = `k${Number(kid.slice(1)) + 1}`;
+      jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+      return kid;
+    },
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());

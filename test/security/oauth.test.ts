@@ -18,6 +18,10 @@ import { createClient } from '../../src/client/index.js';
 import { clientKey } from '../../src/server/incoming.js';
 import { post, post26 } from '../helpers/mcp-http.js';
 import { startAuthServer, type StandIn } from './auth-server.js';
+import { SignJWT } from 'jose';
+import type { IncomingMessage } from 'node:http';
+import { ResourceServer } from '../../src/auth/resource-server.js';
+import { AndonError } from '../../src/errors/catalogue.js';
 
 let as: StandIn;
 let rt: Runtime;
@@ -41,6 +45,7 @@ before(async () => {
         scopes: { tools: { divide: ['calc:write'] } },
         introspection: { url: `${as.issuer}/introspect`, clientIdEnv: 'RS_ID', clientSecretEnv: 'RS_SECRET' },
         env: { RS_ID: 'rs-client', RS_SECRET: 'rs-secret' },
+        jwksCooldownMs: 0,
       },
     },
     ops: false,
@@ -106,6 +111,7 @@ test('expired, wrong audience, wrong issuer, forged signature → 401 invalid_to
     ['issuer with a trailing slash (exact match)', as.sign({ aud: url, iss: `${as.issuer}/` }), /issuer/],
     ['forged signature', as.sign({ aud: url }, { key: as.forgeKey }), /signature/],
     ['no exp', as.sign({ aud: url, exp: undefined }), /exp/],
+    ['HMAC (symmetric) signature', new SignJWT({ sub: 'mallory', aud: url, iss: as.issuer }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setExpirationTime('5m').sign(new TextEncoder().encode('x'.repeat(32))), /not valid/],
     ['garbage', Promise.resolve('not-a-jwt-and-unknown-to-introspection'), /not active/],
   ];
   for (const [name, token, why] of cases) {
@@ -178,6 +184,18 @@ test('an opaque token is introspected (RFC 7662) with the credentials from the e
   assert.match(bad.headers.get('www-authenticate')!, /audience/);
 });
 
+test('key rotation: a token signed with a newly published key is accepted without a restart; the retired key no longer verifies', async () => {
+  const old = await as.sign({ aud: url, sub: 'erin' });
+  assert.equal((await post(url, init(), bearer(old))).status, 200);
+  const kid = await as.rotate();
+  assert.equal(kid, 'k2');
+  const fresh = await as.sign({ aud: url, sub: 'frank' });
+  assert.equal((await post(url, init(), bearer(fresh))).status, 200, 'the unknown kid made the verifier re-fetch the JWKS');
+  // A token of the retired key that was never seen before (not cached) no longer verifies.
+  const stale = await post(url, init(), bearer(await as.sign({ aud: url, sub: 'gina' }, { key: as.retiredKey!, kid: 'k1' })));
+  assert.equal(stale.status, 401);
+});
+
 test("the official SDK client's OAuth flow completes: discovery, registration, PKCE, resource indicator, token", async () => {
   let authUrl: URL | undefined;
   const store: { info?: any; tokens?: any; verifier?: string } = {};
@@ -212,4 +230,19 @@ test("the official SDK client's OAuth flow completes: discovery, registration, P
   const r = await client.callTool({ name: 'divide', arguments: { a: 10, b: 4 } });
   assert.deepEqual(r.content, [{ type: 'text', text: '2.5' }]);
   await client.close();
+});
+
+test('an unreachable authorization server is 503 ANDON_AUTH_UNAVAILABLE with Retry-After, never a pass', async () => {
+  const rs = new ResourceServer({ issuer: as.issuer, resource: 'http://127.0.0.1:9/mcp', jwksUrl: 'http://127.0.0.1:9/jwks' });
+  const token = await as.sign({ aud: 'http://127.0.0.1:9/mcp' });
+  const err = await rs.authenticate({ headers: { authorization: `Bearer ${token}` } } as IncomingMessage).then(
+    () => assert.fail('admitted'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof AndonError);
+  assert.equal(err.code, 'ANDON_AUTH_UNAVAILABLE');
+  assert.equal(err.httpStatus, 503);
+  assert.equal(err.retryAfterSeconds, 5);
+  // Introspection configured without its variables fails at construction (the start).
+  assert.throws(() => new ResourceServer({ issuer: as.issuer, introspection: { url: `${as.issuer}/introspect`, clientIdEnv: 'NOPE_ID', clientSecretEnv: 'NOPE_SECRET' }, env: {} }), /ANDON_AUTH_CONFIG.*NOPE_ID, NOPE_SECRET/);
 });
