@@ -58,6 +58,8 @@ export interface AuthOptions {
 }
 
 const PRM = '/.well-known/oauth-protected-resource';
+/** Sessions whose owner is remembered; past this the oldest binding is forgotten (and re-claimed on its next request). */
+const MAX_OWNERS = 100_000;
 
 /** The resource server: metadata document, HTTP guard and admission stage (see the module comment). */
 export class ResourceServer {
@@ -67,6 +69,8 @@ export class ResourceServer {
   private readonly byHeaders = new WeakMap<IncomingHttpHeaders, AuthInfo>();
   private readonly path: string;
   private readonly scopes: ScopeMap;
+  /** The subject that opened each 2025 session (bounded, oldest out): another subject cannot use its id. */
+  private readonly owners = new Map<string, string>();
 
   constructor(private readonly o: AuthOptions) {
     if (!o.issuer) throw new AndonError(AuthErrors.Misconfigured, 'ANDON_AUTH_CONFIG: auth.issuer is required when auth is enabled');
@@ -136,7 +140,10 @@ export class ResourceServer {
     // CORS preflights carry no credentials; the handler answers them without touching MCP state.
     if (req.method === 'OPTIONS') return false;
     try {
-      this.byHeaders.set(req.headers, await this.authenticate(req));
+      const info = await this.authenticate(req);
+      const sid = req.headers['mcp-session-id'];
+      if (typeof sid === 'string') this.checkOwner(sid, info);
+      this.byHeaders.set(req.headers, info);
       return false;
     } catch (err) {
       const e = err as AndonError;
@@ -199,6 +206,10 @@ export class ResourceServer {
 
   private authorize(req: IncomingRequest, info: AuthInfo): AndonError | undefined {
     if (info.subject !== undefined) req.subject = info.subject;
+    if (req.session !== undefined) {
+      const refused = this.claim(req.session.id, info);
+      if (refused) return refused;
+    }
     const need = this.requiredScopes(req);
     const missing = need.filter((x) => !info.scopes.has(x));
     if (missing.length === 0) return undefined;
@@ -208,6 +219,24 @@ export class ResourceServer {
       scope,
       wwwAuthenticate: `Bearer error="insufficient_scope", scope="${scope}", resource_metadata="${this.metadataUrl()}", error_description="the token lacks the scope ${missing.join(' ')}"`,
     });
+  }
+
+  /** Binds session `sid` to the token's subject on first use; refuses another subject (MCP: bind sessions to the user). */
+  private claim(sid: string, info: AuthInfo): AndonError | undefined {
+    if (info.subject === undefined) return undefined;
+    const owner = this.owners.get(sid);
+    if (owner === undefined) {
+      if (this.owners.size >= MAX_OWNERS) this.owners.delete(this.owners.keys().next().value!);
+      this.owners.set(sid, info.subject);
+      return undefined;
+    }
+    return owner === info.subject ? undefined : new AndonError(AuthErrors.SessionMismatch, undefined, { reason: 'the session was opened under another subject' });
+  }
+
+  /** The guard's check of a session id header against its owner (GET, DELETE and notifications never reach the stage). */
+  private checkOwner(sid: string, info: AuthInfo): void {
+    const owner = this.owners.get(sid);
+    if (owner !== undefined && owner !== info.subject) throw new AndonError(AuthErrors.SessionMismatch, undefined, { reason: 'the session was opened under another subject' });
   }
 
   private async authenticateHeaders(h: IncomingHttpHeaders, req?: IncomingMessage): Promise<AuthInfo> {

@@ -25,6 +25,14 @@ export const AuthErrors = {
     httpStatus: 503,
     when: 'the JWKS or the introspection endpoint did not answer (or answered an error) while a token was being validated',
   }),
+  SessionMismatch: defineError({
+    code: 'ANDON_SESSION_SUBJECT_MISMATCH',
+    message: 'Session not found',
+    retryable: false,
+    wireCode: ErrorCode.InvalidRequest,
+    httpStatus: 404,
+    when: 'a 2025 `Mcp-Session-Id` opened under another token subject (a session is bound to the `sub` that opened it); answered like an unknown session',
+  }),
   Misconfigured: defineError({
     code: 'ANDON_AUTH_CONFIG',
     message: 'The OAuth resource server is misconfigured',

@@ -152,6 +152,20 @@ test('a missing scope → 403 insufficient_scope naming the scope; with the scop
   assert.deepEqual(r2.response.result.content, [{ type: 'text', text: '2' }]);
 });
 
+test("a 2025 session is bound to the subject that opened it: another token's subject gets 404 on POST, GET and DELETE", async () => {
+  const alice = await session(await as.sign({ aud: url, sub: 'alice' }));
+  const bob = { ...alice, ...bearer(await as.sign({ aud: url, sub: 'bob' })) };
+  const call = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 1 } } };
+  const stolen = await post(url, call, bob);
+  assert.equal(stolen.status, 404);
+  assert.equal(stolen.response.error.data.code, 'ANDON_SESSION_SUBJECT_MISMATCH');
+  assert.equal((await fetch(url, { headers: { ...bob, accept: 'text/event-stream' } })).status, 404);
+  assert.equal((await fetch(url, { method: 'DELETE', headers: bob })).status, 404);
+  // The owner goes on (the DELETE above did not end the session).
+  const mine = await post(url, { ...call, id: 8 }, alice);
+  assert.equal(mine.status, 200, mine.text);
+});
+
 test('2026 era: stateless requests carry the token too (401 without, 403 for the scope, 200 with)', async () => {
   const tok = await as.sign({ aud: url, scope: 'calc:write' });
   const none = await post26(url, 'tools/call', { name: 'add', arguments: { a: 1, b: 2 } });
