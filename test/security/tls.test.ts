@@ -18,6 +18,8 @@ import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { createServer, createRuntime, type Runtime } from '../../src/index.js';
 import { createClient, StreamableHttpTransport } from '../../src/client/index.js';
 import { makePki, type TestPki } from './tls-helpers.js';
+import { TlsContext } from '../../src/transports/tls.js';
+import { TestClock } from '../../src/util/clock.js';
 
 let pki: TestPki;
 let one: { certFile: string; keyFile: string };
@@ -196,4 +198,26 @@ test('a certificate and key that do not match fail the start', async () => {
   const server = createServer({ name: 'tls', version: '1' });
   const rt = createRuntime({ server, stateDir, http: { port: 0, tls: { certFile: one.certFile, keyFile: two.keyFile } }, ops: false, observability: false, signals: false, adminToken: 't' });
   await assert.rejects(rt.start(), /key values mismatch|KEY_VALUES_MISMATCH/i);
+});
+
+test('the file poll runs on the injected clock: nothing reloads until the clock moves', async () => {
+  const certFile = join(pki.dir, 'clock.crt');
+  const keyFile = join(pki.dir, 'clock.key');
+  copyFileSync(one.certFile, certFile);
+  copyFileSync(one.keyFile, keyFile);
+  const clock = new TestClock();
+  const ctx = await TlsContext.load({ certFile, keyFile, clock, pollMs: 1000 });
+  cleanup.push(() => ctx.close());
+  copyFileSync(two.keyFile, keyFile);
+  copyFileSync(two.certFile, certFile);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(ctx.reloads, 0, 'no poll before the clock moves');
+  await clock.advance(1000);
+  await until('the poll to reload', async () => ctx.reloads === 1, 3000);
+  assert.match(String(ctx.serverOptions().cert), /BEGIN CERTIFICATE/);
+  assert.equal(String(ctx.serverOptions().cert), readFileSync(two.certFile, 'utf8'));
+  // Unchanged files: further polls do nothing.
+  await clock.advance(3000);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(ctx.reloads, 1);
 });
