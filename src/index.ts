@@ -6,6 +6,8 @@ export * from './server/types.js';
 export { serveHttp, StreamableHttpHandler, type HttpTransportOptions, type ServeHttpOptions, type HttpEndpoint } from './transports/streamable-http.js';
 export { serveStdio, type StdioOptions, type StdioConnection } from './transports/stdio.js';
 export { MemoryEventStore, type EventStore } from './transports/event-store.js';
+export { TlsContext, MODERN_CIPHERS, type TlsOptions } from './transports/tls.js';
+export { ResourceServer, type AuthOptions, type ScopeMap } from './auth/resource-server.js';
 export { McpError, ErrorCode } from './protocol/errors.js';
 export { AndonError, catalogue, isError, Errors, HttpErrors, OpsErrors, RuntimeErrors, CliErrors, ClientErrors, type ErrorDef, type ErrorData } from './errors/index.js';
 export { ALL_VERSIONS, SESSION_VERSIONS, STATELESS_VERSIONS, META } from './protocol/versions.js';

@@ -177,6 +177,44 @@ export const recoverySchema = z.strictObject({
   persistentAfter: positiveInt.default(3),
   attemptTimeoutMs: positiveInt.default(30_000),
 });
+/** TLS for the MCP listener (docs/security.md). */
+export const tlsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    certFile: nonEmpty.optional(),
+    keyFile: nonEmpty.optional(),
+    caFile: nonEmpty.optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3'], { error: 'expected TLSv1.2 or TLSv1.3' }).default('TLSv1.2'),
+    hsts: z.strictObject({ enabled: z.boolean().default(true), maxAgeSec: z.number().int().min(0).default(31_536_000) }).prefault({}),
+    reloadOnChange: z.boolean().default(true),
+  })
+  .superRefine((t, ctx) => {
+    if (t.enabled && !t.certFile) ctx.addIssue({ code: 'custom', path: ['certFile'], message: 'required when tls.enabled is true' });
+    if (t.enabled && !t.keyFile) ctx.addIssue({ code: 'custom', path: ['keyFile'], message: 'required when tls.enabled is true' });
+  });
+
+/** The OAuth 2.1 resource server on the MCP listener (docs/security.md). Secrets only through the environment. */
+export const authSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    issuer: url.optional(),
+    resource: url.optional(),
+    audience: z.union([nonEmpty, stringList], { error: 'expected a string or a list of strings' }).optional(),
+    jwksUrl: url.optional(),
+    introspection: z.strictObject({ url, clientIdEnv: envName, clientSecretEnv: envName }).optional(),
+    clockSkewSec: z.number().int().min(0).max(300).default(30),
+    scopes: z
+      .strictObject({
+        default: stringList.default([]),
+        tools: z.record(z.string(), stringList).default({}),
+        resources: z.record(z.string(), stringList).default({}),
+        prompts: z.record(z.string(), stringList).default({}),
+      })
+      .prefault({}),
+  })
+  .superRefine((a, ctx) => {
+    if (a.enabled && !a.issuer) ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'required when auth.enabled is true' });
+  });
 
 /** The whole configuration file. Every section and key is optional in the file. */
 export const configSchema = z.strictObject({
@@ -199,6 +237,8 @@ export const configSchema = z.strictObject({
   recovery: recoverySchema.prefault({}),
   /** Alerting is off without this section. */
   alerts: alertsSchema.optional(),
+  tls: tlsSchema.prefault({}),
+  auth: authSchema.prefault({}),
 });
 
 /** The effective configuration: every default filled in. */

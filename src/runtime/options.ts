@@ -10,12 +10,13 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ObservabilityOptions } from '../observability/observability.js';
 import type { RecoveryOptions } from './recovery/strategist.js';
+import type { HttpSecurityOptions } from './http-security.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions {
   server: McpServer;
-  /** Streamable HTTP listener. Default `{ port: PORT or 3000, host: '127.0.0.1' }`; false for none. */
-  http?: (HttpTransportOptions & { port?: number; host?: string }) | false;
+  /** Streamable HTTP listener. Default `{ port: PORT or 3000, host: '127.0.0.1' }`; false for none. `tls`/`auth`: docs/security.md. */
+  http?: (HttpTransportOptions & HttpSecurityOptions & { port?: number; host?: string }) | false;
   /** Serve stdio too (or only, with `http: false`). Default false. */
   stdio?: boolean | { input?: Readable; output?: Writable };
   /** State directory for the file store and the admin token. Default `ANDON_STATE_DIR` or `./.andon`. */

@@ -165,7 +165,9 @@ export class Runtime {
         flush: () => this.flush(),
         escaped: (err, how) => this.failures.escaped(err, how),
         reload: () => {
-          if (!this.reload()) this.log.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: this node has no configuration reloader');
+          // SIGHUP also re-reads the TLS certificate files (docs/security.md).
+          const tls = this.http?.tls?.reload();
+          if (!this.reload() && !tls) this.log.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: this node has no configuration reloader');
         },
         shortenDrain: () => void (this.opts.drain = { graceMs: Math.min(this.graceMs, 2000), haltMs: 3000 }),
       });
@@ -178,7 +180,7 @@ export class Runtime {
   /** Restores sessions and the journal into the HTTP handler, then listens; then stdio. */
   private async listen(): Promise<void> {
     if (this.opts.http !== false) {
-      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true });
+      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true }, this.clock);
       await this.tree.addHttp(http);
     }
     if (this.opts.stdio) {

@@ -177,6 +177,7 @@ export class HttpExchange implements Exchange {
       // A refused initialize opened no session: it gets no session id.
       if (session && !this.isInit) headers['mcp-session-id'] = session.id;
       if (refusal.retryAfter !== undefined) headers['retry-after'] = refusal.retryAfter;
+      if (refusal.wwwAuthenticate !== undefined) headers['www-authenticate'] = refusal.wwwAuthenticate;
       res.writeHead(refusal.status, headers).end(body);
       return;
     }
