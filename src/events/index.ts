@@ -121,6 +121,22 @@ export interface DegradedEvent {
   reason: string | null;
 }
 
+/** Circuit breaker states (src/resilience/breaker.ts). */
+export type BreakerStateKind = 'closed' | 'open' | 'half_open';
+
+/** A circuit breaker (`tool:<name>`, `downstream:<name>`) changed state. */
+export interface BreakerEvent {
+  name: string;
+  from: BreakerStateKind;
+  to: BreakerStateKind;
+  /** Why: the error rate or latency that opened it, a probe's outcome, an operator's reason. */
+  reason: string;
+  /** When an open breaker lets the first probe through, ms since the epoch. */
+  retryAt?: number;
+  /** True when an operator forced this state (it stays until reset). */
+  forced?: boolean;
+}
+
 // ───────────────────────────── store ─────────────────────────────
 
 /** A store operation finished. */
@@ -205,6 +221,7 @@ export interface EventMap {
   readiness: ReadinessEvent;
   alert: AlertDeliveryEvent;
   handlerError: HandlerErrorEvent;
+  breaker: BreakerEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -223,6 +240,7 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   readiness: typed('andon:readiness'),
   alert: typed('andon:alert'),
   handlerError: typed('andon:handler:error'),
+  breaker: typed('andon:breaker'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */

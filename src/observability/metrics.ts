@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type ReadinessEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent } from '../events/index.js';
 import { requestStartChannel } from './tracing.js';
 import { RequestStats } from './request-stats.js';
+import { breakerMetrics } from './breaker-metrics.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -100,6 +101,7 @@ export class AndonMetrics {
   private readonly alerts: Counter<string>;
   private readonly health: Gauge<string>;
   private readonly ready: Gauge<string>;
+  private readonly breakers: ReturnType<typeof breakerMetrics>;
   private readonly tools: BoundedLabel;
   private readonly components: BoundedLabel;
   private readonly isHalted: (state: string) => boolean;
@@ -127,6 +129,7 @@ export class AndonMetrics {
     }
 
     this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
+    this.breakers = breakerMetrics(this.registry, p);
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);
@@ -276,6 +279,7 @@ export class AndonMetrics {
       [events.alert, this.onAlert],
       [events.health, this.onHealth],
       [events.readiness, this.onReadiness],
+      this.breakers,
     ];
   }
 

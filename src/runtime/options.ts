@@ -9,6 +9,7 @@ import type { HttpTransportOptions } from '../transports/streamable-http.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ObservabilityOptions } from '../observability/observability.js';
+import type { BreakersOptions } from '../resilience/breakers.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions {
@@ -47,6 +48,11 @@ export interface RuntimeOptions {
    * `observability.alerts`, or by the JSON file named in ANDON_ALERTS_CONFIG. `false` turns it off.
    */
   observability?: Omit<ObservabilityOptions, 'server' | 'logger' | 'stateDir'> | false;
+  /**
+   * Circuit breakers per tool and per `ctx.downstream` name (src/resilience/breakers.ts). Default
+   * on: opens at ≥ 50 % errors of ≥ 20 calls in 60 s, half-open after 30 s with 3 probes. `false` for none.
+   */
+  breakers?: BreakersOptions | false;
   /** Called with the exit code after a signal-initiated drain. Default process.exit. */
   exit?: (code: number) => void;
   /** Time for drain grace and halting timers, flushes and phase timestamps. Default the system clock. */
