@@ -11,8 +11,8 @@
  *   other protocol errors a handler throws on purpose (-32042, -32021);
  * - success: everything else.
  *
- * Other methods pass straight through. Per call: a method compare, a Map lookup, two clock reads
- * and one bucket write; no closure, no timer.
+ * Other methods pass straight through. Per call: a method compare, a Map lookup, one clock read
+ * (two with `p95Ms` set) and one bucket write; no closure, no timer.
  */
 import { AndonError } from '../errors/catalogue.js';
 import type { AdmissionResult, Next, Stage } from '../admission/pipeline.js';
@@ -22,12 +22,19 @@ import type { McpServer } from '../server/server.js';
 import { NOT_COUNTED } from '../server/tools.js';
 import { Outcome, REFUSED, type CircuitBreaker } from './breaker.js';
 import type { BreakerRegistry } from './breakers.js';
+import type { Clock } from '../util/clock.js';
 
 /** The outcome of a call that threw (a protocol error or a refusal). */
 function thrownOutcome(err: unknown): Outcome {
   if (err instanceof AndonError) return Outcome.Skip;
   if (err instanceof McpError) return err.code === ErrorCode.InternalError ? Outcome.Fail : Outcome.Skip;
   return Outcome.Fail;
+}
+
+function settle(b: CircuitBreaker, token: number, outcome: Outcome, t0: number, clock: Clock): void {
+  if (!b.timed) return b.settle(token, outcome, 0);
+  const now = clock.now();
+  b.settle(token, outcome, now - t0, now);
 }
 
 /** The `breakers` stage over `registry` (see the module comment). */
@@ -50,21 +57,23 @@ export class BreakerStage implements Stage {
 
   private async guarded(b: CircuitBreaker, token: number, req: IncomingRequest, next: Next): Promise<AdmissionResult> {
     const clock = this.registry.clock;
-    const t0 = clock.now();
+    // Timed only when a latency threshold is set: one clock read per call otherwise (the window's).
+    const t0 = b.timed ? clock.now() : 0;
     let result: AdmissionResult;
     try {
       result = await next(req);
     } catch (err) {
-      b.settle(token, thrownOutcome(err), clock.now() - t0);
+      settle(b, token, thrownOutcome(err), t0, clock);
       throw err;
     }
-    b.settle(token, result.isError !== true ? Outcome.Ok : (result as { [NOT_COUNTED]?: true })[NOT_COUNTED] === true ? Outcome.Skip : Outcome.Fail, clock.now() - t0);
+    settle(b, token, result.isError !== true ? Outcome.Ok : (result as { [NOT_COUNTED]?: true })[NOT_COUNTED] === true ? Outcome.Skip : Outcome.Fail, t0, clock);
     return result;
   }
 
   /** A tool with no breaker yet: the breaker is made by the first counted outcome. */
   private async first(name: string, req: IncomingRequest, next: Next): Promise<AdmissionResult> {
     const clock = this.registry.clock;
+    // The first call of a tool: its breaker (and whether it is timed) does not exist yet.
     const t0 = clock.now();
     let result: AdmissionResult;
     let outcome: Outcome;

@@ -120,11 +120,13 @@ export class BreakerRegistry implements DownstreamRunner {
     try {
       value = await fn();
     } catch (err) {
+      const now = this.clock.now();
       // A nested breaker's refusal is that breaker's business, not a failure of this downstream.
-      b.settle(token, isError(err, BreakerErrors.Open) ? Outcome.Skip : Outcome.Fail, this.clock.now() - t0);
+      b.settle(token, isError(err, BreakerErrors.Open) ? Outcome.Skip : Outcome.Fail, now - t0, now);
       throw err;
     }
-    b.settle(token, Outcome.Ok, this.clock.now() - t0);
+    const now = this.clock.now();
+    b.settle(token, Outcome.Ok, now - t0, now);
     return value;
   }
 
