@@ -5,7 +5,7 @@
  * after openMs (2 s for it here, a per-tool override) it turns half-open and, healed, closes after 3 probes. A
  * `ctx.downstream` breaker opens on its own (the tool with a fallback keeps succeeding, its
  * breaker closed); a handler that leaves the refusal uncaught sends it. Client faults (unknown
- * tool, bad arguments) are not counted. `andon breakers --json`, force-open and reset through
+ * tool, bad arguments) are not counted. Refusals are the same in the 2026 era. `andon breakers --json`, force-open and reset through
  * the CLI; metrics and webhook alerts (open, half-open, resolved) from the same node.
  */
 import { test, before, after } from 'node:test';
@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DIST } from '../helpers/paths.js';
 import { nodeFleet, type NodeProc } from '../helpers/node-process.js';
-import { Session2025, type Reply } from '../helpers/mcp-http.js';
+import { Session2025, post26, type Reply } from '../helpers/mcp-http.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const MODULE = resolve(DIST, 'test/resilience/fixtures/breaker-server.js');
@@ -184,6 +184,7 @@ test('force-open and list (table, --json) through the CLI; reset and force-close
   assertRefused(r, 'tool:echo');
   assert.equal(r.response.error.data.forced, true);
   assert.match(r.response.error.message, /forced open by an operator: maintenance window/);
+  assertRefused(await post26(node.url, 'tools/call', { name: 'echo', arguments: {} }), 'tool:echo');
   assert.equal((await counts()).echo, 0);
   await new Promise((res) => setTimeout(res, 400));
   assertRefused(await call('echo'), 'tool:echo');
