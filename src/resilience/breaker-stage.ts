@@ -11,6 +11,9 @@
  *   other protocol errors a handler throws on purpose (-32042, -32021);
  * - success: everything else.
  *
+ * A call that becomes a task (2025 `task`, 2026 tasks extension) is counted when the task is
+ * created; how the task ends later is not seen here.
+ *
  * Other methods pass straight through. Per call: a method compare, a Map lookup, one clock read
  * (two with `p95Ms` set) and one bucket write; no closure, no timer.
  */

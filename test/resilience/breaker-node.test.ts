@@ -121,6 +121,8 @@ test('a tool failing 60 % opens its breaker at the 20th call; then fast 503s wit
   }
   assert.equal(failures, 12);
   assert.equal(await stateOf('tool:flaky'), 'open');
+  const component = await node.admin('GET', '/admin/components/tool%3Aflaky');
+  assert.deepEqual([component.body.state, component.body.restarts], ['running', 0], 'thrown handler errors are counted by the breaker, not crashes of the tool');
   const started = performance.now();
   for (let i = 0; i < 10; i++) assertRefused(await call('flaky'), 'tool:flaky');
   const perRefusal = (performance.now() - started) / 10;
