@@ -99,7 +99,11 @@ class OutcomeWindow {
     const e = Math.floor(now / this.bucketMs);
     this.expire(e);
     const i = e % BUCKETS;
-    if (this.epochs[i] !== e) this.epochs[i] = e;
+    // A slot still holding another epoch here can only be left over from a clock that went back.
+    if (this.epochs[i] !== e) {
+      this.drop(i);
+      this.epochs[i] = e;
+    }
     this.calls[i]!++;
     this.totalCalls++;
     if (failed) {
@@ -123,13 +127,17 @@ class OutcomeWindow {
     }
     for (; this.head < oldest; this.head++) {
       const i = this.head % BUCKETS;
-      if (this.epochs[i] !== this.head) continue;
-      this.totalCalls -= this.calls[i]!;
-      this.totalFails -= this.fails[i]!;
-      this.totalSlow -= this.slows[i]!;
-      this.calls[i] = this.fails[i] = this.slows[i] = 0;
-      this.epochs[i] = -1;
+      if (this.epochs[i] === this.head) this.drop(i);
     }
+  }
+
+  /** Empties slot `i`, taking its counts off the totals. */
+  private drop(i: number): void {
+    this.totalCalls -= this.calls[i]!;
+    this.totalFails -= this.fails[i]!;
+    this.totalSlow -= this.slows[i]!;
+    this.calls[i] = this.fails[i] = this.slows[i] = 0;
+    this.epochs[i] = -1;
   }
 
   expireAt(now: number): void {
@@ -233,7 +241,7 @@ export class CircuitBreaker {
     const secs = `${Math.round(windowMs / 1000)} s`;
     if (w.totalFails / calls >= errorRate) {
       this.toOpen(`error rate ${Math.round((100 * w.totalFails) / calls)} % (${w.totalFails} of ${calls} calls in ${secs}) reached ${Math.round(errorRate * 100)} %`);
-    } else if (p95Ms !== undefined && w.totalSlow > calls - Math.ceil(0.95 * calls)) {
+    } else if (p95Ms !== undefined && w.totalSlow > calls - Math.ceil(0.95 * calls - 1e-9)) {
       // Nearest-rank p95 exceeds p95Ms exactly when more than calls − ⌈0.95·calls⌉ calls were slower.
       this.toOpen(`p95 latency above ${p95Ms} ms (${w.totalSlow} of ${calls} calls in ${secs} slower)`);
     }

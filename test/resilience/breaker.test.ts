@@ -245,3 +245,19 @@ test('registry: per-name overrides, downstream runner counts rejections and refu
   for (let i = 0; i < 50; i++) await assert.rejects(off.run('x', fail));
   assert.deepEqual(off.list(), [], 'disabled: no breakers, fn always runs');
 });
+
+test('a wall clock that jumps back (NTP) does not corrupt the window: old counts still expire', () => {
+  let t = 10_000_000;
+  const clock = { now: () => t, setTimeout: () => ({}), clearTimeout: () => {}, setInterval: () => ({}), clearInterval: () => {} };
+  const b = new CircuitBreaker('tool:t', { ...DEFAULT_BREAKER_SETTINGS }, clock);
+  calls(b, 10, () => true);
+  t -= 30_000;
+  calls(b, 5, () => false);
+  assert.deepEqual([b.snapshot().window.calls, b.snapshot().window.failures], [15, 10]);
+  t += 10 * 60_000;
+  assert.deepEqual([b.snapshot().window.calls, b.snapshot().window.failures], [0, 0], 'everything expired');
+  calls(b, 19, () => true);
+  assert.equal(kind(b), 'closed', 'a fresh window: 19 calls are under minCalls');
+  calls(b, 1, () => true);
+  assert.equal(kind(b), 'open');
+});
