@@ -216,6 +216,38 @@ export const authSchema = z
     if (a.enabled && !a.issuer) ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'required when auth.enabled is true' });
   });
 
+/** Thresholds of one circuit breaker; in `breakers.tools.<name>` / `.downstreams.<name>` every key is optional. */
+const breakerShape = {
+  windowMs: positiveInt,
+  minCalls: positiveInt,
+  errorRate: z.number({ error: 'expected a number above 0, at most 1' }).gt(0, { error: 'expected a number above 0, at most 1' }).max(1, { error: 'expected a number above 0, at most 1' }),
+  p95Ms: positiveInt,
+  openMs: positiveInt,
+  halfOpenProbes: positiveInt,
+};
+const breakerOverride = z.strictObject({
+  windowMs: breakerShape.windowMs.optional(),
+  minCalls: breakerShape.minCalls.optional(),
+  errorRate: breakerShape.errorRate.optional(),
+  p95Ms: breakerShape.p95Ms.optional(),
+  openMs: breakerShape.openMs.optional(),
+  halfOpenProbes: breakerShape.halfOpenProbes.optional(),
+});
+
+/** Circuit breakers per tool and per `ctx.downstream` name (src/resilience). */
+export const breakersSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  windowMs: breakerShape.windowMs.default(60_000),
+  minCalls: breakerShape.minCalls.default(20),
+  errorRate: breakerShape.errorRate.default(0.5),
+  /** Unset: latency never opens a breaker. */
+  p95Ms: breakerShape.p95Ms.optional(),
+  openMs: breakerShape.openMs.default(30_000),
+  halfOpenProbes: breakerShape.halfOpenProbes.default(3),
+  tools: z.record(z.string(), breakerOverride).default({}),
+  downstreams: z.record(z.string(), breakerOverride).default({}),
+});
+
 /** The whole configuration file. Every section and key is optional in the file. */
 export const configSchema = z.strictObject({
   http: httpSchema.prefault({}),
@@ -239,6 +271,7 @@ export const configSchema = z.strictObject({
   alerts: alertsSchema.optional(),
   tls: tlsSchema.prefault({}),
   auth: authSchema.prefault({}),
+  breakers: breakersSchema.prefault({}),
 });
 
 /** The effective configuration: every default filled in. */

@@ -12,3 +12,4 @@ export { AuthErrors } from './auth.js';
 export { CliErrors } from './cli.js';
 export { ClientErrors, type ClientErrorCode } from './client.js';
 export { LimitErrors } from './limits.js';
+export { BreakerErrors } from './breakers.js';

@@ -182,6 +182,22 @@ export interface DegradedEvent {
   reason: string | null;
 }
 
+/** Circuit breaker states (src/resilience/breaker.ts). */
+export type BreakerStateKind = 'closed' | 'open' | 'half_open';
+
+/** A circuit breaker (`tool:<name>`, `downstream:<name>`) changed state. */
+export interface BreakerEvent {
+  name: string;
+  from: BreakerStateKind;
+  to: BreakerStateKind;
+  /** Why: the error rate or latency that opened it, a probe's outcome, an operator's reason. */
+  reason: string;
+  /** When an open breaker lets the first probe through, ms since the epoch. */
+  retryAt?: number;
+  /** True when an operator forced this state (it stays until reset). */
+  forced?: boolean;
+}
+
 // ───────────────────────────── store ─────────────────────────────
 
 /** A store operation finished. */
@@ -270,6 +286,7 @@ export interface EventMap {
   handlerError: HandlerErrorEvent;
   connection: ConnectionEvent;
   limit: LimitEvent;
+  breaker: BreakerEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -292,6 +309,7 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   handlerError: typed('andon:handler:error'),
   connection: typed('andon:connection'),
   limit: typed('andon:limit'),
+  breaker: typed('andon:breaker'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */

@@ -11,6 +11,7 @@ import { requestStartChannel } from './tracing.js';
 import { RequestStats } from './request-stats.js';
 import { recoveryMetrics } from './recovery-metrics.js';
 import { LimitMetrics } from './limit-metrics.js';
+import { breakerMetrics } from './breaker-metrics.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -103,6 +104,7 @@ export class AndonMetrics {
   private readonly alerts: Counter<string>;
   private readonly health: Gauge<string>;
   private readonly ready: Gauge<string>;
+  private readonly breakers: ReturnType<typeof breakerMetrics>;
   private readonly tools: BoundedLabel;
   private readonly components: BoundedLabel;
   private readonly isHalted: (state: string) => boolean;
@@ -133,6 +135,7 @@ export class AndonMetrics {
     this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
     this.recovery = recoveryMetrics(this.registry, p);
     this.limitMetrics = new LimitMetrics(this.registry, p);
+    this.breakers = breakerMetrics(this.registry, p);
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);
@@ -283,6 +286,7 @@ export class AndonMetrics {
       [events.health, this.onHealth],
       [events.readiness, this.onReadiness],
       ...this.recovery.subs(),
+      this.breakers,
     ];
   }
 

@@ -36,6 +36,8 @@ import type { ReloadReport } from '../config/reload.js';
 import { defaultStore, finishDrain, startObservability, startOps, wireServer } from './wiring.js';
 import { listenHttp } from './http-listen.js';
 import { startRecovery, type RecoveryStrategist } from './recovery/index.js';
+import { BreakerRegistry } from '../resilience/breakers.js';
+import { installBreakers } from '../resilience/breaker-stage.js';
 
 export { EXIT, type DrainResult, type RuntimeOptions } from './options.js';
 const DAY = 24 * 60 * 60 * 1000;
@@ -55,6 +57,8 @@ export class Runtime {
   /** The recovery strategist (src/runtime/recovery/); undefined with `recovery: false`. */
   recovery: RecoveryStrategist | undefined;
   adminToken = '';
+  /** Circuit breakers: `tool:<name>` and `downstream:<name>` (GET /admin/breakers, `andon breakers`). */
+  readonly breakers: BreakerRegistry;
   private readonly opts: RuntimeOptions;
   private readonly log: Logger;
   private readonly tree: ComponentTree;
@@ -77,6 +81,7 @@ export class Runtime {
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
+    this.breakers = new BreakerRegistry(options.breakers === false ? { enabled: false } : (options.breakers ?? {}), this.clock, this.log);
     const phase = () => this.drainer.phase;
     const { server, log, clock, halts, failures } = this;
     const { intensity, backoff } = options;
@@ -144,6 +149,7 @@ export class Runtime {
     if (this.opts.observability !== false) this.obs = await startObservability(this.opts, d);
     this.recovery = await startRecovery(this.opts.recovery, { host: { components: () => this.components(), halt: (id, r, by) => this.halt(id, r, by), canNotify: () => !!this.obs?.alerts }, clock: this.clock, log: this.log, store: this.store });
     wireServer(this.server, { failures: this.failures, sessions: this.sessions, journal: this.journal, gate: { phase: d.phase, halts: this.halts, serverHalted: () => this.tree.serverHalted } });
+    installBreakers(this.server, this.breakers);
     await this.tree.start();
     try {
       await this.listen();
@@ -239,6 +245,7 @@ export class Runtime {
     await this.root.stop('drain');
     if (this.flushTimer) this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    this.breakers.dispose();
     await this.sessions.settled();
     await this.journal?.settled();
     await this.recovery?.stop();
