@@ -16,6 +16,7 @@
  * - protocol: JSON-RPC, versions, schemas and the MCP wire types (src/protocol/types.ts).
  * - store: persistence back-ends.
  * - server: the MCP server (sessions, registry, handlers).
+ * - auth: the OAuth 2.1 resource server (token validation, scopes, metadata document).
  * - transports: stdio and Streamable HTTP on top of the server.
  * - client: a side branch; `mayImport` restricts it to util, protocol and errors, so the client
  *   never depends on server code (ranked here only so that no server-side layer imports it).
@@ -41,6 +42,9 @@ export const layers = [
   { name: 'store', paths: ['src/store/'] },
   // The admission pipeline is the server's request path (dispatcher → stages → handler).
   { name: 'server', paths: ['src/server/', 'src/admission/'] },
+  // The OAuth 2.1 resource server (issue 14): an admission stage (auth phase) and an HTTP guard
+  // with the metadata document; the runtime hands the guard to the HTTP listener.
+  { name: 'auth', paths: ['src/auth/'] },
   { name: 'transports', paths: ['src/transports/'] },
   { name: 'client', paths: ['src/client/'], mayImport: ['util', 'wire-codes', 'protocol', 'errors'] },
   // Self-protection (issue 10): breakers, rate and connection limits, the resource guardian and

@@ -8,7 +8,7 @@
  *
  * Order (docs: README "Request pipeline"):
  *
- *   node → halt → limit → rate → degrade → flag → breaker → handler → (response: the transport)
+ *   node → auth → halt → limit → rate → degrade → flag → breaker → handler → (response: the transport)
  *
  * Phases no code fills yet (limit, rate, degrade, flag, breaker) are empty slots: an empty phase
  * costs nothing, because the composed chain holds only registered stages.
@@ -19,6 +19,9 @@ import type { IncomingRequest } from '../server/incoming.js';
 /**
  * The phases, in the order a request passes them.
  * - `node`: node state — draining, node halted.
+ * - `auth`: authentication and authorization (the OAuth resource server, src/auth): the token's
+ *   subject becomes the client identity before halts, limits and rates key on it; a missing scope
+ *   refuses here (403). A draining node refuses before any token is looked at.
  * - `halt`: component halts — server, transport, tool (halted tools are hidden from lists).
  * - `limit`: connection and session limits.
  * - `rate`: rate limits and quotas.
@@ -28,7 +31,7 @@ import type { IncomingRequest } from '../server/incoming.js';
  * - `handler`: the last phase before the handler; `server.addHook` hooks run here, timing
  *   stages wrap the handler here.
  */
-export const PHASES = ['node', 'halt', 'limit', 'rate', 'degrade', 'flag', 'breaker', 'handler'] as const;
+export const PHASES = ['node', 'auth', 'halt', 'limit', 'rate', 'degrade', 'flag', 'breaker', 'handler'] as const;
 
 /** One phase name of {@link PHASES}. */
 export type Phase = (typeof PHASES)[number];

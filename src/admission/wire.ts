@@ -13,6 +13,8 @@ export interface HttpRefusal {
   status: number;
   /** `Retry-After` in whole seconds, when the refusal says when to retry. */
   retryAfter: string | undefined;
+  /** `WWW-Authenticate`, when the refusal carries a challenge (`data.wwwAuthenticate`: 401/403 of src/auth). */
+  wwwAuthenticate?: string;
 }
 
 let byCode = new Map<string, ErrorDef>();
@@ -33,12 +35,14 @@ function defOf(code: string): ErrorDef | undefined {
  * undefined for any other error (which keeps the era's usual status).
  */
 export function httpRefusal(error: { code: number; data?: unknown }): HttpRefusal | undefined {
-  const data = error.data as { code?: unknown; retryAfterMs?: unknown } | undefined;
+  const data = error.data as { code?: unknown; retryAfterMs?: unknown; wwwAuthenticate?: unknown } | undefined;
   if (data === null || typeof data !== 'object' || typeof data.code !== 'string') return undefined;
   const def = defOf(data.code);
   if (def?.httpStatus === undefined) return undefined;
   const ms = data.retryAfterMs;
-  return { status: def.httpStatus, retryAfter: typeof ms === 'number' && ms >= 0 ? String(Math.max(1, Math.ceil(ms / 1000))) : undefined };
+  const r: HttpRefusal = { status: def.httpStatus, retryAfter: typeof ms === 'number' && ms >= 0 ? String(Math.max(1, Math.ceil(ms / 1000))) : undefined };
+  if (typeof data.wwwAuthenticate === 'string') r.wwwAuthenticate = data.wwwAuthenticate;
+  return r;
 }
 
 /** The JSON-RPC error response for anything a request failed with: a refusal keeps its `data`. */
@@ -56,5 +60,8 @@ export const HTTP_STREAM_EXCHANGE = { send: (): void => {}, transport: 'http' };
 export function httpRefusalAnswer(id: RequestId, err: unknown): [number, JsonRpcErrorResponse, Record<string, string> | undefined] {
   const answer = refusalResponse(id, err);
   const r = httpRefusal(answer.error);
-  return [r?.status ?? 400, answer, r?.retryAfter ? { 'retry-after': r.retryAfter } : undefined];
+  const headers: Record<string, string> | undefined = r?.retryAfter || r?.wwwAuthenticate ? {} : undefined;
+  if (r?.retryAfter) headers!['retry-after'] = r.retryAfter;
+  if (r?.wwwAuthenticate) headers!['www-authenticate'] = r.wwwAuthenticate;
+  return [r?.status ?? 400, answer, headers];
 }

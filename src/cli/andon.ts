@@ -13,6 +13,7 @@ import { createLogger } from '../util/logger.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerAlertCommands } from './alerts-commands.js';
 import { registerRecoveryCommands } from './recovery-commands.js';
+import { registerBreakerCommands } from './breakers-commands.js';
 import { registerClientCommands } from './client-commands.js';
 import { CONFIG_OPTION, exitOnConfigError, loadCliConfig, registerConfigCommands, type ConfigFlags } from './config-commands.js';
 import { ConfigReloader } from '../config/reload.js';
@@ -120,6 +121,7 @@ program
 registerOpsCommands(program);
 registerAlertCommands(program);
 registerRecoveryCommands(program);
+registerBreakerCommands(program);
 registerClientCommands(program);
 registerConfigCommands(program);
 

@@ -8,6 +8,8 @@ import type { LoggerOptions } from '../util/logger.js';
 import type { AlertsConfig } from '../observability/alerts/config.js';
 import type { AndonConfig, AlertsSection } from './schema.js';
 import { RedisStore } from '../store/redis-store.js';
+import type { TlsOptions } from '../transports/tls.js';
+import type { AuthOptions } from '../auth/resource-server.js';
 
 /** The `alerts` section in the shape src/observability/alerts/config.ts builds channels from. */
 export function alertsConfigFromSection(a: AlertsSection): AlertsConfig {
@@ -38,6 +40,9 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     retryMs: h.retryMs,
     keepAliveMs: h.keepAliveMs,
     sessionIdleMs: h.sessionIdleMs,
+    connections: { ...c.connections },
+    limits: { ...c.limits },
+    ...securityOptionsFromConfig(c),
   };
   // A host may spawn several stdio servers at once, so over stdio the ops listener is opt-in.
   const opsOn = c.ops.enabled ?? !(c.stdio && !h.enabled);
@@ -55,6 +60,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     flushMs: c.flushMs,
     signals: c.signals,
     recovery: { ...c.recovery, dependencies: { ...c.recovery.dependencies } },
+    breakers: c.breakers.enabled ? c.breakers : false,
     observability: o.enabled
       ? {
           metrics: o.metrics.enabled ? { defaultMetrics: o.metrics.defaultMetrics, ...(o.metrics.buckets ? { buckets: o.metrics.buckets } : {}), maxLabelValues: o.metrics.maxLabelValues } : false,
@@ -78,6 +84,28 @@ export function redisStoreFromConfig(st: AndonConfig['store'], env: NodeJS.Proce
     waitReplicas: st.waitReplicas,
     commandTimeoutMs: st.commandTimeoutMs,
   });
+}
+
+/** `tls` and `auth` of the MCP listener (docs/security.md); absent when off. */
+export function securityOptionsFromConfig(c: AndonConfig): { tls?: TlsOptions; auth?: AuthOptions } {
+  const t = c.tls;
+  const a = c.auth;
+  return {
+    ...(t.enabled ? { tls: { certFile: t.certFile!, keyFile: t.keyFile!, ...(t.caFile ? { caFile: t.caFile } : {}), minVersion: t.minVersion, reloadOnChange: t.reloadOnChange, hsts: { enabled: t.hsts.enabled, maxAgeSec: t.hsts.maxAgeSec } } } : {}),
+    ...(a.enabled
+      ? {
+          auth: {
+            issuer: a.issuer!,
+            ...(a.resource ? { resource: a.resource } : {}),
+            ...(a.audience ? { audience: a.audience } : {}),
+            ...(a.jwksUrl ? { jwksUrl: a.jwksUrl } : {}),
+            ...(a.introspection ? { introspection: a.introspection } : {}),
+            clockSkewSec: a.clockSkewSec,
+            scopes: a.scopes,
+          },
+        }
+      : {}),
+  };
 }
 
 function isLoopback(host: string): boolean {

@@ -41,6 +41,25 @@ export const httpSchema = z.strictObject({
   sessionIdleMs: positiveInt.default(30 * 60_000),
 });
 
+/** Connection limits of the MCP endpoint (sockets, slow clients, request bodies being read). */
+export const connectionsSchema = z.strictObject({
+  max: positiveInt.default(1024),
+  maxPerClient: positiveInt.default(256),
+  headersTimeoutMs: positiveInt.default(10_000),
+  requestTimeoutMs: positiveInt.default(30_000),
+  idleSocketMs: positiveInt.default(65_000),
+  maxBufferedBodyBytes: positiveInt.default(64 * 1024 * 1024),
+});
+
+/** Session limits of the MCP endpoint (idle expiry is `http.sessionIdleMs`). */
+export const limitsSchema = z.strictObject({
+  maxSessions: positiveInt.default(10_000),
+  maxSessionsPerClient: positiveInt.default(1_000),
+  maxSseStreams: positiveInt.default(10_000),
+  maxSubscriptionsPerSession: positiveInt.default(1_000),
+  maxUriLength: positiveInt.default(2_048),
+});
+
 /** The ops listener: admin API, metrics, health. */
 export const opsSchema = z.strictObject({
   /** Unset: on, except when serving stdio only and no ops port was given. */
@@ -158,10 +177,82 @@ export const recoverySchema = z.strictObject({
   persistentAfter: positiveInt.default(3),
   attemptTimeoutMs: positiveInt.default(30_000),
 });
+/** TLS for the MCP listener (docs/security.md). */
+export const tlsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    certFile: nonEmpty.optional(),
+    keyFile: nonEmpty.optional(),
+    caFile: nonEmpty.optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3'], { error: 'expected TLSv1.2 or TLSv1.3' }).default('TLSv1.2'),
+    hsts: z.strictObject({ enabled: z.boolean().default(true), maxAgeSec: z.number().int().min(0).default(31_536_000) }).prefault({}),
+    reloadOnChange: z.boolean().default(true),
+  })
+  .superRefine((t, ctx) => {
+    if (t.enabled && !t.certFile) ctx.addIssue({ code: 'custom', path: ['certFile'], message: 'required when tls.enabled is true' });
+    if (t.enabled && !t.keyFile) ctx.addIssue({ code: 'custom', path: ['keyFile'], message: 'required when tls.enabled is true' });
+  });
+
+/** The OAuth 2.1 resource server on the MCP listener (docs/security.md). Secrets only through the environment. */
+export const authSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    issuer: url.optional(),
+    resource: url.optional(),
+    audience: z.union([nonEmpty, stringList], { error: 'expected a string or a list of strings' }).optional(),
+    jwksUrl: url.optional(),
+    introspection: z.strictObject({ url, clientIdEnv: envName, clientSecretEnv: envName }).optional(),
+    clockSkewSec: z.number().int().min(0).max(300).default(30),
+    scopes: z
+      .strictObject({
+        default: stringList.default([]),
+        tools: z.record(z.string(), stringList).default({}),
+        resources: z.record(z.string(), stringList).default({}),
+        prompts: z.record(z.string(), stringList).default({}),
+      })
+      .prefault({}),
+  })
+  .superRefine((a, ctx) => {
+    if (a.enabled && !a.issuer) ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'required when auth.enabled is true' });
+  });
+
+/** Thresholds of one circuit breaker; in `breakers.tools.<name>` / `.downstreams.<name>` every key is optional. */
+const breakerShape = {
+  windowMs: positiveInt,
+  minCalls: positiveInt,
+  errorRate: z.number({ error: 'expected a number above 0, at most 1' }).gt(0, { error: 'expected a number above 0, at most 1' }).max(1, { error: 'expected a number above 0, at most 1' }),
+  p95Ms: positiveInt,
+  openMs: positiveInt,
+  halfOpenProbes: positiveInt,
+};
+const breakerOverride = z.strictObject({
+  windowMs: breakerShape.windowMs.optional(),
+  minCalls: breakerShape.minCalls.optional(),
+  errorRate: breakerShape.errorRate.optional(),
+  p95Ms: breakerShape.p95Ms.optional(),
+  openMs: breakerShape.openMs.optional(),
+  halfOpenProbes: breakerShape.halfOpenProbes.optional(),
+});
+
+/** Circuit breakers per tool and per `ctx.downstream` name (src/resilience). */
+export const breakersSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  windowMs: breakerShape.windowMs.default(60_000),
+  minCalls: breakerShape.minCalls.default(20),
+  errorRate: breakerShape.errorRate.default(0.5),
+  /** Unset: latency never opens a breaker. */
+  p95Ms: breakerShape.p95Ms.optional(),
+  openMs: breakerShape.openMs.default(30_000),
+  halfOpenProbes: breakerShape.halfOpenProbes.default(3),
+  tools: z.record(z.string(), breakerOverride).default({}),
+  downstreams: z.record(z.string(), breakerOverride).default({}),
+});
 
 /** The whole configuration file. Every section and key is optional in the file. */
 export const configSchema = z.strictObject({
   http: httpSchema.prefault({}),
+  connections: connectionsSchema.prefault({}),
+  limits: limitsSchema.prefault({}),
   /** Serve MCP over stdin/stdout (with `http.enabled: false` for stdio only). */
   stdio: z.boolean().default(false),
   stateDir: nonEmpty.default('./.andon'),
@@ -178,6 +269,9 @@ export const configSchema = z.strictObject({
   recovery: recoverySchema.prefault({}),
   /** Alerting is off without this section. */
   alerts: alertsSchema.optional(),
+  tls: tlsSchema.prefault({}),
+  auth: authSchema.prefault({}),
+  breakers: breakersSchema.prefault({}),
 });
 
 /** The effective configuration: every default filled in. */

@@ -8,5 +8,8 @@ export { OpsErrors, opsErrorFor } from './ops.js';
 export { RuntimeErrors } from './runtime.js';
 export { ConfigErrors } from './config.js';
 export { WireErrors } from './wire.js';
+export { AuthErrors } from './auth.js';
 export { CliErrors } from './cli.js';
 export { ClientErrors, type ClientErrorCode } from './client.js';
+export { LimitErrors } from './limits.js';
+export { BreakerErrors } from './breakers.js';

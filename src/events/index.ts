@@ -50,6 +50,20 @@ export interface SessionEvent {
   transport: 'http' | 'stdio' | 'sse' | 'websocket' | 'tcp';
 }
 
+/**
+ * A TCP connection to an MCP endpoint opened, closed, or was refused at once (connection limits,
+ * `refuseNew`); `reason` says which limit refused it.
+ */
+export interface ConnectionEvent {
+  action: 'open' | 'close' | 'refused';
+  reason?: 'max' | 'per_client' | 'refuse_new';
+}
+
+/** A connection or session limit refused something other than a connection (`limit` names it). */
+export interface LimitEvent {
+  limit: 'sessions' | 'sessions_per_client' | 'refuse_new' | 'streams' | 'subscriptions' | 'uri_length' | 'target_length' | 'body_budget';
+}
+
 // ───────────────────────────── runtime ─────────────────────────────
 
 /** A supervised component changed state (published by the halt registry on halt and resume). */
@@ -168,6 +182,22 @@ export interface DegradedEvent {
   reason: string | null;
 }
 
+/** Circuit breaker states (src/resilience/breaker.ts). */
+export type BreakerStateKind = 'closed' | 'open' | 'half_open';
+
+/** A circuit breaker (`tool:<name>`, `downstream:<name>`) changed state. */
+export interface BreakerEvent {
+  name: string;
+  from: BreakerStateKind;
+  to: BreakerStateKind;
+  /** Why: the error rate or latency that opened it, a probe's outcome, an operator's reason. */
+  reason: string;
+  /** When an open breaker lets the first probe through, ms since the epoch. */
+  retryAt?: number;
+  /** True when an operator forced this state (it stays until reset). */
+  forced?: boolean;
+}
+
 // ───────────────────────────── store ─────────────────────────────
 
 /** A store operation finished. */
@@ -254,6 +284,9 @@ export interface EventMap {
   readiness: ReadinessEvent;
   alert: AlertDeliveryEvent;
   handlerError: HandlerErrorEvent;
+  connection: ConnectionEvent;
+  limit: LimitEvent;
+  breaker: BreakerEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -274,6 +307,9 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   readiness: typed('andon:readiness'),
   alert: typed('andon:alert'),
   handlerError: typed('andon:handler:error'),
+  connection: typed('andon:connection'),
+  limit: typed('andon:limit'),
+  breaker: typed('andon:breaker'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */

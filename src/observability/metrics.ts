@@ -10,6 +10,8 @@ import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, 
 import { requestStartChannel } from './tracing.js';
 import { RequestStats } from './request-stats.js';
 import { recoveryMetrics } from './recovery-metrics.js';
+import { LimitMetrics } from './limit-metrics.js';
+import { breakerMetrics } from './breaker-metrics.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -86,6 +88,7 @@ export class AndonMetrics {
   /** The registry holding every metric (serve it with `registry.metrics()`). */
   readonly registry: Registry;
   private readonly requestStats: RequestStats;
+  private readonly limitMetrics: LimitMetrics;
   private readonly sessions: Gauge<string>;
   private readonly sessionsOpened: Counter<string>;
   private readonly componentHalted: Gauge<string>;
@@ -101,6 +104,7 @@ export class AndonMetrics {
   private readonly alerts: Counter<string>;
   private readonly health: Gauge<string>;
   private readonly ready: Gauge<string>;
+  private readonly breakers: ReturnType<typeof breakerMetrics>;
   private readonly tools: BoundedLabel;
   private readonly components: BoundedLabel;
   private readonly isHalted: (state: string) => boolean;
@@ -130,6 +134,8 @@ export class AndonMetrics {
 
     this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
     this.recovery = recoveryMetrics(this.registry, p);
+    this.limitMetrics = new LimitMetrics(this.registry, p);
+    this.breakers = breakerMetrics(this.registry, p);
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);
@@ -280,6 +286,7 @@ export class AndonMetrics {
       [events.health, this.onHealth],
       [events.readiness, this.onReadiness],
       ...this.recovery.subs(),
+      this.breakers,
     ];
   }
 
@@ -288,6 +295,7 @@ export class AndonMetrics {
     if (this.started) return this;
     this.started = true;
     for (const [ch, fn] of this.subs()) ch.subscribe(fn);
+    this.limitMetrics.start();
     if (!this.inflightFn) requestStartChannel.subscribe(this.onStart);
     return this;
   }
@@ -297,6 +305,7 @@ export class AndonMetrics {
     if (!this.started) return;
     this.started = false;
     for (const [ch, fn] of this.subs()) ch.unsubscribe(fn);
+    this.limitMetrics.stop();
     if (!this.inflightFn) requestStartChannel.unsubscribe(this.onStart);
   }
 

@@ -9,7 +9,9 @@ import { RuntimeErrors } from '../errors/runtime.js';
 import type { McpServer } from '../server/server.js';
 import { serveHttp, type HttpEndpoint } from '../transports/serve-http.js';
 import type { HttpTransportOptions, StreamableHttpHandler } from '../transports/streamable-http.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { prepareHttpSecurity, type HttpSecurityOptions } from './http-security.js';
 import type { HaltRegistry } from './halt.js';
 import type { Journal } from './journal.js';
 import type { SessionPersistence } from './session-persistence.js';
@@ -35,13 +37,18 @@ export async function restore(handler: StreamableHttpHandler, st: RestoreState, 
 }
 
 /** Listens for MCP over HTTP, after restoring state into the handler (nothing is served before). */
-export async function listenHttp(server: McpServer, o: HttpTransportOptions & { port?: number; host?: string }, log: Logger, st: RestoreState): Promise<HttpEndpoint> {
+export async function listenHttp(server: McpServer, o: HttpTransportOptions & HttpSecurityOptions & { port?: number; host?: string }, log: Logger, st: RestoreState, clock?: Clock): Promise<HttpEndpoint> {
   const port = o.port ?? Number(process.env.PORT ?? 3000);
   const host = o.host ?? '127.0.0.1';
   let restoring = true;
+  // TLS files and the OAuth stage (docs/security.md); a bad certificate pair fails the start here.
+  const { tls: tlsOptions, auth, ...http } = o;
+  const sec = await prepareHttpSecurity(server, { tls: tlsOptions, auth, path: o.path }, log, clock);
   try {
-    return await serveHttp(server, {
-      ...o,
+    const ep = await serveHttp(server, {
+      ...http,
+      tls: sec.tls,
+      guard: sec.guard,
       port,
       host,
       logger: log,
@@ -61,7 +68,15 @@ export async function listenHttp(server: McpServer, o: HttpTransportOptions & { 
         restoring = false;
       },
     });
+    sec.listening(ep.url);
+    const close = ep.close.bind(ep);
+    ep.close = async () => {
+      await close();
+      sec.close();
+    };
+    return ep;
   } catch (err) {
+    sec.close();
     if (restoring) throw err;
     throw listenFailed('MCP', host, port, err);
   }

@@ -10,12 +10,14 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ObservabilityOptions } from '../observability/observability.js';
 import type { RecoveryOptions } from './recovery/strategist.js';
+import type { HttpSecurityOptions } from './http-security.js';
+import type { BreakersOptions } from '../resilience/breakers.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions {
   server: McpServer;
-  /** Streamable HTTP listener. Default `{ port: PORT or 3000, host: '127.0.0.1' }`; false for none. */
-  http?: (HttpTransportOptions & { port?: number; host?: string }) | false;
+  /** Streamable HTTP listener. Default `{ port: PORT or 3000, host: '127.0.0.1' }`; false for none. `tls`/`auth`: docs/security.md. */
+  http?: (HttpTransportOptions & HttpSecurityOptions & { port?: number; host?: string }) | false;
   /** Serve stdio too (or only, with `http: false`). Default false. */
   stdio?: boolean | { input?: Readable; output?: Writable };
   /** State directory for the file store and the admin token. Default `ANDON_STATE_DIR` or `./.andon`. */
@@ -50,6 +52,11 @@ export interface RuntimeOptions {
   observability?: Omit<ObservabilityOptions, 'server' | 'logger' | 'stateDir'> | false;
   /** The recovery strategist (classification, plans, decisions; src/runtime/recovery/). `false` turns it off. */
   recovery?: RecoveryOptions | false;
+  /**
+   * Circuit breakers per tool and per `ctx.downstream` name (src/resilience/breakers.ts). Default
+   * on: opens at ≥ 50 % errors of ≥ 20 calls in 60 s, half-open after 30 s with 3 probes. `false` for none.
+   */
+  breakers?: BreakersOptions | false;
   /** Called with the exit code after a signal-initiated drain. Default process.exit. */
   exit?: (code: number) => void;
   /** Time for drain grace and halting timers, flushes and phase timestamps. Default the system clock. */

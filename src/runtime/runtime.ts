@@ -36,6 +36,8 @@ import type { ReloadReport } from '../config/reload.js';
 import { defaultStore, finishDrain, startObservability, startOps, wireServer } from './wiring.js';
 import { listenHttp } from './http-listen.js';
 import { startRecovery, type RecoveryStrategist } from './recovery/index.js';
+import { BreakerRegistry } from '../resilience/breakers.js';
+import { installBreakers } from '../resilience/breaker-stage.js';
 
 export { EXIT, type DrainResult, type RuntimeOptions } from './options.js';
 const DAY = 24 * 60 * 60 * 1000;
@@ -55,6 +57,8 @@ export class Runtime {
   /** The recovery strategist (src/runtime/recovery/); undefined with `recovery: false`. */
   recovery: RecoveryStrategist | undefined;
   adminToken = '';
+  /** Circuit breakers: `tool:<name>` and `downstream:<name>` (GET /admin/breakers, `andon breakers`). */
+  readonly breakers: BreakerRegistry;
   private readonly opts: RuntimeOptions;
   private readonly log: Logger;
   private readonly tree: ComponentTree;
@@ -77,6 +81,7 @@ export class Runtime {
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
+    this.breakers = new BreakerRegistry(options.breakers === false ? { enabled: false } : (options.breakers ?? {}), this.clock, this.log);
     const phase = () => this.drainer.phase;
     const { server, log, clock, halts, failures } = this;
     const { intensity, backoff } = options;
@@ -144,6 +149,7 @@ export class Runtime {
     if (this.opts.observability !== false) this.obs = await startObservability(this.opts, d);
     this.recovery = await startRecovery(this.opts.recovery, { host: { components: () => this.components(), halt: (id, r, by) => this.halt(id, r, by), canNotify: () => !!this.obs?.alerts }, clock: this.clock, log: this.log, store: this.store });
     wireServer(this.server, { failures: this.failures, sessions: this.sessions, journal: this.journal, gate: { phase: d.phase, halts: this.halts, serverHalted: () => this.tree.serverHalted } });
+    installBreakers(this.server, this.breakers);
     await this.tree.start();
     try {
       await this.listen();
@@ -165,7 +171,9 @@ export class Runtime {
         flush: () => this.flush(),
         escaped: (err, how) => this.failures.escaped(err, how),
         reload: () => {
-          if (!this.reload()) this.log.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: this node has no configuration reloader');
+          // SIGHUP also re-reads the TLS certificate files (docs/security.md).
+          const tls = this.http?.tls?.reload();
+          if (!this.reload() && !tls) this.log.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: this node has no configuration reloader');
         },
         shortenDrain: () => void (this.opts.drain = { graceMs: Math.min(this.graceMs, 2000), haltMs: 3000 }),
       });
@@ -178,7 +186,7 @@ export class Runtime {
   /** Restores sessions and the journal into the HTTP handler, then listens; then stdio. */
   private async listen(): Promise<void> {
     if (this.opts.http !== false) {
-      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true });
+      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true }, this.clock);
       await this.tree.addHttp(http);
     }
     if (this.opts.stdio) {
@@ -237,6 +245,7 @@ export class Runtime {
     await this.root.stop('drain');
     if (this.flushTimer) this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    this.breakers.dispose();
     await this.sessions.settled();
     await this.journal?.settled();
     await this.recovery?.stop();

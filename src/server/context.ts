@@ -72,6 +72,15 @@ export interface Exchange {
   closeStream?: () => void;
 }
 
+/**
+ * Runs a handler's calls to a named downstream (`ctx.downstream(name, fn)`). The runtime installs
+ * its circuit breakers here (`server.downstreams`); without one, `fn` simply runs.
+ */
+export interface DownstreamRunner {
+  /** Runs `fn` under the breaker `downstream:<name>`; rejects with ANDON_BREAKER_OPEN while it is open. */
+  run<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
+}
+
 /** Options of the ask methods (elicit, sample, listRoots). */
 export interface AskOptions {
   /** Key of the request in a 2026 `inputRequests` map; the answer comes back under it. */
@@ -90,6 +99,8 @@ export class RequestContext {
   taskAsker: ((key: string, method: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>) | undefined;
   /** @internal Answers (2026 inputResponses) this round consumed; carried into the next round's state. */
   usedAnswers: Record<string, unknown> | undefined;
+  /** @internal Who runs `downstream()` calls (the server's, set per request); undefined runs them directly. */
+  downstreams: DownstreamRunner | undefined = undefined;
   private inputCounter = 0;
 
   constructor(
@@ -147,6 +158,22 @@ export class RequestContext {
   get baggage(): string | undefined {
     const t = this.meta.baggage;
     return typeof t === 'string' ? t : undefined;
+  }
+
+  /**
+   * Calls a named downstream (an API, a database) through its circuit breaker
+   * `downstream:<name>`: a rejection or throw of `fn` counts as a failure, and while the breaker
+   * is open `fn` is not called and the promise rejects with an AndonError ANDON_BREAKER_OPEN
+   * (left uncaught in a tool handler, the client gets that refusal: 503 + Retry-After).
+   */
+  downstream<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    const r = this.downstreams;
+    if (r !== undefined) return r.run(name, fn);
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Reports progress when the client asked for it with `_meta.progressToken`; otherwise a no-op. */

@@ -9,7 +9,7 @@ import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../pr
 import { resultResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
 import { ALL_VERSIONS, META, SESSION_VERSIONS, STATELESS_VERSIONS, type Era } from '../protocol/versions.js';
-import { InputRequiredSignal, RequestContext } from './context.js';
+import { InputRequiredSignal, RequestContext, type DownstreamRunner } from './context.js';
 import { makePrompt, makeResource, makeTemplate, makeTool, type PromptEntry, type ResourceEntry, type TemplateEntry, type ToolEntry } from './registry.js';
 import type { Peer, Session, Sink } from './session.js';
 import { clientNotification } from './client-notification.js';
@@ -82,6 +82,8 @@ export class McpServer {
    * error that escapes a handler (a throw in a timer, a lost rejection) is traced to its component.
    */
   toolScope: AsyncLocalStorage<string> | undefined;
+  /** Set by the runtime: runs handlers' `ctx.downstream(name, fn)` under circuit breakers. Default none (fn runs). */
+  downstreams: DownstreamRunner | undefined;
   private capsCache: Record<string, unknown> | undefined;
   private readonly serverMeta: Record<string, unknown>;
   /** Task support for tools that declare it (2025 tasks, 2026 tasks extension). */
@@ -483,7 +485,9 @@ export class McpServer {
     inputResponses: Record<string, unknown> | undefined,
     requestState: string | undefined,
   ): RequestContext {
-    return new RequestContext(inc.request.id, inc.request.method, inc.era, version, inc instanceof Incoming ? inc : inc.signal, meta, caps, clientInfo, inc.exchange, inc.peer, logLevel, inputResponses, requestState);
+    const ctx = new RequestContext(inc.request.id, inc.request.method, inc.era, version, inc instanceof Incoming ? inc : inc.signal, meta, caps, clientInfo, inc.exchange, inc.peer, logLevel, inputResponses, requestState);
+    ctx.downstreams = this.downstreams;
+    return ctx;
   }
 
   /** Methods whose semantics are the same in both eras. */

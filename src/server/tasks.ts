@@ -76,6 +76,7 @@ export class TaskManager {
     this.tasks.set(rec.taskId, rec);
     const send = session?.standalone ?? (() => {});
     const bg = new RequestContext(ctx.requestId, 'tools/call', era, ctx.protocolVersion, rec.abort.signal, { ...ctx.meta, progressToken: undefined }, ctx.clientCapabilities, ctx.clientInfo, { send: (m) => send(m) }, ctx.peer, undefined, undefined, undefined);
+    bg.downstreams = ctx.downstreams;
     bg.prepared = ctx.prepared;
     if (era === '2026') bg.taskAsker = (key, method, p) => this.park(rec, key, method, p);
     rec.done = this.server.runTool(tool, args, bg).then(

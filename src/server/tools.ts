@@ -5,6 +5,8 @@
  * Failures of the tool itself are `isError` results; only protocol errors throw.
  */
 import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
+import { isError } from '../errors/catalogue.js';
+import { BreakerErrors } from '../errors/breakers.js';
 import type { Era } from '../protocol/versions.js';
 import { InputRequiredSignal, type RequestContext } from './context.js';
 import type { ToolEntry } from './registry.js';
@@ -23,7 +25,7 @@ export async function serveToolCall(server: McpServer, tools: Map<string, ToolEn
   else if (args === null || typeof args !== 'object' || Array.isArray(args)) throw invalidParams('arguments', 'must be an object');
   if (tool.validateInput) {
     const problem = tool.validateInput(args);
-    if (problem) return toolError(`Invalid arguments for tool "${name}": ${problem}`);
+    if (problem) return notCounted(toolError(`Invalid arguments for tool "${name}": ${problem}`));
   }
   const support = tool.options.taskSupport ?? 'forbidden';
   if (tool.options.prepare) ctx.prepared = await tool.options.prepare(args, ctx);
@@ -50,10 +52,11 @@ export async function runToolHandler(server: McpServer, tool: ToolEntry, args: R
     server.observer.toolResult?.(tool.name, undefined);
   } catch (err) {
     if (err instanceof InputRequiredSignal) throw err;
-    if (ctx.signal.aborted) return toolError(`Tool "${tool.name}" was cancelled`);
+    if (ctx.signal.aborted) return notCounted(toolError(`Tool "${tool.name}" was cancelled`));
     // An McpError is the handler saying "protocol error" on purpose (-32042 URL elicitation
-    // required, -32021 missing capability, …): it goes out as a JSON-RPC error.
-    if (err instanceof McpError) throw err;
+    // required, -32021 missing capability, …): it goes out as a JSON-RPC error. So does an open
+    // downstream breaker (`ctx.downstream`) left uncaught: the client gets 503 + Retry-After.
+    if (err instanceof McpError || isError(err, BreakerErrors.Open)) throw err;
     server.observer.toolResult?.(tool.name, err instanceof Error ? err : new Error(String(err)));
     // The message is the tool's own words; the stack stays on the server.
     return toolError(err instanceof Error ? err.message || err.name : String(err));
@@ -65,6 +68,17 @@ export async function runToolHandler(server: McpServer, tool: ToolEntry, args: R
     if (problem) return toolError(`Tool "${tool.name}" returned output that does not match its outputSchema: ${problem}`);
   }
   return result as unknown as Record<string, unknown>;
+}
+
+/**
+ * Marks an `isError` result that is not the tool's failure (arguments failing the input schema,
+ * a cancelled call): circuit breakers do not count it. A symbol key never reaches the wire.
+ */
+export const NOT_COUNTED: unique symbol = Symbol('andon.notCounted');
+
+function notCounted(result: Record<string, unknown>): Record<string, unknown> {
+  (result as { [NOT_COUNTED]?: true })[NOT_COUNTED] = true;
+  return result;
 }
 
 /** A tool-level failure: an `isError` result the client's model can read, not a protocol error. */

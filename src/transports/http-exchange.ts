@@ -23,6 +23,10 @@ export interface ExchangeShared {
   nextStreamId(session: Session | undefined): string;
   /** Makes a session live after a successful initialize. */
   register(session: Session): void;
+  /** An initialize that failed: its session never goes live (its limit slot is given back). */
+  initFailed(session: Session): void;
+  /** Takes an SSE stream slot for `res` (`limits.maxSseStreams`); false when none is free. */
+  streamSlot(res: ServerResponse): boolean;
 }
 
 /**
@@ -36,6 +40,8 @@ export class HttpExchange implements Exchange {
   done = false;
   /** `responseMode: 'sse'`: the stream opens at the end of the turn, unless the response comes first. */
   private deferred = false;
+  /** Every SSE stream slot was taken when this exchange asked for one: it answers as JSON. */
+  private noSlot = false;
 
   constructor(
     private readonly shared: ExchangeShared,
@@ -76,12 +82,19 @@ export class HttpExchange implements Exchange {
     }
   }
 
-  /** Opens (once) the SSE stream this request's messages and response go to. */
-  openStream(): SseStream {
+  /**
+   * Opens (once) the SSE stream this request's messages and response go to. Null when every SSE
+   * stream slot is taken: the response stays JSON, related messages go to the session's GET stream.
+   */
+  openStream(): SseStream | null {
     if (this.deferred) this.undefer();
     let stream = this.stream;
     if (!stream) {
       const { shared, session, era } = this;
+      if (this.noSlot || !shared.streamSlot(this.res)) {
+        this.noSlot = true;
+        return null;
+      }
       const streamId = shared.nextStreamId(session);
       const prime = era === '2025' && session !== undefined && session.protocolVersion >= '2025-11-25';
       const headers = session ? { 'mcp-session-id': session.id } : undefined;
@@ -129,6 +142,7 @@ export class HttpExchange implements Exchange {
     const { res, era, session, shared } = this;
     if (this.isInit) {
       if (session && 'result' in response) shared.register(session);
+      else if (session) shared.initFailed(session);
     } else if (era === '2025' && session) {
       session.inflight.delete(this.id);
     }
@@ -163,6 +177,7 @@ export class HttpExchange implements Exchange {
       // A refused initialize opened no session: it gets no session id.
       if (session && !this.isInit) headers['mcp-session-id'] = session.id;
       if (refusal.retryAfter !== undefined) headers['retry-after'] = refusal.retryAfter;
+      if (refusal.wwwAuthenticate !== undefined) headers['www-authenticate'] = refusal.wwwAuthenticate;
       res.writeHead(refusal.status, headers).end(body);
       return;
     }

@@ -4,7 +4,8 @@
  * which must agree with the body so intermediaries can route on headers alone.
  */
 import type { IncomingMessage } from 'node:http';
-import type { JsonRpcRequest } from '../protocol/jsonrpc.js';
+import type { JsonRpcMessage, JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { META, SESSION_VERSIONS, isStatelessVersion, type Era } from '../protocol/versions.js';
 import type { McpServer } from '../server/server.js';
 
 /**
@@ -55,4 +56,24 @@ export function headerMismatch(req: IncomingMessage, request: JsonRpcRequest): s
     if (name !== expected) return `Header mismatch: Mcp-Name header "${String(name)}" does not match params.${key} "${String(expected)}"`;
   }
   return null;
+}
+
+/**
+ * The header decides when present: a session-era version means 2025, anything else (2026-07-28
+ * or an unknown version, which then gets -32022) means stateless. Without the header, a request
+ * carrying the 2026 `_meta` version key, or server/discover, is stateless.
+ */
+export function eraOf(req: IncomingMessage, msg: JsonRpcMessage): Era {
+  const pv = req.headers['mcp-protocol-version'];
+  if (typeof pv === 'string') {
+    if (SESSION_VERSIONS.includes(pv) || pv === '2024-11-05') return '2025';
+    // An unknown version on a request that names a session is a 2025 client: it gets the 2025 400.
+    return isStatelessVersion(pv) || req.headers['mcp-session-id'] === undefined ? '2026' : '2025';
+  }
+  if ('method' in msg) {
+    if (msg.method === 'server/discover') return '2026';
+    const meta = msg.params?._meta as Record<string, unknown> | undefined;
+    if (meta && typeof meta === 'object' && META.protocolVersion in meta) return '2026';
+  }
+  return '2025';
 }

@@ -37,7 +37,41 @@ export interface HttpTransportOptions {
    * coalesced and misses remembered briefly, so unknown ids cannot flood the store.
    */
   loadSession?: (id: string) => Promise<import('../server/session.js').Session | undefined>;
+  /** Connection limits (sockets, slow clients, bodies being read); see {@link ConnectionLimits}. */
+  connections?: ConnectionLimits;
+  /** Session limits (sessions, SSE streams, subscriptions, URI length); see {@link SessionLimits}. */
+  limits?: SessionLimits;
   /** Time for the session sweeper and SSE keep-alives. Default the server's `clock`. */
   clock?: Clock;
   logger?: Logger;
+}
+
+/** Connection limits of the endpoint. Every field has a default; config section `connections`. */
+export interface ConnectionLimits {
+  /** Open TCP connections; beyond it a new socket gets a raw 503 + Retry-After and is closed. Default 1024. */
+  max?: number;
+  /** Open TCP connections from one remote address. Default 256. */
+  maxPerClient?: number;
+  /** Time to receive a request's headers (node:http `headersTimeout`, 408). Default 10,000 ms. */
+  headersTimeoutMs?: number;
+  /** Time to receive a whole request, body included (node:http `requestTimeout`, 408). Default 30,000 ms. */
+  requestTimeoutMs?: number;
+  /** Keep-alive idle time between requests (node:http `keepAliveTimeout`). Default 65,000 ms. */
+  idleSocketMs?: number;
+  /** Request-body bytes being read at once, all connections together. Default 64 MiB. */
+  maxBufferedBodyBytes?: number;
+}
+
+/** Session limits of the endpoint. Every field has a default; config section `limits`. */
+export interface SessionLimits {
+  /** Live 2025 sessions. Default 10,000. */
+  maxSessions?: number;
+  /** Live 2025 sessions opened from one remote address. Default 1,000. */
+  maxSessionsPerClient?: number;
+  /** Open SSE streams (GET streams, SSE responses, 2026 listen streams). Default 10,000. */
+  maxSseStreams?: number;
+  /** `resources/subscribe` URIs one session may hold. Default 1,000. */
+  maxSubscriptionsPerSession?: number;
+  /** Longest `params.uri` and HTTP request target. Default 2,048. */
+  maxUriLength?: number;
 }

@@ -6,6 +6,9 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { AddressInfo } from 'node:net';
 import type { McpServer } from '../server/server.js';
 import { StreamableHttpHandler, type HttpTransportOptions } from './streamable-http.js';
+import { httpServerOptions, type LimitsSnapshot } from './http-limits.js';
+import { frontHandler, type RequestGuard } from './http-front.js';
+import type { TlsContext } from './tls.js';
 
 /** Options of {@link serveHttp}. */
 export interface ServeHttpOptions extends HttpTransportOptions {
@@ -18,6 +21,10 @@ export interface ServeHttpOptions extends HttpTransportOptions {
    * restores sessions and the journal here, so nothing is served before they are back.
    */
   beforeListen?: (handler: StreamableHttpHandler) => Promise<void> | void;
+  /** Serve HTTPS with this context (HSTS on every response unless the context turns it off). */
+  tls?: TlsContext;
+  /** Runs before the handler and may answer itself (the OAuth resource server, src/auth). */
+  guard?: RequestGuard;
 }
 
 /** A running HTTP endpoint. */
@@ -26,13 +33,23 @@ export interface HttpEndpoint {
   port: number;
   httpServer: HttpServer;
   handler: StreamableHttpHandler;
+  /** Degradation: refuse new connections and sessions (503 + Retry-After) while set; null lifts it. */
+  refuseNew(reason: string | null): void;
+  /** Sockets, sessions, SSE streams and body bytes against their caps, and refusals so far. */
+  limitsSnapshot(): LimitsSnapshot;
+  /** The TLS context when serving HTTPS (reload it on SIGHUP). */
+  tls?: TlsContext;
   close(): Promise<void>;
 }
 
 /** Serves `server` over Streamable HTTP on its own node:http server. */
 export async function serveHttp(server: McpServer, options: ServeHttpOptions = {}): Promise<HttpEndpoint> {
   const handler = new StreamableHttpHandler(server, options);
-  const httpServer = createHttpServer({ keepAliveTimeout: 65_000 }, handler.handle);
+  const handle = frontHandler(handler.handle, { hsts: options.tls?.hsts, guard: options.guard, logger: options.logger });
+  // Slow clients: node:http answers 408 and closes past headersTimeout / requestTimeout.
+  const serverOptions = httpServerOptions(handler.limits.c);
+  const httpServer = options.tls ? (options.tls.createHttpsServer(serverOptions, handle) as unknown as HttpServer) : createHttpServer(serverOptions, handle);
+  handler.limits.attach(httpServer);
   const host = options.host ?? '127.0.0.1';
   await options.beforeListen?.(handler);
   await new Promise<void>((resolve, reject) => {
@@ -48,10 +65,13 @@ export async function serveHttp(server: McpServer, options: ServeHttpOptions = {
   const port = (httpServer.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${shownHost}:${port}${options.path ?? '/mcp'}`,
+    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}${options.path ?? '/mcp'}`,
     port,
     httpServer,
     handler,
+    refuseNew: (reason) => handler.refuseNew(reason),
+    limitsSnapshot: () => handler.limitsSnapshot(),
+    tls: options.tls,
     async close() {
       await handler.close();
       await new Promise<void>((resolve) => {

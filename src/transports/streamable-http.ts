@@ -19,7 +19,7 @@ import { Session } from '../server/session.js';
 import { MemoryEventStore, type EventStore } from './event-store.js';
 import { DEFAULT_MAX_STREAM_BUFFER_BYTES, SseStream, type SseOptions } from './sse.js';
 import { HttpExchange, finishSafely, type ExchangeShared } from './http-exchange.js';
-import { acceptsJson, acceptsSse, headerMismatch, paramHeaderMismatch } from './http-headers.js';
+import { acceptsJson, acceptsSse, eraOf, headerMismatch, paramHeaderMismatch } from './http-headers.js';
 import { LOCAL_HOSTS, hostOriginRefusal } from './http-origin.js';
 import type { HttpTransportOptions } from './http-options.js';
 import { SessionAdopter } from './session-adopter.js';
@@ -30,22 +30,11 @@ import { WireErrors } from '../errors/wire.js';
 import { nullLogger } from '../util/logger.js';
 import { channels } from '../runtime/events.js';
 import { HTTP_STREAM_EXCHANGE, httpRefusalAnswer } from '../admission/wire.js';
-import { AndonError, type ErrorDef } from '../errors/catalogue.js';
 import { HttpErrors } from '../errors/http.js';
-
-const JSON_HEADERS = { 'content-type': 'application/json' };
-
-/** Thrown for HTTP-level refusals: status and JSON-RPC code come from its catalogue entry ({@link HttpErrors}). */
-class HttpError extends AndonError {
-  constructor(
-    def: ErrorDef,
-    message: string,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(def, message);
-    this.name = 'HttpError';
-  }
-}
+import { HttpError, JSON_HEADERS, readBody, sendFailure, sendJson } from './http-body.js';
+import { HttpLimits, LIMIT_RETRY_AFTER_S, REFUSED, type LimitsSnapshot } from './http-limits.js';
+import { LimitErrors } from '../errors/limits.js';
+import { limitsStage } from '../admission/stages/limits.js';
 
 /** The Streamable HTTP request handler; mount it on any node:http server. */
 export class StreamableHttpHandler {
@@ -75,6 +64,9 @@ export class StreamableHttpHandler {
   private accepting = true;
   private refuseReason = 'Service Unavailable';
   private readonly adopter: SessionAdopter | undefined;
+  /** Connection and session limits; `attach(httpServer)` counts a server's sockets (serveHttp does). */
+  readonly limits: HttpLimits;
+  private readonly maxTarget: number;
 
   constructor(
     readonly server: McpServer,
@@ -101,13 +93,19 @@ export class StreamableHttpHandler {
     this.sweeper = this.clock.setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
     this.sweeper.unref?.();
     this.adopter = options.loadSession && new SessionAdopter(options.loadSession, this.clock, (s) => this.sessions.has(s.id) || this.restoreSession(s), this.log, (def, msg) => new HttpError(def, msg, { 'retry-after': '1' }));
+    const limits = (this.limits = new HttpLimits(this.clock, options.connections, options.limits));
+    this.maxTarget = limits.l.maxUriLength;
+    server.use(limitsStage({ maxUriLength: limits.l.maxUriLength, maxSubscriptionsPerSession: limits.l.maxSubscriptionsPerSession, onRefused: (l) => limits.stageRefused(l) }));
     this.shared = {
       mode: this.mode,
       sseBase: this.sseBase,
       eventStore: this.eventStore,
       requestStreams: this.requestStreams,
       nextStreamId: (session) => `${session ? session.id : 'r'}-${this.streamNonce}${(++this.streamSeq).toString(36)}`,
+      streamSlot: (res) => limits.tryStream(res),
+      initFailed: (session) => limits.sessionFailed(session.id),
       register: (session) => {
+        limits.sessionOpened();
         session.standalone = null;
         this.sessions.set(session.id, session);
         this.server.addSession(session);
@@ -117,6 +115,8 @@ export class StreamableHttpHandler {
 
   /** node:http request listener. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // A request parsed from a socket refused at connection time (already answered 503) is not served.
+    if ((req.socket as unknown as Record<symbol, unknown>)[REFUSED] === true) return;
     // Nodes on a shared store: a session created on another node is fetched first (session-adopter.ts).
     if (!this.adopter?.intercept(req, this.sessions, () => this.handle2(req, res), (err) => this.fail(res, err))) this.handle2(req, res);
   };
@@ -131,6 +131,10 @@ export class StreamableHttpHandler {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
+    if (url.length > this.maxTarget) {
+      this.limits.targetRefused();
+      throw new HttpError(LimitErrors.TargetTooLong, `URI Too Long: the request target is ${url.length} characters, longer than the limit of ${this.maxTarget} (limits.maxUriLength)`);
+    }
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
     if (pathname !== this.path) throw new HttpError(HttpErrors.NotFound, `Not found: ${pathname} (the MCP endpoint is ${this.path})`);
@@ -164,44 +168,13 @@ export class StreamableHttpHandler {
     if (!acceptsJson(accept) || !acceptsSse(accept)) {
       throw new HttpError(HttpErrors.NotAcceptable, 'Not Acceptable: Accept must list both application/json and text/event-stream');
     }
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > this.maxBody) {
-      return this.tooLarge(req, res);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let aborted = false;
-    req.on('data', (c: Buffer) => {
-      if (aborted) return;
-      size += c.length;
-      if (size > this.maxBody) {
-        aborted = true;
-        chunks.length = 0;
-        this.tooLarge(req, res);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (aborted) return;
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    readBody(req, res, this.maxBody, this.limits, (text) => {
       try {
         this.message(req, res, text);
       } catch (err) {
         this.fail(res, err);
       }
     });
-    req.on('error', () => {
-      aborted = true;
-    });
-  }
-
-  private tooLarge(req: IncomingMessage, res: ServerResponse): void {
-    // Stop reading: answer now and close the connection instead of buffering the rest.
-    req.pause();
-    const body = JSON.stringify(errorResponse(null, new McpError(HttpErrors.PayloadTooLarge.wireCode, `Payload Too Large: the body exceeds the limit of ${this.maxBody} bytes`)));
-    res.writeHead(HttpErrors.PayloadTooLarge.httpStatus, { ...JSON_HEADERS, connection: 'close', 'content-length': Buffer.byteLength(body) });
-    res.end(body, () => req.socket.destroy());
   }
 
   private message(req: IncomingMessage, res: ServerResponse, text: string): void {
@@ -210,29 +183,9 @@ export class StreamableHttpHandler {
     const msg = c.message;
     // Refusals (drain, halts, limits) are the admission pipeline's: requests go on to the server,
     // whose stages refuse them; responses and notifications pass so in-flight work can finish.
-    const era = this.eraOf(req, msg);
+    const era = eraOf(req, msg);
     if (era === '2026') return this.post2026(req, res, c.kind, msg);
     return this.post2025(req, res, c.kind, msg);
-  }
-
-  /**
-   * The header decides when present: a session-era version means 2025, anything else (2026-07-28
-   * or an unknown version, which then gets -32022) means stateless. Without the header, a request
-   * carrying the 2026 `_meta` version key, or server/discover, is stateless.
-   */
-  private eraOf(req: IncomingMessage, msg: JsonRpcMessage): Era {
-    const pv = req.headers['mcp-protocol-version'];
-    if (typeof pv === 'string') {
-      if (SESSION_VERSIONS.includes(pv) || pv === '2024-11-05') return '2025';
-      // An unknown version on a request that names a session is a 2025 client: it gets the 2025 400.
-      return isStatelessVersion(pv) || req.headers['mcp-session-id'] === undefined ? '2026' : '2025';
-    }
-    if ('method' in msg) {
-      if (msg.method === 'server/discover') return '2026';
-      const meta = msg.params?._meta as Record<string, unknown> | undefined;
-      if (meta && typeof meta === 'object' && META.protocolVersion in meta) return '2026';
-    }
-    return '2025';
   }
 
   // ── 2026: stateless ──
@@ -261,7 +214,15 @@ export class StreamableHttpHandler {
       // A listen opens a stream, no handler: it passes the admission stages only.
       const inc = new Incoming(request, undefined, undefined, '2026', HTTP_STREAM_EXCHANGE, new RequestAbort(), req.headers);
       inc.remote = req.socket.remoteAddress;
-      return void this.server.admission.admit(inc).then(() => this.listen(res, request), (err: unknown) => this.send(res, ...httpRefusalAnswer(request.id, err)));
+      return void this.server.admission.admit(inc).then(
+        () => {
+          const refusal = this.limits.streamRefusal();
+          if (refusal) return this.send(res, ...httpRefusalAnswer(request.id, refusal));
+          this.limits.streamOpened(res);
+          this.listen(res, request);
+        },
+        (err: unknown) => this.send(res, ...httpRefusalAnswer(request.id, err)),
+      );
     }
     const x = this.dispatch(res, request, '2026', undefined, new RequestAbort());
     // Closing the stream is cancellation in 2026.
@@ -293,7 +254,10 @@ export class StreamableHttpHandler {
 
   private post2025(req: IncomingMessage, res: ServerResponse, kind: 'request' | 'notification' | 'response', msg: JsonRpcMessage): void {
     if (kind === 'request' && (msg as JsonRpcRequest).method === 'initialize') {
+      const refusal = this.limits.sessionRefusal(this.sessions.size, req.socket.remoteAddress);
+      if (refusal) return this.send(res, ...httpRefusalAnswer((msg as JsonRpcRequest).id, refusal));
       const session = new Session(pooledSessionId(), this.clock.now());
+      this.limits.sessionPending(session.id, req.socket.remoteAddress);
       this.dispatch(res, msg as JsonRpcRequest, '2025', session, new RequestAbort(), true);
       return;
     }
@@ -365,6 +329,9 @@ export class StreamableHttpHandler {
     }
     const session = this.sessionOf(req);
     if (!this.accepting) throw new HttpError(HttpErrors.NotAccepting, this.refuseReason, { 'retry-after': '5' });
+    const refusal = this.limits.streamRefusal();
+    if (refusal) throw new HttpError(LimitErrors.TooManyStreams, refusal.message, { 'retry-after': String(LIMIT_RETRY_AFTER_S) });
+    this.limits.streamOpened(res);
     const headers = { 'mcp-session-id': session.id };
     const lastEventId = req.headers['last-event-id'];
     if (typeof lastEventId === 'string' && lastEventId.length) {
@@ -416,6 +383,7 @@ export class StreamableHttpHandler {
 
   private closeSession(session: Session): void {
     this.sessions.delete(session.id);
+    this.limits.sessionClosed(session.id);
     this.server.removeSession(session);
     const s = this.standaloneStreams.get(session.id);
     if (s) {
@@ -435,22 +403,11 @@ export class StreamableHttpHandler {
   // ── helpers ──
 
   private send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    const text = JSON.stringify(body);
-    res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...headers });
-    res.end(text);
+    sendJson(res, status, body, headers);
   }
 
   private fail(res: ServerResponse, err: unknown): void {
-    if (err instanceof HttpError) {
-      this.send(res, err.httpStatus ?? 500, errorResponse(null, new McpError(err.wireCode ?? ErrorCode.InternalError, err.message)), err.headers);
-      return;
-    }
-    this.log.error({ err }, 'unexpected error in HTTP transport');
-    this.send(res, 500, errorResponse(null, err));
+    sendFailure(res, err, this.log);
   }
 
   /**
@@ -461,6 +418,19 @@ export class StreamableHttpHandler {
     this.accepting = accepting;
     this.refuseReason = reason;
     this.server.halts.setComponent('transport:http', accepting ? null : reason, reason);
+  }
+
+  /**
+   * Degradation: while a reason is set, new TCP connections (when `limits.attach`ed) and new
+   * sessions are refused with 503 + Retry-After; existing sessions and streams keep working.
+   */
+  refuseNew(reason: string | null): void {
+    this.limits.refuseNew(reason);
+  }
+
+  /** Sockets, sessions, streams and body bytes against their caps, and refusals so far. */
+  limitsSnapshot(): LimitsSnapshot {
+    return this.limits.snapshot(this.sessions.size);
   }
 
   get isAccepting(): boolean {
@@ -485,9 +455,11 @@ export class StreamableHttpHandler {
     for (const { stream } of this.requestStreams.values()) stream.close();
     for (const s of this.sessions.values()) this.server.removeSession(s);
     this.sessions.clear();
+    this.limits.forget();
   }
 }
 
-export type { HttpTransportOptions } from './http-options.js';
+export type { HttpTransportOptions, ConnectionLimits, SessionLimits } from './http-options.js';
+export type { LimitsSnapshot } from './http-limits.js';
 // serveHttp lives in its own module; callers import it from here.
 export { serveHttp, type ServeHttpOptions, type HttpEndpoint } from './serve-http.js';

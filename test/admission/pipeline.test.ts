@@ -27,7 +27,7 @@ describe('admission pipeline', () => {
     assert.deepEqual(await p.run(req('tools/call')), { ok: true });
     assert.deepEqual(seen, ['node', 'halt', 'limit', 'rate-1', 'rate-2', 'degrade', 'flag', 'breaker', 'user-last', 'handler']);
     assert.deepEqual(p.stages().map(([phase]) => phase), ['node', 'halt', 'limit', 'rate', 'rate', 'degrade', 'flag', 'breaker', 'handler']);
-    assert.deepEqual(PHASES, ['node', 'halt', 'limit', 'rate', 'degrade', 'flag', 'breaker', 'handler']);
+    assert.deepEqual(PHASES, ['node', 'auth', 'halt', 'limit', 'rate', 'degrade', 'flag', 'breaker', 'handler']);
   });
 
   test('a refusal stops the request: later stages and the handler never run; sync and async, returned or thrown', async () => {

@@ -13,6 +13,7 @@
 import { events, on, subscribeAll, takeHeldQuarantines, type ComponentEvent, type DrainEvent, type HealthEvent, type QuarantineEvent } from '../../events/index.js';
 import type { AlertManager } from './manager.js';
 import { wireRecoveryAlerts } from './recovery-alerts.js';
+import { breakerAlerts } from './breaker-alerts.js';
 
 /** Options of {@link wireAlerts}. */
 export interface AlertWiringOptions {
@@ -73,6 +74,7 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
     on(events.drain, onDrain as (e: DrainEvent) => void),
     on(events.health, onHealth as (e: HealthEvent) => void),
     on(events.quarantine, onQuarantine),
+    breakerAlerts(alerts),
   ]);
   const unwireRecovery = wireRecoveryAlerts(alerts);
   for (const e of takeHeldQuarantines()) onQuarantine(e);
