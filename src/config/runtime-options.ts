@@ -52,6 +52,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     stdio: c.stdio,
     stateDir: c.stateDir,
     ...(c.store.kind === 'redis' ? { store: redisStoreFromConfig(c.store) } : {}),
+    ...(c.store.nodeId ? { nodeId: c.store.nodeId } : {}),
     ops: opsOn ? { port: c.ops.port, host: c.ops.host } : false,
     drain: { graceMs: c.drain.graceMs, haltMs: c.drain.haltMs },
     intensity: c.intensity,

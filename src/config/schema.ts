@@ -89,6 +89,8 @@ export const storeSchema = z
     prefix: nonEmpty.regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected letters, digits, _ . -' }).default('andon'),
     waitReplicas: z.number().int().min(0).default(0),
     commandTimeoutMs: positiveInt.default(5_000),
+    /** This node's stable name among the nodes on the store. Default `<host name>-<http.port>`. */
+    nodeId: nonEmpty.regex(/^[A-Za-z0-9_.:-]+$/, { error: 'expected letters, digits, _ . : -' }).optional(),
   })
   .superRefine((st, ctx) => {
     const targets = [st.url, st.cluster, st.sentinel].filter((x) => x !== undefined).length;

@@ -39,10 +39,33 @@ export class HaltRegistry {
   /** Changes to one id are applied and persisted in order (concurrent admin calls stay consistent). */
   private readonly queue = new KeyedSerial();
 
+  /**
+   * `nodeId`: this node's stable name on a store shared by several nodes. Halts of the node itself
+   * and of its transports are this node's alone there: they are stored as `node@<nodeId>`,
+   * `transport:http@<nodeId>`, and other nodes' such records are not loaded.
+   */
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
+    private readonly nodeId?: string,
   ) {}
+
+  /** Whether a halt of `id` belongs to this node only (the node, its transports). */
+  static nodeScoped(id: string): boolean {
+    return id === 'node' || id.startsWith('transport:');
+  }
+
+  /** The store key of `id`'s record. */
+  private keyOf(id: string): string {
+    return this.nodeId !== undefined && HaltRegistry.nodeScoped(id) ? `${id}@${this.nodeId}` : id;
+  }
+
+  /** The component id of a stored key, or undefined for another node's node-scoped record. */
+  private idOf(key: string): string | undefined {
+    const at = key.lastIndexOf('@');
+    if (at < 0 || !HaltRegistry.nodeScoped(key.slice(0, at))) return key;
+    return key.slice(at + 1) === this.nodeId ? key.slice(0, at) : undefined;
+  }
 
   /**
    * Loads persisted halt states (call once at start). Each restored halt is published on
@@ -53,18 +76,20 @@ export class HaltRegistry {
   async load(): Promise<HaltRecord[]> {
     const rejected: QuarantineReport[] = [];
     for (const e of await this.store.list<HaltRecord>(NS, { validate: checkHaltRecord, onReject: (r) => rejected.push(r) })) {
-      if (e.value.state === 'normal') continue;
-      const rec: HaltRecord = { id: e.key, state: e.value.state, reason: e.value.reason, since: e.value.since, by: e.value.by ?? 'unknown' };
-      this.records.set(e.key, rec);
-      if (events.component.hasSubscribers) events.component.publish({ id: e.key, kind: kindOf(e.key), from: 'normal', to: rec.state, reason: rec.reason, restored: true });
+      const id = this.idOf(e.key);
+      if (e.value.state === 'normal' || id === undefined) continue;
+      const rec: HaltRecord = { id, state: e.value.state, reason: e.value.reason, since: e.value.since, by: e.value.by ?? 'unknown' };
+      this.records.set(id, rec);
+      if (events.component.hasSubscribers) events.component.publish({ id, kind: kindOf(id), from: 'normal', to: rec.state, reason: rec.reason, restored: true });
     }
     for (const r of rejected) {
-      const id = r.key === '-' ? 'node' : r.key;
+      const id = r.key === '-' ? 'node' : this.idOf(r.key);
+      if (id === undefined) continue;
       const what = r.key === '-' ? 'halt records unreadable' : 'halt record unreadable';
       const rec: HaltRecord = { id, state: 'halted_fatal', reason: `${what}: ${r.reason} (quarantined to ${r.file})`, since: this.clock.now(), by: 'halt-registry' };
       this.records.set(id, rec);
       try {
-        await this.store.set(NS, id, rec);
+        await this.store.set(NS, this.keyOf(id), rec);
       } catch {
         // Still halted in memory for this run; the quarantine report already said why.
       }
@@ -101,7 +126,7 @@ export class HaltRegistry {
     return this.queue.run(id, async () => {
       const prev = this.records.get(id);
       const rec: HaltRecord = { id, state, reason, since: this.clock.now(), by };
-      await this.store.set(NS, id, rec);
+      await this.store.set(NS, this.keyOf(id), rec);
       this.records.set(id, rec);
       events.component.publish({ id, kind: this.described.get(id)?.kind ?? kindOf(id), from: prev?.state ?? 'normal', to: state, reason });
       this.publishState();
@@ -114,7 +139,7 @@ export class HaltRegistry {
     return this.queue.run(id, async () => {
       const prev = this.records.get(id);
       if (!prev) return undefined;
-      await this.store.delete(NS, id);
+      await this.store.delete(NS, this.keyOf(id));
       this.records.delete(id);
       events.component.publish({ id, kind: this.described.get(id)?.kind ?? kindOf(id), from: prev.state, to: 'normal', reason: `resumed by ${by}` });
       this.publishState();

@@ -24,6 +24,11 @@ export interface RuntimeOptions {
   stateDir?: string;
   /** Store backend. Default a FileStore in `stateDir`. */
   store?: Store;
+  /**
+   * This node's stable name among nodes sharing a store (Redis): its own halts (`node`,
+   * `transport:*`) are kept under it. Default `<host name>-<HTTP port>`.
+   */
+  nodeId?: string;
   /** Ops listener (admin API, metrics, health). Default `{ port: OPS_PORT or 9464, host: '127.0.0.1' }`; false for none. */
   ops?: { port?: number; host?: string } | false;
   /** Admin bearer token. Default `ANDON_ADMIN_TOKEN`, else generated once into `<stateDir>/admin-token` (0600). */

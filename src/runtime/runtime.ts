@@ -9,6 +9,8 @@
  * process-signals.ts, admin-token.ts, http-listen.ts, admission-gate.ts, health-feed.ts.
  */
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { ClusterHalts } from './cluster-halts.js';
 import { resolve } from 'node:path';
 import type { McpServer } from '../server/server.js';
 import type { AdmissionPipeline } from '../admission/pipeline.js';
@@ -57,6 +59,10 @@ export class Runtime {
   /** The recovery strategist (src/runtime/recovery/); undefined with `recovery: false`. */
   recovery: RecoveryStrategist | undefined;
   adminToken = '';
+  /** This node's name among nodes sharing a store (`RuntimeOptions.nodeId`; default host name and HTTP port). */
+  readonly nodeId: string;
+  /** Halts announced to and from the other nodes; undefined unless the store is shared. */
+  private readonly clusterHalts: ClusterHalts | undefined;
   /** Circuit breakers: `tool:<name>` and `downstream:<name>` (GET /admin/breakers, `andon breakers`). */
   readonly breakers: BreakerRegistry;
   private readonly opts: RuntimeOptions;
@@ -77,7 +83,10 @@ export class Runtime {
     this.server.clock = this.clock;
     this.stateDir = resolve(options.stateDir ?? process.env.ANDON_STATE_DIR ?? './.andon');
     this.store = options.store ?? defaultStore(this.stateDir, this.log);
-    this.halts = new HaltRegistry(this.store, this.clock);
+    this.nodeId = options.nodeId ?? `${hostname()}-${options.http ? (options.http.port ?? 'http') : 'stdio'}`;
+    // On a shared store, halts of this node and its transports are its own (stored under its id).
+    this.halts = new HaltRegistry(this.store, this.clock, this.store.shared ? this.nodeId : undefined);
+    this.clusterHalts = this.store.shared ? new ClusterHalts(this.store, { halt: (id, r, by) => this.tree.halt(id, r, by), resume: (id, by) => this.tree.resume(id, by) }, this.log, this.nodeId) : undefined;
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
@@ -147,16 +156,18 @@ export class Runtime {
     (this.log as { addSecret?: (v: string) => void }).addSecret?.(this.adminToken);
     const d = { log: this.log, stateDir: this.stateDir, store: this.store, halts: this.halts, http: () => this.http, phase: () => this.drainer.phase };
     if (this.opts.observability !== false) this.obs = await startObservability(this.opts, d);
-    this.recovery = await startRecovery(this.opts.recovery, { host: { components: () => this.components(), halt: (id, r, by) => this.halt(id, r, by), canNotify: () => !!this.obs?.alerts }, clock: this.clock, log: this.log, store: this.store });
+    this.recovery = await startRecovery(this.opts.recovery, { host: { components: () => this.components(), halt: (id, r, by) => this.tree.halt(id, r, by), canNotify: () => !!this.obs?.alerts }, clock: this.clock, log: this.log, store: this.store });
     wireServer(this.server, { failures: this.failures, sessions: this.sessions, journal: this.journal, gate: { phase: d.phase, halts: this.halts, serverHalted: () => this.tree.serverHalted } });
     installBreakers(this.server, this.breakers);
     await this.tree.start();
+    await this.clusterHalts?.start();
     try {
       await this.listen();
     } catch (err) {
       // Nothing was served and no halt is persisted: undo what started so the caller can exit cleanly.
       await this.root.stop('start failed');
       await this.recovery?.stop();
+      await this.clusterHalts?.stop();
       await this.obs?.stop();
       await this.store.close();
       throw err;
@@ -215,14 +226,21 @@ export class Runtime {
     return this.tree.components();
   }
 
-  /** Pulls the cord on one component (or `node`). Persisted; survives restarts. */
-  halt(id: string, reason: string, by = 'operator'): Promise<HaltRecord> {
-    return this.tree.halt(id, reason, by);
+  /**
+   * Pulls the cord on one component (or `node`). Persisted; survives restarts. On a shared store
+   * an operator's halt of a component (not of the node or a transport) applies on every node;
+   * automatic halts (supervisor, recovery) stay on the node that decided them.
+   */
+  async halt(id: string, reason: string, by = 'operator'): Promise<HaltRecord> {
+    const rec = await this.tree.halt(id, reason, by);
+    this.clusterHalts?.announce('halt', id, by, reason);
+    return rec;
   }
 
   /** Resumes a halted component (or `node`). */
-  resume(id: string, by = 'operator'): Promise<void> {
-    return this.tree.resume(id, by);
+  async resume(id: string, by = 'operator'): Promise<void> {
+    await this.tree.resume(id, by);
+    this.clusterHalts?.announce('resume', id, by);
   }
 
   /**
@@ -249,6 +267,7 @@ export class Runtime {
     await this.sessions.settled();
     await this.journal?.settled();
     await this.recovery?.stop();
+    await this.clusterHalts?.stop();
     await this.halts.settled();
     await this.store.close();
   }

@@ -48,9 +48,11 @@ export interface RedisStoreOptions {
 }
 
 /** The commands this store uses: the same on a client, a cluster and a sentinel connection. */
-type Commands = Pick<RedisClientType, 'set' | 'hGet' | 'hGetAll' | 'hDel' | 'hSet' | 'zAdd' | 'zRem' | 'zRangeByScore' | 'sAdd' | 'sMembers' | 'multi' | 'wait'>;
+type Commands = Pick<RedisClientType, 'set' | 'publish' | 'hGet' | 'hGetAll' | 'hDel' | 'hSet' | 'zAdd' | 'zRem' | 'zRangeByScore' | 'sAdd' | 'sMembers' | 'multi' | 'wait'>;
 interface Connection {
   cmd: Commands;
+  /** A second connection in subscriber mode, made on the first subscribe. */
+  subscriber(): Promise<{ subscribe(ch: string, fn: (m: string) => void): Promise<unknown>; unsubscribe(ch: string, fn: (m: string) => void): Promise<unknown>; close(): Promise<unknown>; destroy(): void }>;
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
   destroy(): void;
@@ -76,6 +78,12 @@ export function describeRedisTarget(o: Pick<RedisStoreOptions, 'url' | 'cluster'
   if (o.cluster?.length) return `redis cluster ${o.cluster.map(strip).join(',')}`;
   if (o.sentinel) return `redis sentinel ${o.sentinel.name}@${o.sentinel.nodes.map(strip).join(',')}`;
   return strip(o.url ?? 'redis://127.0.0.1:6379');
+}
+
+/** Cluster and Sentinel connections subscribe on the connection itself (they manage their own subscriber nodes). */
+function shardless(c: unknown): never {
+  const x = c as { subscribe: unknown; unsubscribe: unknown };
+  return { subscribe: (x.subscribe as (...a: unknown[]) => unknown).bind(c), unsubscribe: (x.unsubscribe as (...a: unknown[]) => unknown).bind(c), close: async () => {}, destroy: () => {} } as never;
 }
 
 /**
@@ -131,17 +139,28 @@ export class RedisStore implements Store {
     let conn: Connection;
     if (o.cluster?.length) {
       const c = redis.createCluster({ rootNodes: o.cluster.map((url) => ({ url, socket })), defaults: { commandOptions: { timeout } } as never });
-      conn = { cmd: c as unknown as Commands, connect: () => c.connect(), close: () => c.close(), destroy: () => c.destroy() };
+      conn = { cmd: c as unknown as Commands, connect: () => c.connect(), close: () => c.close(), destroy: () => c.destroy(), subscriber: () => Promise.resolve(shardless(c)) };
     } else if (o.sentinel) {
       const hostPort = (u: string) => {
         const x = new URL(u);
         return { host: x.hostname, port: Number(x.port || 26379) };
       };
       const s = redis.createSentinel({ name: o.sentinel.name, sentinelRootNodes: o.sentinel.nodes.map(hostPort), nodeClientOptions: { socket, commandOptions: { timeout } } as never });
-      conn = { cmd: s as unknown as Commands, connect: () => s.connect(), close: () => s.close(), destroy: () => void s.destroy() };
+      conn = { cmd: s as unknown as Commands, connect: () => s.connect(), close: () => s.close(), destroy: () => void s.destroy(), subscriber: () => Promise.resolve(shardless(s)) };
     } else {
       const c = redis.createClient({ url: o.url ?? 'redis://127.0.0.1:6379', socket, commandOptions: { timeout } } as never) as unknown as RedisClientType;
-      conn = { cmd: c, connect: () => c.connect(), close: () => c.close(), destroy: () => c.destroy() };
+      conn = {
+        cmd: c,
+        connect: () => c.connect(),
+        close: () => c.close(),
+        destroy: () => c.destroy(),
+        subscriber: async () => {
+          const sub = c.duplicate();
+          sub.on('error', () => {});
+          await bounded(this.clock, sub.connect(), timeout, `subscribe (${this.target})`);
+          return sub as never;
+        },
+      };
     }
     // Errors on the connection are answered per command (rejections); the event must be handled
     // or node-redis would throw it at the process.
@@ -237,6 +256,31 @@ export class RedisStore implements Store {
     return r !== null;
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    await bounded(this.clock, this.cmd.publish(`${this.prefix}:ch:${channel}`, message), this.budget, `publish ${channel}`);
+  }
+
+  private sub: Promise<Awaited<ReturnType<Connection['subscriber']>>> | undefined;
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
+    const conn = this.conn;
+    if (!conn) throw new Error(`RedisStore used before open() (${this.target})`);
+    this.sub ??= conn.subscriber();
+    const sub = await this.sub;
+    const ch = `${this.prefix}:ch:${channel}`;
+    const fn = (m: string) => {
+      try {
+        onMessage(String(m));
+      } catch {
+        // A subscriber's failure is its own; the connection keeps delivering.
+      }
+    };
+    await bounded(this.clock, sub.subscribe(ch, fn), this.budget, `subscribe ${channel}`);
+    return async () => {
+      await bounded(this.clock, sub.unsubscribe(ch, fn), this.budget, `unsubscribe ${channel}`).catch(() => {});
+    };
+  }
+
   async delete(ns: string, key: string): Promise<void> {
     checkNs(ns);
     await bounded(this.clock, this.cmd.multi().hDel(this.key(ns, 'v'), key).zRem(this.key(ns, 't'), key).exec(), this.budget, `delete ${ns}/${key}`);
@@ -268,8 +312,14 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     const c = this.conn;
+    const sub = this.sub;
     this.conn = undefined;
+    this.sub = undefined;
     this.opening = undefined;
+    if (sub) {
+      const s = await sub.catch(() => undefined);
+      if (s) await bounded(this.clock, s.close(), this.budget, 'close').catch(() => s.destroy());
+    }
     this.knownNs.clear();
     // A stalled Redis never answers QUIT: give up after the budget and drop the socket.
     if (c) await bounded(this.clock, c.close(), this.budget, 'close').catch(() => c.destroy());

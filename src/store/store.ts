@@ -43,6 +43,10 @@ export interface Store {
    * side-effecting request id here, so two nodes never both run it.
    */
   claim?(ns: string, key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Shared stores: sends `message` to every node subscribed to `channel` (this one included). */
+  publish?(channel: string, message: string): Promise<void>;
+  /** Shared stores: calls `onMessage` for every message on `channel`; resolves with the unsubscribe function. */
+  subscribe?(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
   /** Opens the backend (creates directories, connects). Idempotent. */
   open(): Promise<void>;
   /** The value, or undefined when absent or quarantined by this read. */

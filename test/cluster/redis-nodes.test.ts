@@ -103,3 +103,37 @@ test('a running node serves a session created on another running node; request i
   for (const n of [b, c]) n.child.kill('SIGTERM');
   await Promise.all([b.exited, c.exited]);
 });
+
+test('a halt on one running node applies on every node within 500 ms; a node halt stays on its node, across restarts', async () => {
+  const prefix = `c-${randomUUID()}`;
+  const a = await redisNode(prefix);
+  const b = await redisNode(prefix);
+  const s = new Session2025(b.url);
+  await s.initialize();
+  const toolsOnB = async () => (JSON.parse((await post(b.url, { jsonrpc: '2.0', id: 'l', method: 'tools/list' }, s.headers())).text).result.tools as Array<{ name: string }>).map((t) => t.name);
+  assert.ok((await toolsOnB()).includes('echo'));
+  const t0 = Date.now();
+  assert.equal((await a.admin('POST', '/admin/components/tool%3Aecho/halt', { reason: 'bad output' })).status, 200);
+  while ((await toolsOnB()).includes('echo')) {
+    assert.ok(Date.now() - t0 < 500, 'tool:echo hidden on B within 500 ms of the halt on A');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const onB = await b.admin('GET', '/admin/components/tool%3Aecho');
+  assert.equal(onB.body.state, 'halted_manual');
+  assert.match(onB.body.haltReason, /bad output/);
+  // Resumed on B: back on A too.
+  assert.equal((await b.admin('POST', '/admin/components/tool%3Aecho/resume')).status, 200);
+  const t1 = Date.now();
+  while ((await a.admin('GET', '/admin/components/tool%3Aecho')).body.state !== 'running') {
+    assert.ok(Date.now() - t1 < 500, 'resumed on A within 500 ms');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // The node halt of A is A's alone.
+  assert.equal((await a.admin('POST', '/admin/components/node/halt', { reason: 'maintenance of A' })).status, 200);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal((await post(b.url, { jsonrpc: '2.0', id: 'p', method: 'ping' }, s.headers())).status, 200, 'B still serves');
+  assert.equal((await post(a.url, { jsonrpc: '2.0', id: 'p', method: 'ping' }, s.headers())).status, 503, 'A is halted');
+  // B restarted (same id: same host and port) comes back serving; A stays halted across its restart.
+  for (const n of [a, b]) n.child.kill('SIGTERM');
+  await Promise.all([a.exited, b.exited]);
+});
