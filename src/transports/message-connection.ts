@@ -7,7 +7,7 @@
  * `subscriptions/listen`, duplicate ids, registering the session after `initialize`, and the
  * backstops that keep a bad message or a handler bug from escaping as an exception.
  */
-import { decodeMessage, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { decodeMessage, errorResponse, type Classified, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import { McpError } from '../protocol/errors.js';
 import { META } from '../protocol/versions.js';
 import { Incoming, check2026Meta, type Listener, type McpServer } from '../server/server.js';
@@ -92,7 +92,20 @@ export class MessageConnection {
 
   private serve(text: string): void {
     if (text.trim().length === 0) return;
-    const c = decodeMessage(text);
+    this.dispatch(decodeMessage(text));
+  }
+
+  /** Serves a message the transport decoded already (the legacy SSE POST answers a bad body itself). */
+  receiveDecoded(c: Classified): void {
+    if (this.gone) return;
+    try {
+      this.dispatch(c);
+    } catch (err) {
+      this.send(errorResponse(null, err));
+    }
+  }
+
+  private dispatch(c: Classified): void {
     if (c.kind === 'invalid') {
       this.send(errorResponse(c.id, c.error));
       return;
