@@ -80,6 +80,6 @@ export const TransportErrors = {
     retryable: false,
     wireCode: ErrorCode.ParseError,
     httpStatus: 400,
-    when: 'legacy SSE: a POST body that is not one JSON-RPC message (not JSON, or not a message); nothing goes on the stream',
+    when: 'legacy SSE: a POST body that is not JSON (JSON that is not a JSON-RPC message gets its -32600, also 400); nothing goes on the stream',
   }),
 } as const;

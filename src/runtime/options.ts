@@ -9,9 +9,10 @@ import type { HttpTransportOptions } from '../transports/streamable-http.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ObservabilityOptions } from '../observability/observability.js';
+import type { NetTransportOptions } from './net-transports.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
-export interface RuntimeOptions {
+export interface RuntimeOptions extends NetTransportOptions {
   server: McpServer;
   /** Streamable HTTP listener. Default `{ port: PORT or 3000, host: '127.0.0.1' }`; false for none. */
   http?: (HttpTransportOptions & { port?: number; host?: string }) | false;

@@ -35,6 +35,7 @@ import { feedHalted } from './health-feed.js';
 import type { ReloadReport } from '../config/reload.js';
 import { defaultStore, finishDrain, startObservability, startOps, wireServer } from './wiring.js';
 import { listenHttp } from './http-listen.js';
+import { listenNetTransports, type NetTransport } from './net-transports.js';
 
 export { EXIT, type DrainResult, type RuntimeOptions } from './options.js';
 const DAY = 24 * 60 * 60 * 1000;
@@ -112,6 +113,10 @@ export class Runtime {
   get stdio(): StdioConnection | undefined {
     return this.tree.stdio;
   }
+  /** The WebSocket, TCP and legacy SSE transports that are open. */
+  get transports(): readonly NetTransport[] {
+    return this.tree.net;
+  }
   /** Base URL of the MCP endpoint, when HTTP is served. */
   get url(): string | undefined {
     return this.http?.url;
@@ -146,6 +151,8 @@ export class Runtime {
     } catch (err) {
       // Nothing was served and no halt is persisted: undo what started so the caller can exit cleanly.
       await this.root.stop('start failed');
+      await this.tree.closeNet();
+      await this.http?.close();
       await this.obs?.stop();
       await this.store.close();
       throw err;
@@ -176,6 +183,7 @@ export class Runtime {
       const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal });
       await this.tree.addHttp(http);
     }
+    for (const t of await listenNetTransports(this.server, this.opts, this.http, this.log)) await this.tree.addNet(t);
     if (this.opts.stdio) {
       const s = typeof this.opts.stdio === 'object' ? this.opts.stdio : {};
       await this.tree.addStdio(() => serveStdio(this.server, s));
@@ -227,6 +235,7 @@ export class Runtime {
     await new Promise<void>((r) => setImmediate(r));
     await this.flush();
     this.sessions.stop();
+    await this.tree.closeNet();
     await this.http?.close();
     this.stdio?.close();
     await this.root.stop('drain');

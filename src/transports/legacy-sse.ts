@@ -206,7 +206,9 @@ export class LegacySseTransport {
       if (over) return;
       const c = decodeMessage(Buffer.concat(chunks).toString('utf8'));
       if (c.kind === 'invalid') {
-        const body = JSON.stringify(errorResponse(c.id, c.error));
+        // Not JSON: the catalogued parse error; JSON but not a message: its -32600. Both 400.
+        const err = c.error.code === -32700 ? new AndonError(TransportErrors.SseParseError, c.error.message).toMcpError() : c.error;
+        const body = JSON.stringify(errorResponse(c.id, err));
         res.writeHead(400, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
         res.end(body);
         return;
