@@ -12,18 +12,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime/runtime.js';
-import { buildTestServer } from '../server/test-server.js';
+import { buildTestServer, type Probe } from '../server/test-server.js';
 import { INIT, INITIALIZED, wsPeer } from '../helpers/wire-clients.js';
+import { createClient } from '../../src/client/index.js';
 
 const dirs: string[] = [];
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
+let probe: Probe = { aborted: [], started: [] };
+
 async function start(extra: Partial<RuntimeOptions> = {}): Promise<{ rt: Runtime; url: string }> {
   const stateDir = await mkdtemp(join(tmpdir(), 'andon-ws-'));
   dirs.push(stateDir);
-  const rt = createRuntime({ server: buildTestServer(), stateDir, http: { port: 0 }, websocket: { maxPayloadBytes: 64 * 1024, maxConnections: 4 }, ops: false, observability: false, signals: false, adminToken: 't', drain: { graceMs: 1000, haltMs: 3000 }, ...extra });
+  const rt = createRuntime({ server: buildTestServer((probe = { aborted: [], started: [] })), stateDir, http: { port: 0 }, websocket: { maxPayloadBytes: 64 * 1024, maxConnections: 4 }, ops: false, observability: false, signals: false, adminToken: 't', drain: { graceMs: 1000, haltMs: 3000 }, ...extra });
   await rt.start();
   const ws = rt.transports.find((t) => t.kind === 'ws');
   assert.ok(ws, 'transport:ws is open');
@@ -196,6 +199,38 @@ test('ping/pong keep-alive: a peer that answers pings stays; one that does not i
     good.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.deepEqual((await good.answer(1)).result, {}, 'the peer that answers pings is still connected');
     good.close();
+  } finally {
+    await rt.drain('test');
+  }
+});
+
+test('our client over WebSocket (a ws:// target): connects (2026 discovery), lists and calls tools, and a cancelled call is aborted on the server', async () => {
+  const { rt, url } = await start();
+  try {
+    const c = createClient(url);
+    await c.connect();
+    assert.equal(c.server.transport, 'websocket');
+    assert.equal(c.server.serverInfo?.name, rt.server.info.name);
+    assert.ok((await c.listTools()).some((t) => t.name === 'echo'));
+    assert.equal((await c.callTool('echo', { text: 'over ws' })).content[0]!.type, 'text');
+    assert.deepEqual((await c.callTool('add', { a: 1, b: 1 })).structuredContent, { sum: 2 });
+    const pinned = createClient(url, { protocolVersion: '2025-11-25' });
+    await pinned.connect();
+    assert.equal(pinned.server.era, '2025');
+    assert.deepEqual((await pinned.callTool('add', { a: 2, b: 2 })).structuredContent, { sum: 4 });
+    // Cancelling a call sends notifications/cancelled on the socket; the server aborts the handler.
+    const ac = new AbortController();
+    const call = pinned.callTool('slow', { ms: 5000, tag: 'cancel-me' }, { signal: ac.signal });
+    const deadline = Date.now() + 3000;
+    while (!probe.started.includes('cancel-me') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    ac.abort();
+    await assert.rejects(call);
+    while (!probe.aborted.includes('cancel-me') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(probe.aborted, ['cancel-me']);
+    await pinned.close();
+    await c.close();
+    const refused = createClient(url.replace('/ws', '/other'));
+    await assert.rejects(refused.connect(), /404/);
   } finally {
     await rt.drain('test');
   }
