@@ -148,16 +148,14 @@ export class LegacySseTransport {
       return;
     }
     const id = newSessionId();
-    let stream: Stream | undefined;
+    const stream = { res } as Stream;
     const mc = new MessageConnection(this.server, {
       kind: 'sse',
       sessionId: id,
       remote: req.socket.remoteAddress,
-      write: (m) => {
-        if (stream) this.write(stream, `event: message\ndata: ${JSON.stringify(m)}\n\n`);
-      },
+      write: (m) => this.write(stream, `event: message\ndata: ${JSON.stringify(m)}\n\n`),
     });
-    stream = { res, mc };
+    stream.mc = mc;
     this.streams.set(id, stream);
     res.writeHead(200, SSE_HEADERS);
     this.write(stream, `event: endpoint\ndata: ${this.messagesPath}?sessionId=${id}\n\n`);
