@@ -19,14 +19,14 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-async function start(extra: Partial<RuntimeOptions> = {}): Promise<{ rt: Runtime; port: number }> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'andon-tcp-'));
+async function start(extra: Partial<RuntimeOptions> = {}, dir?: string, fixedPort?: number): Promise<{ rt: Runtime; port: number; stateDir: string }> {
+  const stateDir = dir ?? (await mkdtemp(join(tmpdir(), 'andon-tcp-')));
   dirs.push(stateDir);
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const rt = createRuntime({ server: buildTestServer(), stateDir, http: false, tcp: { port, maxLineBytes: 4096, maxConnections: 3 }, ops: false, observability: false, signals: false, adminToken: 't', drain: { graceMs: 1000, haltMs: 3000 }, ...extra });
   await rt.start();
   assert.equal(rt.transports[0]?.url, `tcp://127.0.0.1:${port}`);
-  return { rt, port };
+  return { rt, port, stateDir };
 }
 
 const isNull = (m: Record<string, unknown>) => m.id === undefined || m.id === null;
@@ -141,4 +141,25 @@ test('halting transport:tcp refuses new messages with ANDON_HALTED; resume resto
   assert.equal((await c.answer(4)).result.content[0].text, 'done inflight');
   await c.closed;
   assert.equal((await drained).graceExpired, false);
+});
+
+test('a halt of transport:tcp is persisted: the next start refuses from the first message until resumed', async () => {
+  const first = await start();
+  await first.rt.halt('transport:tcp', 'kept across restarts');
+  await first.rt.drain('restart');
+  const { rt, port } = await start({}, first.stateDir, first.port);
+  try {
+    assert.equal(rt.components().find((x) => x.id === 'transport:tcp')?.state, 'halted_manual');
+    const c = await tcpPeer(port);
+    c.send(INIT(1));
+    const refused = await c.answer(1);
+    assert.equal(refused.error.data.code, 'ANDON_HALTED');
+    assert.equal(refused.error.data.reason, 'kept across restarts');
+    await rt.resume('transport:tcp');
+    c.send(INIT(2));
+    assert.ok((await c.answer(2)).result);
+    c.close();
+  } finally {
+    await rt.drain('test');
+  }
 });
