@@ -13,6 +13,9 @@ import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runt
 import { buildTestServer } from '../server/test-server.js';
 import { freePort } from '../helpers/node-process.js';
 import { INIT, INITIALIZED, tcpPeer } from '../helpers/wire-clients.js';
+import { createServer as createNetServer } from 'node:net';
+import { serveTcp } from '../../src/transports/tcp.js';
+import { clientKey } from '../../src/server/incoming.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -161,5 +164,40 @@ test('a halt of transport:tcp is persisted: the next start refuses from the firs
     c.close();
   } finally {
     await rt.drain('test');
+  }
+});
+
+test('standalone serveTcp: the createServer hook makes the listener (where TLS goes), and requests carry the peer address (clientKey: the connection\'s session, else the address)', async () => {
+  const server = buildTestServer();
+  const seen: string[] = [];
+  server.use({ name: 'who', phase: 'handler', admit: (inc) => void seen.push(`${inc.remote}|${clientKey(inc)}|${inc.request.method}`) });
+  let made = 0;
+  const ep = await serveTcp(server, {
+    createServer: (onConnection) => {
+      made++;
+      return createNetServer({ allowHalfOpen: true }, onConnection);
+    },
+  });
+  try {
+    assert.equal(made, 1);
+    const c = await tcpPeer(ep.port);
+    c.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await c.answer(1);
+    c.send(INIT(2));
+    const init = await c.answer(2);
+    c.send({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
+    await c.answer(3);
+    assert.ok(init.result);
+    c.send({ jsonrpc: '2.0', id: 4, method: 'server/discover', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } });
+    await c.answer(4);
+    // 2025 requests key on the connection's session (one per connection, as stdio's); 2026 ones on the address.
+    const sid = /session:([0-9a-f]{32})/.exec(seen[0]!)?.[1];
+    assert.ok(sid, seen[0]);
+    assert.deepEqual(seen, [`127.0.0.1|session:${sid}|ping`, `127.0.0.1|session:${sid}|initialize`, `127.0.0.1|session:${sid}|tools/list`, '127.0.0.1|ip:127.0.0.1|server/discover']);
+    assert.equal(ep.connections, 1);
+    c.close();
+    await c.closed;
+  } finally {
+    await ep.close();
   }
 });
