@@ -190,3 +190,28 @@ test('halting transport:sse refuses its messages with ANDON_HALTED on the stream
   await s.ended;
   assert.equal((await drained).graceExpired, false);
 });
+
+test('on its own port (with http off): the SDK v1 client connects; other paths are 404', async () => {
+  const { rt, url } = await start({ http: false, legacySse: { port: 0, ssePath: '/events', messagesPath: '/rpc' } });
+  try {
+    assert.equal(rt.http, undefined);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/events$/);
+    const client = new Client({ name: 'sdk-v1-legacy', version: '1.0.0' });
+    await client.connect(new SSEClientTransport(new URL(url)));
+    const r = await client.callTool({ name: 'echo', arguments: { text: 'own port' } });
+    assert.equal((r.content as Array<{ text: string }>)[0]!.text, 'own port');
+    await client.close();
+    const other = await fetch(new URL('/mcp', url));
+    assert.equal(other.status, 404);
+    await other.text();
+  } finally {
+    await rt.drain('test');
+  }
+});
+
+test('sharing the MCP listener needs one: with http off and no port, start fails with ANDON_LISTEN_FAILED', async () => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'andon-sse-'));
+  dirs.push(stateDir);
+  const rt = createRuntime({ server: buildTestServer(), stateDir, http: false, legacySse: {}, ops: false, observability: false, signals: false, adminToken: 't' });
+  await assert.rejects(rt.start(), (e: Error & { code?: string }) => e.code === 'ANDON_LISTEN_FAILED' && /legacySse\.port/.test(e.message));
+});

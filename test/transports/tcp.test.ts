@@ -26,7 +26,7 @@ async function start(extra: Partial<RuntimeOptions> = {}, dir?: string, fixedPor
   const stateDir = dir ?? (await mkdtemp(join(tmpdir(), 'andon-tcp-')));
   dirs.push(stateDir);
   const port = fixedPort ?? (await freePort());
-  const rt = createRuntime({ server: buildTestServer(), stateDir, http: false, tcp: { port, maxLineBytes: 4096, maxConnections: 3 }, ops: false, observability: false, signals: false, adminToken: 't', drain: { graceMs: 1000, haltMs: 3000 }, ...extra });
+  const rt = createRuntime({ server: buildTestServer(), stateDir, http: false, ops: false, observability: false, signals: false, adminToken: 't', drain: { graceMs: 1000, haltMs: 3000 }, ...extra, tcp: { maxLineBytes: 4096, maxConnections: 3, ...(extra.tcp || {}), port } });
   await rt.start();
   assert.equal(rt.transports[0]?.url, `tcp://127.0.0.1:${port}`);
   return { rt, port, stateDir };
@@ -199,5 +199,28 @@ test('standalone serveTcp: the createServer hook makes the listener (where TLS g
     await c.closed;
   } finally {
     await ep.close();
+  }
+});
+
+test('a TCP peer that does not read is cut off past maxBufferedBytes, and the node keeps serving', async () => {
+  const { rt } = await start({ tcp: { maxBufferedBytes: 256 * 1024, maxLineBytes: 1024 * 1024 } });
+  try {
+    const c = await tcpPeer(Number(new URL(rt.transports[0]!.url).port));
+    c.send(INIT(1));
+    await c.answer(1);
+    c.socket.pause();
+    const text = 'y'.repeat(512 * 1024);
+    for (let i = 0; i < 40; i++) c.send({ jsonrpc: '2.0', id: 100 + i, method: 'tools/call', params: { name: 'echo', arguments: { text } } });
+    const deadline = Date.now() + 10_000;
+    while (rt.transports[0]!.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(rt.transports[0]!.connections, 0, 'the connection was closed');
+    c.socket.resume();
+    await c.closed;
+    const d = await tcpPeer(Number(new URL(rt.transports[0]!.url).port));
+    d.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    assert.deepEqual((await d.answer(1)).result, {});
+    d.close();
+  } finally {
+    await rt.drain('test');
   }
 });

@@ -235,3 +235,21 @@ test('our client over WebSocket (a ws:// target): connects (2026 discovery), lis
     await rt.drain('test');
   }
 });
+
+test('on its own port: upgrades on the path, 426 for plain HTTP, and the MCP listener does not take upgrades', async () => {
+  const { rt, url } = await start({ websocket: { port: 0, path: '/mcp-ws' } });
+  try {
+    assert.notEqual(new URL(url).port, String(rt.http!.port));
+    assert.equal(new URL(url).pathname, '/mcp-ws');
+    const c = await wsPeer(url);
+    c.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    assert.deepEqual((await c.answer(1)).result, {});
+    c.close();
+    const plain = await fetch(url.replace('ws:', 'http:'));
+    assert.equal(plain.status, 426);
+    await plain.text();
+    await assert.rejects(wsPeer(`ws://127.0.0.1:${rt.http!.port}/mcp-ws`));
+  } finally {
+    await rt.drain('test');
+  }
+});
