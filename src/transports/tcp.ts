@@ -18,6 +18,9 @@ import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './line-framing.js';
 import { MessageConnection } from './message-connection.js';
 import { listenOn } from './websocket.js';
 
+/** After the peer half-closes, how long its in-flight requests may still answer before our side ends. */
+const HALF_CLOSE_WAIT_MS = 30_000;
+
 /** Options of {@link serveTcp}. */
 export interface TcpOptions {
   /** Default 0 (ephemeral). */
@@ -81,11 +84,13 @@ export async function serveTcp(server: McpServer, options: TcpOptions = {}): Pro
     );
     socket.on('data', (chunk: Buffer) => framer.push(chunk));
     // The peer half-closed: serve a last line without a newline, answer, then close our side
-    // once in-flight requests have answered (or the connection is closed for us).
+    // once in-flight requests have answered (or the connection is closed for us), waiting at
+    // most HALF_CLOSE_WAIT_MS (a 2026 subscriptions/listen stays in flight until cancelled).
     socket.on('end', () => {
       framer.end();
+      const until = server.clock.now() + HALF_CLOSE_WAIT_MS;
       const done = () => {
-        if (mc.session.inflight.size === 0 || socket.destroyed) {
+        if (mc.session.inflight.size === 0 || socket.destroyed || server.clock.now() >= until) {
           socket.end();
           return;
         }
