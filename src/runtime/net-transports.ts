@@ -23,8 +23,11 @@ import type { ChildLink, ChildSpec } from './supervisor.js';
 
 /** The transports' options in RuntimeOptions. Without `port`, WebSocket and legacy SSE share the MCP listener. */
 export interface NetTransportOptions {
+  /** WebSocket (`transport:ws`), subprotocol `mcp`, default path `/ws`. Default off (false). */
   websocket?: ServeWebSocketOptions | false;
+  /** Newline-delimited JSON-RPC over TCP (`transport:tcp`); `port` default 0 (ephemeral). Default off (false). */
   tcp?: TcpOptions | false;
+  /** Legacy HTTP+SSE, GET `/sse` + POST `/messages?sessionId=` (`transport:sse`). Default off (false). */
   legacySse?: ServeLegacySseOptions | false;
 }
 
