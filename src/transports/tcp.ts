@@ -67,9 +67,22 @@ export async function serveTcp(server: McpServer, options: TcpOptions = {}): Pro
     }
     socket.setNoDelay(true);
     const remote = socket.remoteAddress;
+    // Messages produced in one event-loop turn leave in one write (as on stdio): the socket is
+    // corked at the first and uncorked at the end of the turn.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket.uncork();
+    };
     const write = (m: JsonRpcMessage) => {
       if (socket.destroyed) return;
-      socket.write(`${JSON.stringify(m)}\n`);
+      const line = `${JSON.stringify(m)}\n`;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        setImmediate(uncork);
+      }
+      socket.write(line);
       if (socket.writableLength > maxBuffered) {
         log.warn({ code: TransportErrors.Backpressure.code, transport: 'tcp', remote, queuedBytes: socket.writableLength, limit: maxBuffered }, 'TCP peer is not reading; closing the connection');
         socket.destroy();

@@ -161,7 +161,7 @@ export class WebSocketTransport {
         mc.send(errorResponse(null, new AndonError(TransportErrors.WsBinaryFrame).toMcpError()));
         return;
       }
-      mc.receive(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8'));
+      mc.receive(Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8'));
     });
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.log.warn({ code: TransportErrors.WsMessageTooLarge.code, remote }, 'WebSocket message over the size limit; connection closed (1009)');
