@@ -6,6 +6,7 @@ export { withDefaults } from './inbound.js';
 export { ClientError, isClientError, isServerError, McpError, type ClientErrorCode } from './errors.js';
 export { StreamableHttpTransport, type StreamableHttpOptions } from './http.js';
 export { LegacySseTransport, type LegacySseOptions } from './legacy-sse.js';
+export { WebSocketClientTransport, type WebSocketClientOptions } from './websocket.js';
 export { StdioTransport, type StdioTransportOptions } from './stdio.js';
 export { splitCommand } from './shell-split.js';
 export { encodeHeaderValue, toolHeaderParams } from './headers.js';

@@ -9,6 +9,7 @@ import type { Implementation } from '../protocol/types.js';
 import { ClientError } from './errors.js';
 import { StreamableHttpTransport } from './http.js';
 import { LegacySseTransport } from './legacy-sse.js';
+import { WebSocketClientTransport } from './websocket.js';
 import { StdioTransport } from './stdio.js';
 import { splitCommand } from './shell-split.js';
 import { OAuthFlow } from './oauth.js';
@@ -234,6 +235,8 @@ export abstract class ClientLifecycle extends ClientInbound {
 function makeTransport(target: ClientTarget, options: ClientOptions): ClientTransport {
   if (typeof target === 'object' && target !== null && 'transport' in target) return target.transport;
   const auth = options.oauth ? new OAuthFlow(options.oauth) : undefined;
+  const ws = target instanceof URL ? target : typeof target === 'string' && /^wss?:\/\//i.test(target.trim()) ? new URL(target.trim()) : undefined;
+  if (ws && (ws.protocol === 'ws:' || ws.protocol === 'wss:')) return new WebSocketClientTransport(ws, { headers: options.headers });
   if (target instanceof URL || (typeof target === 'string' && /^https?:\/\//i.test(target.trim()))) {
     return new StreamableHttpTransport(typeof target === 'string' ? target.trim() : target, { headers: options.headers, reconnect: options.reconnect, auth, clock: options.clock });
   }

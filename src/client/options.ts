@@ -13,7 +13,7 @@ import type { OAuthOptions } from './oauth.js';
 import type { ClientTransport } from './transport.js';
 import type { ElicitationHandler, RootsProvider, SamplingHandler, Task } from './types.js';
 
-/** Where to connect. A string is a URL (`http(s)://…`) or a command line split as a shell would. */
+/** Where to connect. A string is a URL (`http(s)://…`, `ws(s)://…`) or a command line split as a shell would. */
 export type ClientTarget =
   | string
   | URL

@@ -43,8 +43,8 @@ export interface SendContext {
 
 /** A way to reach a server. */
 export interface ClientTransport {
-  /** `http` (Streamable HTTP), `sse` (the 2024 HTTP+SSE transport) or `stdio`. */
-  readonly kind: 'http' | 'sse' | 'stdio';
+  /** `http` (Streamable HTTP), `sse` (the 2024 HTTP+SSE transport), `stdio` or `websocket`. */
+  readonly kind: 'http' | 'sse' | 'stdio' | 'websocket';
   /** Starts the transport (spawns the process, opens the legacy SSE stream…). */
   start(sink: TransportSink): Promise<void>;
   /** Sends a request. Never throws: failures arrive through `sink.requestFailed`. */

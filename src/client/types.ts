@@ -115,7 +115,7 @@ export interface ServerSummary {
   capabilities: Record<string, any>;
   instructions: string | undefined;
   /** `http`, `sse` (2024 HTTP+SSE fallback) or `stdio`. */
-  transport: 'http' | 'sse' | 'stdio';
+  transport: 'http' | 'sse' | 'stdio' | 'websocket';
   /** The 2025 HTTP session id, if the server issued one. */
   sessionId: string | undefined;
 }

@@ -50,6 +50,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
   return {
     http: h.enabled ? httpOpts : false,
     stdio: c.stdio,
+    ...transportOptionsFromConfig(c, httpOpts),
     stateDir: c.stateDir,
     ...(c.store.kind === 'redis' ? { store: redisStoreFromConfig(c.store) } : {}),
     ...(c.store.nodeId ? { nodeId: c.store.nodeId } : {}),
@@ -106,6 +107,25 @@ export function securityOptionsFromConfig(c: AndonConfig): { tls?: TlsOptions; a
           },
         }
       : {}),
+  };
+}
+
+/** The WebSocket, TCP and legacy SSE transports: off unless enabled; they take the HTTP body limit and Host/Origin rules. */
+function transportOptionsFromConfig(c: AndonConfig, h: { maxBodyBytes: number; allowedHosts?: string[] | '*'; allowedOrigins?: string[] | '*' }): Pick<RuntimeOptions, 'websocket' | 'tcp' | 'legacySse'> {
+  const { websocket: w, tcp: t, legacySse: l } = c;
+  const shared = { ...(h.allowedHosts !== undefined ? { allowedHosts: h.allowedHosts } : {}), ...(h.allowedOrigins !== undefined ? { allowedOrigins: h.allowedOrigins } : {}) };
+  // On its own port, a transport bound beyond loopback accepts any Host, as the MCP listener does.
+  const own = (port: number | undefined, host: string | undefined) => {
+    if (port === undefined) return {};
+    const bind = host ?? c.http.host;
+    return { port, host: bind, ...(isLoopback(bind) || c.http.allowedHosts !== undefined ? {} : { allowedHosts: '*' as const }) };
+  };
+  return {
+    websocket: w.enabled ? { path: w.path, maxPayloadBytes: h.maxBodyBytes, maxConnections: w.maxConnections, pingIntervalMs: w.pingIntervalMs, maxBufferedBytes: w.maxBufferedBytes, ...shared, ...own(w.port, w.host) } : false,
+    tcp: t.enabled ? { port: t.port, host: t.host, maxConnections: t.maxConnections, maxLineBytes: t.maxLineBytes, maxBufferedBytes: t.maxBufferedBytes } : false,
+    legacySse: l.enabled
+      ? { ssePath: l.ssePath, messagesPath: l.messagesPath, maxBodyBytes: h.maxBodyBytes, maxConnections: l.maxConnections, maxBufferedBytes: l.maxBufferedBytes, keepAliveMs: l.keepAliveMs, ...shared, ...own(l.port, l.host) }
+      : false,
   };
 }
 

@@ -60,6 +60,43 @@ export const limitsSchema = z.strictObject({
   maxUriLength: positiveInt.default(2_048),
 });
 
+/** WebSocket transport (subprotocol `mcp`): on the MCP listener at `path`, or on its own `port`. */
+export const websocketSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  path: nonEmpty.regex(/^\//, { error: 'expected a path starting with /' }).default('/ws'),
+  /** Unset: share the MCP HTTP listener. */
+  port: port.optional(),
+  /** With `port`: the bind address. Default `http.host`. */
+  host: nonEmpty.optional(),
+  maxConnections: positiveInt.default(1000),
+  pingIntervalMs: ms.default(30_000),
+  maxBufferedBytes: positiveInt.default(4 * 1024 * 1024),
+});
+
+/** TCP transport: newline-delimited JSON-RPC on its own port. */
+export const tcpSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  port: port.default(3001),
+  host: nonEmpty.default('127.0.0.1'),
+  maxConnections: positiveInt.default(1000),
+  maxLineBytes: positiveInt.default(4 * 1024 * 1024),
+  maxBufferedBytes: positiveInt.default(4 * 1024 * 1024),
+});
+
+/** Legacy HTTP+SSE transport (2024-11-05): on the MCP listener, or on its own `port`. */
+export const legacySseSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  ssePath: nonEmpty.regex(/^\//, { error: 'expected a path starting with /' }).default('/sse'),
+  messagesPath: nonEmpty.regex(/^\//, { error: 'expected a path starting with /' }).default('/messages'),
+  /** Unset: share the MCP HTTP listener. */
+  port: port.optional(),
+  /** With `port`: the bind address. Default `http.host`. */
+  host: nonEmpty.optional(),
+  maxConnections: positiveInt.default(1000),
+  maxBufferedBytes: positiveInt.default(4 * 1024 * 1024),
+  keepAliveMs: ms.default(15_000),
+});
+
 /** The ops listener: admin API, metrics, health. */
 export const opsSchema = z.strictObject({
   /** Unset: on, except when serving stdio only and no ops port was given. */
@@ -257,6 +294,9 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   /** Serve MCP over stdin/stdout (with `http.enabled: false` for stdio only). */
   stdio: z.boolean().default(false),
+  websocket: websocketSchema.prefault({}),
+  tcp: tcpSchema.prefault({}),
+  legacySse: legacySseSchema.prefault({}),
   stateDir: nonEmpty.default('./.andon'),
   store: storeSchema.prefault({}),
   ops: opsSchema.prefault({}),

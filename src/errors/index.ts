@@ -13,3 +13,4 @@ export { CliErrors } from './cli.js';
 export { ClientErrors, type ClientErrorCode } from './client.js';
 export { LimitErrors } from './limits.js';
 export { BreakerErrors } from './breakers.js';
+export { TransportErrors } from './transports.js';

@@ -3,6 +3,7 @@
  * and the operator's view of it: `components()`, `halt()`, `resume()`.
  *
  * Component ids: `node`, `store`, `server:<name>`, `transport:http`, `transport:stdio`,
+ * `transport:ws`, `transport:tcp`, `transport:sse`,
  * `tool:<name>`, `ops`.
  */
 import type { McpServer } from '../server/server.js';
@@ -12,6 +13,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { FailureDetector } from './failure-detection.js';
 import type { HaltRecord, HaltRegistry } from './halt.js';
+import { netTransportSpec, type NetTransport } from './net-transports.js';
 import { Supervisor, UnknownComponentError, type ChildLink, type ChildSpec, type ComponentInfo } from './supervisor.js';
 
 /** What the tree needs from the runtime. */
@@ -39,6 +41,8 @@ export class ComponentTree {
   readonly tools: Supervisor;
   http: HttpEndpoint | undefined;
   stdio: StdioConnection | undefined;
+  /** WebSocket, TCP and legacy SSE transports (src/runtime/net-transports.ts). */
+  readonly net: NetTransport[] = [];
   private serverHaltReason: string | null = null;
 
   constructor(private readonly d: ComponentDeps) {
@@ -113,6 +117,17 @@ export class ComponentTree {
         return { stop: () => this.stdio?.close() };
       },
     });
+  }
+
+  /** Supervises a WebSocket, TCP or legacy SSE transport (already listening) as `transport:<kind>`. */
+  async addNet(t: NetTransport): Promise<void> {
+    this.net.push(t);
+    await this.root.add(netTransportSpec(t, this.d.server, this.d.halts));
+  }
+
+  /** Closes the WebSocket, TCP and legacy SSE transports (drain, failed start). */
+  async closeNet(): Promise<void> {
+    await Promise.all(this.net.map((t) => t.close()));
   }
 
   private toolSpec(name: string): ChildSpec {

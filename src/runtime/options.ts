@@ -12,9 +12,10 @@ import type { ObservabilityOptions } from '../observability/observability.js';
 import type { RecoveryOptions } from './recovery/strategist.js';
 import type { HttpSecurityOptions } from './http-security.js';
 import type { BreakersOptions } from '../resilience/breakers.js';
+import type { NetTransportOptions } from './net-transports.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
-export interface RuntimeOptions {
+export interface RuntimeOptions extends NetTransportOptions {
   server: McpServer;
   /** Streamable HTTP listener. Default `{ port: PORT or 3000, host: '127.0.0.1' }`; false for none. `tls`/`auth`: docs/security.md. */
   http?: (HttpTransportOptions & HttpSecurityOptions & { port?: number; host?: string }) | false;

@@ -40,6 +40,7 @@ import { listenHttp } from './http-listen.js';
 import { startRecovery, type RecoveryStrategist } from './recovery/index.js';
 import { BreakerRegistry } from '../resilience/breakers.js';
 import { installBreakers } from '../resilience/breaker-stage.js';
+import { listenNetTransports, type NetTransport } from './net-transports.js';
 
 export { EXIT, type DrainResult, type RuntimeOptions } from './options.js';
 const DAY = 24 * 60 * 60 * 1000;
@@ -129,6 +130,10 @@ export class Runtime {
   get stdio(): StdioConnection | undefined {
     return this.tree.stdio;
   }
+  /** The WebSocket, TCP and legacy SSE transports that are open. */
+  get transports(): readonly NetTransport[] {
+    return this.tree.net;
+  }
   /** Base URL of the MCP endpoint, when HTTP is served. */
   get url(): string | undefined {
     return this.http?.url;
@@ -166,6 +171,8 @@ export class Runtime {
     } catch (err) {
       // Nothing was served and no halt is persisted: undo what started so the caller can exit cleanly.
       await this.root.stop('start failed');
+      await this.tree.closeNet();
+      await this.http?.close();
       await this.recovery?.stop();
       await this.clusterHalts?.stop();
       await this.obs?.stop();
@@ -200,6 +207,7 @@ export class Runtime {
       const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true }, this.clock);
       await this.tree.addHttp(http);
     }
+    for (const t of await listenNetTransports(this.server, this.opts, this.http, this.log)) await this.tree.addNet(t);
     if (this.opts.stdio) {
       const s = typeof this.opts.stdio === 'object' ? this.opts.stdio : {};
       await this.tree.addStdio(() => serveStdio(this.server, s));
@@ -258,6 +266,7 @@ export class Runtime {
     await new Promise<void>((r) => setImmediate(r));
     await this.flush();
     this.sessions.stop();
+    await this.tree.closeNet();
     await this.http?.close();
     this.stdio?.close();
     await this.root.stop('drain');

@@ -100,7 +100,7 @@ export class Session extends Peer {
   readonly id: string;
   protocolVersion = '';
   /** The transport carrying the session (a metrics label). */
-  transport: 'http' | 'stdio' = 'http';
+  transport: 'http' | 'stdio' | 'sse' | 'websocket' | 'tcp' = 'http';
   clientInfo: Implementation | undefined;
   clientCapabilities: ClientCapabilities = {};
   /** Minimum level for notifications/message; undefined sends everything. */

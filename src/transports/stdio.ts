@@ -6,15 +6,13 @@
  * across two reads (64 KiB pipe chunks) arrives intact.
  */
 import type { Readable, Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { decodeMessage, errorResponse, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
+import { errorResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { McpError } from '../protocol/errors.js';
-import { META } from '../protocol/versions.js';
-import { Incoming, check2026Meta, type Listener, type McpServer } from '../server/server.js';
-import { Session } from '../server/session.js';
-import { RequestAbort, type Exchange } from '../server/context.js';
-import { refusalResponse } from '../admission/wire.js';
+import type { McpServer } from '../server/server.js';
+import type { Session } from '../server/session.js';
 import { redirectConsoleToStderr } from './stdio-console.js';
+import { MessageConnection } from './message-connection.js';
+import { LineFramer } from './line-framing.js';
 
 export interface StdioOptions {
   /** Default process.stdin. */
@@ -46,8 +44,6 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   const output = options.output ?? process.stdout;
   const maxLine = options.maxLineBytes ?? 4 * 1024 * 1024;
   const restoreConsole = (options.redirectConsole ?? output === process.stdout) ? redirectConsoleToStderr() : () => {};
-  const session = new Session('stdio');
-  session.transport = 'stdio';
   // Messages produced in one event-loop turn leave in one write: stdout on a pipe is synchronous
   // on Linux, so each write is a blocking syscall, and one per message was a third of the CPU.
   let out = '';
@@ -79,114 +75,15 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
       setImmediate(flush);
     }
   };
-  const exchange: Exchange = { send: write };
-  let buffered = '';
-  let registered = false;
-  const listeners = new Set<Listener>();
-
-  const onLine = (line: string) => {
-    if (line.trim().length === 0) return;
-    const c = decodeMessage(line);
-    if (c.kind === 'invalid') {
-      write(errorResponse(c.id, c.error));
-      return;
-    }
-    if (c.kind === 'response') {
-      server.handleResponse(c.message, session);
-      return;
-    }
-    if (c.kind === 'notification') {
-      server.handleNotification(c.message, session);
-      return;
-    }
-    const request: JsonRpcRequest = c.message;
-    const meta = request.params?._meta as Record<string, unknown> | undefined;
-    const era = request.method === 'server/discover' || (meta !== undefined && META.protocolVersion in meta) ? '2026' : '2025';
-    if (era === '2026' && request.method === 'subscriptions/listen') {
-      const err = check2026Meta(request.params);
-      if (err) return write(errorResponse(request.id, err));
-      // Every listen shares the one stdout; each is told apart by its subscription id. The
-      // client ends one with notifications/cancelled naming the listen request's id. A listen
-      // runs no handler: it passes the admission stages only.
-      const ac = new AbortController();
-      server.admission.admit(new Incoming(request, session, undefined, era, exchange, ac)).then(() => {
-        const listener = server.openListener(request, write);
-        session.inflight.set(request.id, ac);
-        listeners.add(listener);
-        ac.signal.addEventListener('abort', () => {
-          listeners.delete(listener);
-          server.removeListener(listener);
-          session.inflight.delete(request.id);
-        });
-      }, (refused: unknown) => write(refusalResponse(request.id, refused)));
-      return;
-    }
-    if (session.inflight.has(request.id)) {
-      write(errorResponse(request.id, new McpError(-32600, `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`)));
-      return;
-    }
-    const ac = new RequestAbort();
-    session.inflight.set(request.id, ac);
-    void server.handleRequest(new Incoming(request, session, era === '2025' ? session : undefined, era, exchange, ac)).then(
-      (response) => {
-        session.inflight.delete(request.id);
-        if (request.method === 'initialize' && 'result' in response && !registered) {
-          registered = true;
-          session.standalone = write;
-          server.addSession(session);
-        }
-        if (era === '2025' && ac.cancelledByClient) return;
-        try {
-          write(response);
-        } catch {
-          // A result that cannot be serialised (a BigInt, a cycle): the caller gets an error.
-          write(errorResponse(request.id, new McpError(-32603, 'Internal error: the result could not be serialised')));
-        }
-      },
-      // handleRequest answers errors itself; this is the backstop that keeps a bug from becoming
-      // an unhandled rejection (process exit) instead of one -32603 answer.
-      (err: unknown) => {
-        session.inflight.delete(request.id);
-        write(errorResponse(request.id, err));
-      },
-    );
-  };
-
-  /** One line, with the same backstop: no input line can throw out of the 'data' listener. */
-  const serveLine = (line: string) => {
-    try {
-      onLine(line);
-    } catch (err) {
-      write(errorResponse(null, err));
-    }
-  };
-
-  // A multi-byte character split across two chunks is held back until its last byte arrives.
-  const decoder = new StringDecoder('utf8');
-  // After an over-long line is discarded, the rest of it (up to its newline) is skipped too: it is
-  // not a line of its own (it used to be parsed as one, one more error per chunk of the same line).
-  let skipping = false;
-  const onData = (chunk: Buffer | string) => {
-    buffered += typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    if (skipping) {
-      const end = buffered.indexOf('\n');
-      buffered = end === -1 ? '' : buffered.slice(end + 1);
-      if (end === -1) return;
-      skipping = false;
-    }
-    let nl = buffered.indexOf('\n');
-    while (nl !== -1) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      serveLine(line.endsWith('\r') ? line.slice(0, -1) : line);
-      nl = buffered.indexOf('\n');
-    }
-    if (buffered.length > maxLine) {
-      buffered = '';
-      skipping = true;
-      write(errorResponse(null, new McpError(-32600, `Invalid Request: line exceeds ${maxLine} bytes and was discarded`)));
-    }
-  };
+  const conn = new MessageConnection(server, { kind: 'stdio', write, sessionId: 'stdio', abortOnClose: false });
+  const session = conn.session;
+  // No input line can throw out of the 'data' listener: the connection answers every failure.
+  const framer = new LineFramer(
+    (line) => conn.receive(line),
+    (max) => write(errorResponse(null, new McpError(-32600, `Invalid Request: line exceeds ${max} bytes and was discarded`))),
+    maxLine,
+  );
+  const onData = (chunk: Buffer | string) => framer.push(chunk);
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -194,13 +91,9 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   const finish = () => {
     if (finished) return;
     finished = true;
-    buffered += decoder.end();
-    if (buffered.trim() && !skipping) serveLine(buffered);
-    buffered = '';
+    framer.end();
     restoreConsole();
-    for (const l of listeners) server.removeListener(l);
-    listeners.clear();
-    server.removeSession(session);
+    conn.close();
     flush();
     resolveClosed();
   };

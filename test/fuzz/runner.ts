@@ -1,6 +1,7 @@
 /**
  * The wire fuzzer: mutated MCP traffic against real processes on 127.0.0.1 — Streamable HTTP POST
- * bodies and headers, stdio lines, and ops-listener targets and methods. It asserts no crash (the
+ * bodies and headers, stdio lines, ops-listener targets and methods, WebSocket text frames, TCP
+ * lines and legacy SSE POST bodies. It asserts no crash (the
  * process is alive and answers a normal request afterwards), no hang (every request is answered or
  * closed within a deadline) and no stack trace in any answer.
  *
@@ -19,6 +20,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { CLI, DIST } from '../helpers/paths.js';
 import { freePort } from '../helpers/node-process.js';
+import WebSocket from 'ws';
 import { hasStack, httpHeaders, httpMethod, mutate, opsMethod, opsTarget, rng, type Kind } from './generator.js';
 
 const FIXTURE = join(DIST, 'test/fuzz/fixture-server.js');
@@ -50,6 +52,10 @@ export interface FuzzSummary {
   http: TransportSummary;
   stdio: TransportSummary;
   ops: TransportSummary;
+  /** WebSocket (`/ws` on the MCP listener), TCP and legacy SSE (`/sse` + `/messages`) of the same node. */
+  ws: TransportSummary;
+  tcp: TransportSummary;
+  sse: TransportSummary;
 }
 
 function empty(): TransportSummary {
@@ -80,6 +86,7 @@ function tally(s: TransportSummary, a: Answer | 'hang' | 'closed', what: string,
 interface HttpNode {
   child: ChildProcess;
   port: number;
+  tcpPort: number;
   opsPort: number;
   stateDir: string;
   stderr(): string;
@@ -88,8 +95,12 @@ interface HttpNode {
 async function startHttpNode(): Promise<HttpNode> {
   const port = await freePort();
   const opsPort = await freePort();
+  const tcpPort = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'andon-fuzz-'));
-  const child = spawn(process.execPath, [CLI, 'serve', FIXTURE, '--port', String(port), '--ops-port', String(opsPort), '--state-dir', stateDir], {
+  // The WebSocket and legacy SSE transports share the MCP listener; TCP has its own port.
+  const config = join(stateDir, 'fuzz.config.json');
+  writeFileSync(config, JSON.stringify({ websocket: { enabled: true }, tcp: { enabled: true, port: tcpPort }, legacySse: { enabled: true } }));
+  const child = spawn(process.execPath, [CLI, 'serve', FIXTURE, '--port', String(port), '--ops-port', String(opsPort), '--state-dir', stateDir, '--config', config], {
     // Debug logging subscribes the request start/end loggers: the readers that crashed on odd input.
     env: { ...process.env, ANDON_ADMIN_TOKEN: '', ANDON_LOG_LEVEL: 'debug' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -103,7 +114,7 @@ async function startHttpNode(): Promise<HttpNode> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`node did not start:\n${err}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { child, port, opsPort, stateDir, stderr: () => err };
+  return { child, port, tcpPort, opsPort, stateDir, stderr: () => err };
 }
 
 interface Answer {
@@ -337,7 +348,239 @@ async function fuzzStdio(seed: number, count: number): Promise<TransportSummary>
   return s;
 }
 
-/** Runs all three fuzzers; `count` mutants per transport. */
+/**
+ * A message connection (WebSocket or TCP) for the fuzzer: every frame or line received is checked
+ * for JSON and stack traces; `ask` sends a mutant then a sentinel ping and resolves once the
+ * sentinel is answered ('answered'), the connection closed ('closed', with the WebSocket code), or
+ * the deadline passed ('hang').
+ */
+interface FuzzConn {
+  ask(id: string, mutant: Buffer): Promise<'answered' | 'hang' | { closed: number }>;
+  close(): void;
+}
+
+function watchText(s: TransportSummary, what: string, text: string, waiting: Map<string, () => void>): void {
+  let m: { id?: unknown };
+  try {
+    m = JSON.parse(text) as { id?: unknown };
+  } catch {
+    s.corrupt++;
+    note(s, `${what} non-JSON message: ${text.slice(0, 200)}`);
+    return;
+  }
+  if (hasStack(text)) {
+    s.stacks++;
+    note(s, `${what} stack: ${text.slice(0, 300)}`);
+  }
+  const w = typeof m.id === 'string' ? waiting.get(m.id) : undefined;
+  if (w) {
+    waiting.delete(m.id as string);
+    w();
+  }
+}
+
+function sentinel(id: string): string {
+  return `{"jsonrpc":"2.0","id":"${id}","method":"ping"}`;
+}
+
+async function wsConn(s: TransportSummary, url: string): Promise<FuzzConn> {
+  const ws = new WebSocket(url, 'mcp', { maxPayload: 64 * 1024 * 1024 });
+  const waiting = new Map<string, () => void>();
+  let closedCode: number | undefined;
+  const onClose = new Set<() => void>();
+  ws.on('message', (d, isBinary) => {
+    if (isBinary) {
+      s.corrupt++;
+      note(s, 'ws binary frame from the server');
+      return;
+    }
+    watchText(s, 'ws', String(d), waiting);
+  });
+  ws.on('error', () => {});
+  ws.on('close', (code) => {
+    closedCode = code;
+    for (const f of onClose) f();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return {
+    ask: (id, mutant) =>
+      new Promise((resolve) => {
+        if (closedCode !== undefined) return resolve({ closed: closedCode });
+        const done = (v: 'answered' | 'hang' | { closed: number }) => {
+          clearTimeout(t);
+          waiting.delete(id);
+          onClose.delete(closed);
+          resolve(v);
+        };
+        const closed = () => done({ closed: closedCode ?? 0 });
+        const t = setTimeout(() => done('hang'), DEADLINE_MS);
+        waiting.set(id, () => done('answered'));
+        onClose.add(closed);
+        // A text frame of the mutant's bytes as they are (invalid UTF-8 included).
+        ws.send(mutant, { binary: false });
+        ws.send(sentinel(id));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+async function tcpConn(s: TransportSummary, port: number): Promise<FuzzConn> {
+  const sock = connect(port, '127.0.0.1');
+  const waiting = new Map<string, () => void>();
+  const decoder = new StringDecoder('utf8');
+  let buf = '';
+  let closed = false;
+  const onClose = new Set<() => void>();
+  sock.on('data', (c: Buffer) => {
+    buf += decoder.write(c);
+    let nl = buf.indexOf('\n');
+    while (nl !== -1) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      nl = buf.indexOf('\n');
+      watchText(s, 'tcp', line, waiting);
+    }
+  });
+  sock.on('error', () => {});
+  sock.on('close', () => {
+    closed = true;
+    for (const f of onClose) f();
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', () => resolve());
+    sock.once('error', reject);
+  });
+  return {
+    ask: (id, mutant) =>
+      new Promise((resolve) => {
+        if (closed) return resolve({ closed: 0 });
+        const done = (v: 'answered' | 'hang' | { closed: number }) => {
+          clearTimeout(t);
+          waiting.delete(id);
+          onClose.delete(gone);
+          resolve(v);
+        };
+        const gone = () => done({ closed: 0 });
+        const t = setTimeout(() => done('hang'), DEADLINE_MS);
+        waiting.set(id, () => done('answered'));
+        onClose.add(gone);
+        // One message a line: newlines inside a mutant would split it (sent as spaces, as on stdio).
+        const body = Buffer.from(mutant);
+        for (let j = 0; j < body.length; j++) if (body[j] === 0x0a) body[j] = 0x20;
+        sock.write(Buffer.concat([body, Buffer.from(`\n${sentinel(id)}\n`)]));
+      }),
+    close: () => sock.end(),
+  };
+}
+
+/**
+ * WebSocket or TCP: one connection, each mutant followed by a sentinel. A WebSocket the server
+ * closes on purpose (1007 invalid UTF-8 in a text frame, 1009 over the size limit) counts as
+ * answered and is reopened; any other close, or a TCP close, is a problem.
+ */
+async function fuzzConn(kind: 'ws' | 'tcp', open: (s: TransportSummary) => Promise<FuzzConn>, seed: number, count: number): Promise<TransportSummary> {
+  const s = empty();
+  const r = rng(seed);
+  let conn = await open(s);
+  for (let i = 0; i < count; i++) {
+    const m = mutate(r);
+    s.sent++;
+    s.kinds[m.kind] = (s.kinds[m.kind] ?? 0) + 1;
+    const a = await conn.ask(`sentinel-${i + 1}`, m.body);
+    if (a === 'answered') s.answered++;
+    else if (a === 'hang') {
+      s.hangs++;
+      note(s, `${kind} hang after case ${i} ${m.kind}: ${m.body.subarray(0, 120).toString()}`);
+    } else {
+      if (kind === 'ws' && (a.closed === 1007 || a.closed === 1009)) {
+        s.answered++;
+        s.statuses[`close ${a.closed}`] = (s.statuses[`close ${a.closed}`] ?? 0) + 1;
+      } else note(s, `${kind} connection closed (${a.closed}) at case ${i} ${m.kind}: ${m.body.subarray(0, 120).toString()}`);
+      try {
+        conn = await open(s);
+      } catch (err) {
+        note(s, `${kind} cannot reconnect after case ${i}: ${(err as Error).message}`);
+        break;
+      }
+    }
+  }
+  // Alive: a fresh connection initializes and calls a tool.
+  try {
+    const c = await open(s);
+    const init = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 'alive-init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'f', version: '1' } } }));
+    const echo = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 'alive-echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'alive' } } }));
+    s.aliveAfter = (await c.ask('alive-1', init)) === 'answered' && (await c.ask('alive-2', echo)) === 'answered';
+    c.close();
+  } catch (err) {
+    note(s, `${kind} not alive after the run: ${(err as Error).message}`);
+  }
+  return s;
+}
+
+/** Legacy SSE: mutants POSTed to one stream's messages endpoint; answers on the stream are checked too. */
+async function fuzzSse(node: HttpNode, seed: number, count: number): Promise<TransportSummary> {
+  const s = empty();
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  const r = rng(seed);
+  const waiting = new Map<string, () => void>();
+  const open = () =>
+    new Promise<{ endpoint: string; req: ReturnType<typeof request> }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: node.port, path: '/sse', headers: { accept: 'text/event-stream' } }, (res) => {
+        const decoder = new StringDecoder('utf8');
+        let buf = '';
+        res.on('data', (c: Buffer) => {
+          buf += decoder.write(c);
+          let end = buf.indexOf('\n\n');
+          while (end !== -1) {
+            const block = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            end = buf.indexOf('\n\n');
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1] ?? '';
+            if (event === 'endpoint') resolve({ endpoint: data, req });
+            else if (event === 'message') watchText(s, 'sse', data, waiting);
+          }
+        });
+        res.on('error', () => {});
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const stream = await open();
+  await pool(count, 8, async (i) => {
+    const m = mutate(r);
+    s.sent++;
+    s.kinds[m.kind] = (s.kinds[m.kind] ?? 0) + 1;
+    const a = await exchange(agent, node.port, 'POST', stream.endpoint, { 'content-type': 'application/json' }, m.body);
+    tally(s, a, `sse case ${i} ${m.kind}`, m.body.subarray(0, 120).toString());
+  });
+  // Alive: a tool call on a fresh stream is answered on it.
+  try {
+    const fresh = await open();
+    const answered = new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), DEADLINE_MS);
+      waiting.set('alive-echo', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    const post = (body: unknown) => exchange(agent, node.port, 'POST', fresh.endpoint, { 'content-type': 'application/json' }, Buffer.from(JSON.stringify(body)));
+    await post({ jsonrpc: '2.0', id: 'alive-init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'f', version: '1' } } });
+    await post({ jsonrpc: '2.0', id: 'alive-echo', method: 'tools/call', params: { name: 'echo', arguments: { text: 'alive' } } });
+    s.aliveAfter = node.child.exitCode === null && (await answered);
+    fresh.req.destroy();
+  } catch (err) {
+    note(s, `sse not alive after the run: ${(err as Error).message}`);
+  }
+  stream.req.destroy();
+  agent.destroy();
+  return s;
+}
+
+/** Runs every fuzzer; `count` mutants per transport. */
 export async function runFuzz(seed: number, count: number): Promise<FuzzSummary> {
   const started = Date.now();
   const node = await startHttpNode();
@@ -350,9 +593,19 @@ export async function runFuzz(seed: number, count: number): Promise<FuzzSummary>
     ops.ms = Date.now() - t;
     t = Date.now();
     if (node.child.exitCode !== null) note(http, `HTTP node exited with ${node.child.exitCode}: ${node.stderr().slice(-2000)}`);
+    const ws = await fuzzConn('ws', (s) => wsConn(s, `ws://127.0.0.1:${node.port}/ws`), seed + 3, count);
+    ws.ms = Date.now() - t;
+    t = Date.now();
+    const tcp = await fuzzConn('tcp', (s) => tcpConn(s, node.tcpPort), seed + 4, count);
+    tcp.ms = Date.now() - t;
+    t = Date.now();
+    const sse = await fuzzSse(node, seed + 5, count);
+    sse.ms = Date.now() - t;
+    t = Date.now();
+    if (node.child.exitCode !== null) note(sse, `HTTP node exited with ${node.child.exitCode}: ${node.stderr().slice(-2000)}`);
     const stdio = await fuzzStdio(seed, count);
     stdio.ms = Date.now() - t;
-    return { seed, perTransport: count, ms: Date.now() - started, http, stdio, ops };
+    return { seed, perTransport: count, ms: Date.now() - started, http, stdio, ops, ws, tcp, sse };
   } finally {
     node.child.kill('SIGKILL');
   }
@@ -360,7 +613,7 @@ export async function runFuzz(seed: number, count: number): Promise<FuzzSummary>
 
 /** True when a summary shows no crash, hang, stack or corrupted line. */
 export function clean(sum: FuzzSummary): boolean {
-  return [sum.http, sum.stdio, sum.ops].every((t) => t.aliveAfter && t.hangs === 0 && t.stacks === 0 && t.corrupt === 0 && t.sent === sum.perTransport);
+  return [sum.http, sum.stdio, sum.ops, sum.ws, sum.tcp, sum.sse].every((t) => t.aliveAfter && t.hangs === 0 && t.stacks === 0 && t.corrupt === 0 && t.sent === sum.perTransport);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
