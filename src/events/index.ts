@@ -121,6 +121,31 @@ export interface DegradedEvent {
   reason: string | null;
 }
 
+// ───────────────────────────── rate limits ─────────────────────────────
+
+/** A request was refused by a rate limit (src/resilience/rate-limits.ts); published only when subscribed. */
+export interface RateLimitedEvent {
+  /** Which kind of limit: bounded, for metric labels. */
+  limit: 'client' | 'tool' | 'global';
+  /** The limit's name: `client`, `client:tools/call`, `tool:<name>`, `global`. */
+  name: string;
+  /** The client identity (`clientKey`): for logs and the snapshot, never a metric label. */
+  client: string;
+  method: string;
+  retryAfterMs: number;
+}
+
+/** The rate limits' state changed: the factor (degradation) or sustained throttling began or ended. */
+export interface RateLimitStateEvent {
+  /** Multiplier applied to every configured limit (1 normally; 0.5 under degradation). */
+  factor: number;
+  /** True while requests have been refused in each of the last `sustainedSec` seconds. */
+  sustained: boolean;
+  sustainedSec: number;
+  /** Refusals per limit kind since the node started. */
+  refusals: { client: number; tool: number; global: number };
+}
+
 // ───────────────────────────── store ─────────────────────────────
 
 /** A store operation finished. */
@@ -205,6 +230,8 @@ export interface EventMap {
   readiness: ReadinessEvent;
   alert: AlertDeliveryEvent;
   handlerError: HandlerErrorEvent;
+  rateLimited: RateLimitedEvent;
+  rateLimitState: RateLimitStateEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -223,6 +250,8 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   readiness: typed('andon:readiness'),
   alert: typed('andon:alert'),
   handlerError: typed('andon:handler:error'),
+  rateLimited: typed('andon:rate-limited'),
+  rateLimitState: typed('andon:rate-limit-state'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */
