@@ -52,6 +52,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     staleMs: c.staleMs,
     flushMs: c.flushMs,
     signals: c.signals,
+    rateLimits: c.rateLimits,
     observability: o.enabled
       ? {
           metrics: o.metrics.enabled ? { defaultMetrics: o.metrics.defaultMetrics, ...(o.metrics.buckets ? { buckets: o.metrics.buckets } : {}), maxLabelValues: o.metrics.maxLabelValues } : false,

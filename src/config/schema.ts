@@ -121,6 +121,18 @@ export const alertsSchema = z
     }
   });
 
+const perSec = z.number({ error: 'expected a number > 0 (per second)' }).positive({ error: 'expected a number > 0 (per second)' });
+
+/** Rate limits (src/resilience/rate-limits.ts): per client identity, per tool, global. */
+export const rateLimitsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  perClient: z.strictObject({ messagesPerSec: perSec.default(100), toolCallsPerSec: perSec.default(50) }).prefault({}),
+  global: z.strictObject({ messagesPerSec: perSec.default(10_000) }).prefault({}),
+  tools: z.record(nonEmpty, z.strictObject({ callsPerSec: perSec })).default({}),
+  burstSec: perSec.default(1),
+  sustainedAlertSec: positiveInt.default(10),
+});
+
 /** The whole configuration file. Every section and key is optional in the file. */
 export const configSchema = z.strictObject({
   http: httpSchema.prefault({}),
@@ -138,6 +150,7 @@ export const configSchema = z.strictObject({
   observability: observabilitySchema.prefault({}),
   /** Alerting is off without this section. */
   alerts: alertsSchema.optional(),
+  rateLimits: rateLimitsSchema.prefault({}),
 });
 
 /** The effective configuration: every default filled in. */

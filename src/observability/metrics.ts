@@ -6,9 +6,10 @@
  * request-stats.ts) so that a request costs a Map lookup and a few additions.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type ReadinessEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent } from '../events/index.js';
+import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type ReadinessEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent, type Subscription } from '../events/index.js';
 import { requestStartChannel } from './tracing.js';
 import { RequestStats } from './request-stats.js';
+import { rateLimitMetrics } from './rate-limit-metrics.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -107,6 +108,8 @@ export class AndonMetrics {
   private readonly inflightFn: (() => number) | undefined;
   private drain: DrainEvent['phase'] = 'running';
   private started = false;
+  /** Subscriptions of the metrics kept in their own files (rate limits, …). */
+  private readonly extraSubs: Subscription[] = [];
 
   /** See {@link MetricsOptions} for defaults. */
   constructor(options: MetricsOptions = {}) {
@@ -127,6 +130,7 @@ export class AndonMetrics {
     }
 
     this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
+    this.extraSubs.push(...rateLimitMetrics(this.registry, p));
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);
@@ -264,7 +268,7 @@ export class AndonMetrics {
     this.ready.set((msg as ReadinessEvent).ready ? 1 : 0);
   };
 
-  private subs(): Array<[{ subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): unknown }, (m: unknown) => void]> {
+  private subs(): Subscription[] {
     return [
       [events.request, this.onRequest],
       [events.session, this.onSession],
@@ -276,6 +280,7 @@ export class AndonMetrics {
       [events.alert, this.onAlert],
       [events.health, this.onHealth],
       [events.readiness, this.onReadiness],
+      ...this.extraSubs,
     ];
   }
 

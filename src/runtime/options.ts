@@ -9,6 +9,7 @@ import type { HttpTransportOptions } from '../transports/streamable-http.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ObservabilityOptions } from '../observability/observability.js';
+import type { RateLimitsOptions } from '../resilience/rate-limits.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions {
@@ -47,6 +48,11 @@ export interface RuntimeOptions {
    * `observability.alerts`, or by the JSON file named in ANDON_ALERTS_CONFIG. `false` turns it off.
    */
   observability?: Omit<ObservabilityOptions, 'server' | 'logger' | 'stateDir'> | false;
+  /**
+   * Rate limits per client, per tool and global (defaults: 100 messages/s and 50 tools/call/s per
+   * client, 10,000 messages/s for the node). `false` or `{ enabled: false }` turns them off.
+   */
+  rateLimits?: Omit<RateLimitsOptions, 'clock' | 'logger'> | false;
   /** Called with the exit code after a signal-initiated drain. Default process.exit. */
   exit?: (code: number) => void;
   /** Time for drain grace and halting timers, flushes and phase timestamps. Default the system clock. */

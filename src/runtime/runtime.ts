@@ -33,7 +33,8 @@ import { loadAdminToken } from './admin-token.js';
 import { ComponentTree } from './components.js';
 import { feedHalted } from './health-feed.js';
 import type { ReloadReport } from '../config/reload.js';
-import { defaultStore, finishDrain, startObservability, startOps, wireServer } from './wiring.js';
+import { defaultStore, finishDrain, installRateLimits, startObservability, startOps, wireServer } from './wiring.js';
+import type { RateLimits } from '../resilience/rate-limits.js';
 import { listenHttp } from './http-listen.js';
 
 export { EXIT, type DrainResult, type RuntimeOptions } from './options.js';
@@ -49,6 +50,8 @@ export class Runtime {
   readonly sessions: SessionPersistence;
   readonly journal: Journal | undefined;
   ops: OpsServer | undefined;
+  /** Rate limits per client, per tool and global (`rateLimits: false`: undefined). `setFactor`, `snapshot`. */
+  readonly rateLimits: RateLimits | undefined;
   /** Metrics, health, alerts; undefined when turned off. */
   obs: Observability | undefined;
   adminToken = '';
@@ -74,6 +77,7 @@ export class Runtime {
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
+    this.rateLimits = installRateLimits(this.server, options.rateLimits, this.clock, this.log);
     const phase = () => this.drainer.phase;
     const { server, log, clock, halts, failures } = this;
     const { intensity, backoff } = options;
@@ -227,6 +231,7 @@ export class Runtime {
     await new Promise<void>((r) => setImmediate(r));
     await this.flush();
     this.sessions.stop();
+    this.rateLimits?.stop();
     await this.http?.close();
     this.stdio?.close();
     await this.root.stop('drain');

@@ -11,6 +11,7 @@
  */
 import { events, on, subscribeAll, takeHeldQuarantines, type ComponentEvent, type DrainEvent, type HealthEvent, type QuarantineEvent, type RestartEvent } from '../../events/index.js';
 import type { AlertManager } from './manager.js';
+import { rateLimitAlerts } from './rate-limit-alerts.js';
 
 /** Options of {@link wireAlerts}. */
 export interface AlertWiringOptions {
@@ -74,6 +75,7 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
     on(events.drain, onDrain as (e: DrainEvent) => void),
     on(events.health, onHealth as (e: HealthEvent) => void),
     on(events.quarantine, onQuarantine),
+    rateLimitAlerts(alerts),
   ]);
   for (const e of takeHeldQuarantines()) onQuarantine(e);
   return unsubscribe;
