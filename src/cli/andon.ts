@@ -12,6 +12,7 @@ import { createRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { createLogger } from '../util/logger.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerAlertCommands } from './alerts-commands.js';
+import { registerLimitsCommands } from './limits-commands.js';
 import { registerClientCommands } from './client-commands.js';
 import { CONFIG_OPTION, exitOnConfigError, loadCliConfig, registerConfigCommands, type ConfigFlags } from './config-commands.js';
 import { ConfigReloader } from '../config/reload.js';
@@ -118,6 +119,7 @@ program
 
 registerOpsCommands(program);
 registerAlertCommands(program);
+registerLimitsCommands(program);
 registerClientCommands(program);
 registerConfigCommands(program);
 
