@@ -29,7 +29,7 @@ const base = pipelineWith();
 const bucket = pipelineWith(new RateLimits(high));
 const flexible = pipelineWith(new RateLimits({ ...high, store: flexibleStore() }));
 
-const reqs = Array.from({ length: clients }, (_, i) => ({ request: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo' } }, peer: undefined, session: { id: randomUUID() }, era: '2025', exchange: { send: () => {} }, signal: undefined }) as unknown as IncomingRequest);
+const reqs = Array.from({ length: clients }, () => ({ request: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo' } }, peer: undefined, session: { id: randomUUID() }, era: '2025', exchange: { send: () => {} }, signal: undefined }) as unknown as IncomingRequest);
 
 async function time(p: AdmissionPipeline): Promise<number> {
   const t0 = process.cpuUsage();
