@@ -83,11 +83,21 @@ const STATE_DIR = resolve(tmpdir(), `andon-bench-state-${process.pid}`);
 let stateSeq = 0;
 /** A fresh state directory per CLI child: the runtime restores persisted sessions at start. */
 const stateDir = () => resolve(STATE_DIR, String(++stateSeq));
+/**
+ * The CLI's configuration: rate limits on (their cost is part of what is measured) but high enough
+ * that the load generator's one session is never refused (the default is 50 tools/call per second).
+ */
+function cliConfig(): string {
+  mkdirSync(STATE_DIR, { recursive: true });
+  const file = resolve(STATE_DIR, 'andon.config.yaml');
+  writeFileSync(file, 'rateLimits:\n  perClient: { messagesPerSec: 1000000000, toolCallsPerSec: 1000000000 }\n  global: { messagesPerSec: 1000000000 }\n');
+  return file;
+}
 
 const HTTP_SERVERS: Record<string, ServerSpec> = {
   bare: { script: 'bare-http.js', config: {} },
   // The production entry point: the runtime (supervision, journal, ops listener) around the same server.
-  'andon-cli': { script: CLI, config: {}, fixedPort: true, argv: (p) => ['example', 'simple', '--port', String(p), '--ops-port', '0', '--state-dir', stateDir()] },
+  'andon-cli': { script: CLI, config: {}, fixedPort: true, argv: (p) => ['example', 'simple', '--port', String(p), '--ops-port', '0', '--state-dir', stateDir(), '--config', cliConfig()] },
   andon: { script: 'andon.js', config: { responseMode: 'auto' } },
   'andon-sse': { script: 'andon.js', config: { responseMode: 'sse' } },
   sdk: { script: 'sdk.js', config: { json: true } },

@@ -28,3 +28,4 @@ export { BreakerStage, installBreakers } from './resilience/breaker-stage.js';
 export { BreakerErrors } from './errors/breakers.js';
 export type { DownstreamRunner } from './server/context.js';
 export type { BreakerEvent } from './events/index.js';
+export { RateLimits, createRateLimits, memoryStore, flexibleStore, RATE_LIMIT_DEFAULTS, type RateLimitsConfig, type RateLimitsOptions, type RateLimitsSnapshot, type RateLimitStore, type FlexibleLimiter, type FlexibleLimiterOptions } from './resilience/rate-limits.js';

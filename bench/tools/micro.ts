@@ -4,11 +4,12 @@
  * machine's drift hardly moves it, so it is the tool for judging a hot-path edit before the real
  * bench. `node dist/bench/tools/micro.js [json|sse|2026|bare] [requests]`
  * `ANDON_BENCH_STAGES=1` also installs the runtime's built-in node stage (idle), so every built-in
- * admission stage is on the path, as under `andon start`.
+ * admission stage is on the path, as under `andon start`; `ANDON_BENCH_RATE=1` adds the rate-limit stage.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, nodeStage, StreamableHttpHandler } from '../../src/index.js';
+import { RateLimits } from '../../src/resilience/rate-limits.js';
 
 const mode = process.argv[2] ?? 'json';
 const total = Number(process.argv[3] ?? 300_000);
@@ -62,6 +63,8 @@ class MockReq extends EventEmitter {
 const server = createServer({ name: 'micro', version: '0' });
 server.tool('echo', { inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } }, ({ text }: { text: string }) => text);
 if (process.env.ANDON_BENCH_STAGES === '1') server.use(nodeStage({ drainPhase: () => 'running', nodeHalt: () => undefined }));
+// ANDON_BENCH_RATE=1: the rate-limit stage with its defaults' shape, limits high enough that nothing is refused.
+if (process.env.ANDON_BENCH_RATE === '1') new RateLimits({ perClient: { messagesPerSec: 1e12, toolCallsPerSec: 1e12 }, global: { messagesPerSec: 1e12 } }).install(server.admission);
 const handler = new StreamableHttpHandler(server, { responseMode: mode === 'sse' ? 'sse' : 'auto' });
 const base = { host: '127.0.0.1:3000', 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 

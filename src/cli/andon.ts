@@ -14,6 +14,7 @@ import { registerOpsCommands } from './ops-commands.js';
 import { registerAlertCommands } from './alerts-commands.js';
 import { registerRecoveryCommands } from './recovery-commands.js';
 import { registerBreakerCommands } from './breakers-commands.js';
+import { registerLimitsCommands } from './limits-commands.js';
 import { registerClientCommands } from './client-commands.js';
 import { CONFIG_OPTION, exitOnConfigError, loadCliConfig, registerConfigCommands, type ConfigFlags } from './config-commands.js';
 import { ConfigReloader } from '../config/reload.js';
@@ -122,6 +123,7 @@ registerOpsCommands(program);
 registerAlertCommands(program);
 registerRecoveryCommands(program);
 registerBreakerCommands(program);
+registerLimitsCommands(program);
 registerClientCommands(program);
 registerConfigCommands(program);
 

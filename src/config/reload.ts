@@ -14,7 +14,7 @@ import { ConfigError, type LoadedConfig } from './load.js';
 import type { AndonConfig, AlertsSection } from './schema.js';
 
 /** Key paths (and their subtrees) applied live. */
-export const RELOADABLE = ['alerts', 'logging.level', 'drain.graceMs', 'drain.haltMs'] as const;
+export const RELOADABLE = ['alerts', 'logging.level', 'drain.graceMs', 'drain.haltMs', 'rateLimits'] as const;
 
 /** Whether a key path reloads without a restart. */
 export function isReloadable(path: string): boolean {
@@ -30,6 +30,7 @@ export interface ReloadTarget {
   setLogLevel?(level: AndonConfig['logging']['level']): void;
   setDrain?(drain: AndonConfig['drain']): void;
   prepareAlerts?(section: AlertsSection | undefined): () => void;
+  setRateLimits?(section: AndonConfig['rateLimits']): void;
 }
 
 /** The outcome of one reload. */
@@ -128,9 +129,17 @@ export class ConfigReloader {
         applied.push(...drain);
       } else needsRestart.push(...drain);
     }
+    const rates = touches('rateLimits');
+    if (rates.length) {
+      if (t.setRateLimits) {
+        const r = next.rateLimits;
+        commits.push(() => t.setRateLimits!(r));
+        applied.push(...rates);
+      } else needsRestart.push(...rates);
+    }
     for (const c of commits) c();
     // Restart-only keys keep their start-time values in `current`: that is what is running.
-    const merged = { ...this.started, alerts: next.alerts, logging: { ...this.started.logging, level: next.logging.level }, drain: { ...next.drain } } as AndonConfig;
+    const merged = { ...this.started, alerts: next.alerts, logging: { ...this.started.logging, level: next.logging.level }, drain: { ...next.drain }, rateLimits: next.rateLimits } as AndonConfig;
     this.currentConfig = merged;
     this.log.info({ file: loaded.file, applied, needsRestart }, applied.length ? 'configuration reloaded' : 'configuration reloaded: nothing to apply');
     if (needsRestart.length) this.log.warn({ keys: needsRestart }, 'configuration changes that take effect only after a restart');

@@ -63,6 +63,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     signals: c.signals,
     recovery: { ...c.recovery, dependencies: { ...c.recovery.dependencies } },
     breakers: c.breakers.enabled ? c.breakers : false,
+    rateLimits: c.rateLimits,
     observability: o.enabled
       ? {
           metrics: o.metrics.enabled ? { defaultMetrics: o.metrics.defaultMetrics, ...(o.metrics.buckets ? { buckets: o.metrics.buckets } : {}), maxLabelValues: o.metrics.maxLabelValues } : false,

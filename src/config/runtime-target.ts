@@ -25,6 +25,7 @@ export function runtimeReloadTarget(rt: Runtime, parts: RuntimeReloadParts): Rel
       parts.options.drain = { graceMs: d.graceMs, haltMs: d.haltMs };
     },
   };
+  if (rt.rateLimits) target.setRateLimits = (r) => rt.rateLimits!.configure(r);
   const log = parts.logger as (Logger & { level?: string; setLevel?: (level: string) => void }) | undefined;
   if (log?.setLevel) target.setLogLevel = (level) => log.setLevel!(level);
   else if (log && typeof log.level === 'string') {

@@ -287,6 +287,18 @@ export const breakersSchema = z.strictObject({
   downstreams: z.record(z.string(), breakerOverride).default({}),
 });
 
+const perSec = z.number({ error: 'expected a number > 0 (per second)' }).positive({ error: 'expected a number > 0 (per second)' });
+
+/** Rate limits (src/resilience/rate-limits.ts): per client identity, per tool, global. */
+export const rateLimitsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  perClient: z.strictObject({ messagesPerSec: perSec.default(100), toolCallsPerSec: perSec.default(50) }).prefault({}),
+  global: z.strictObject({ messagesPerSec: perSec.default(10_000) }).prefault({}),
+  tools: z.record(nonEmpty, z.strictObject({ callsPerSec: perSec })).default({}),
+  burstSec: perSec.default(1),
+  sustainedAlertSec: positiveInt.default(10),
+});
+
 /** The whole configuration file. Every section and key is optional in the file. */
 export const configSchema = z.strictObject({
   http: httpSchema.prefault({}),
@@ -314,6 +326,7 @@ export const configSchema = z.strictObject({
   tls: tlsSchema.prefault({}),
   auth: authSchema.prefault({}),
   breakers: breakersSchema.prefault({}),
+  rateLimits: rateLimitsSchema.prefault({}),
 });
 
 /** The effective configuration: every default filled in. */

@@ -198,6 +198,31 @@ export interface BreakerEvent {
   forced?: boolean;
 }
 
+// ───────────────────────────── rate limits ─────────────────────────────
+
+/** A request was refused by a rate limit (src/resilience/rate-limits.ts); published only when subscribed. */
+export interface RateLimitedEvent {
+  /** Which kind of limit: bounded, for metric labels. */
+  limit: 'client' | 'tool' | 'global';
+  /** The limit's name: `client`, `client:tools/call`, `tool:<name>`, `global`. */
+  name: string;
+  /** The client identity (`clientKey`): for logs and the snapshot, never a metric label. */
+  client: string;
+  method: string;
+  retryAfterMs: number;
+}
+
+/** The rate limits' state changed: the factor (degradation) or sustained throttling began or ended. */
+export interface RateLimitStateEvent {
+  /** Multiplier applied to every configured limit (1 normally; 0.5 under degradation). */
+  factor: number;
+  /** True while requests have been refused in each of the last `sustainedSec` seconds. */
+  sustained: boolean;
+  sustainedSec: number;
+  /** Refusals per limit kind since the node started. */
+  refusals: { client: number; tool: number; global: number };
+}
+
 // ───────────────────────────── store ─────────────────────────────
 
 /** A store operation finished. */
@@ -287,6 +312,8 @@ export interface EventMap {
   connection: ConnectionEvent;
   limit: LimitEvent;
   breaker: BreakerEvent;
+  rateLimited: RateLimitedEvent;
+  rateLimitState: RateLimitStateEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -310,6 +337,8 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   connection: typed('andon:connection'),
   limit: typed('andon:limit'),
   breaker: typed('andon:breaker'),
+  rateLimited: typed('andon:rate-limited'),
+  rateLimitState: typed('andon:rate-limit-state'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */

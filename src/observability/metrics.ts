@@ -6,12 +6,13 @@
  * request-stats.ts) so that a request costs a Map lookup and a few additions.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type ReadinessEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent } from '../events/index.js';
+import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type ReadinessEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent, type Subscription } from '../events/index.js';
 import { requestStartChannel } from './tracing.js';
 import { RequestStats } from './request-stats.js';
 import { recoveryMetrics } from './recovery-metrics.js';
 import { LimitMetrics } from './limit-metrics.js';
 import { breakerMetrics } from './breaker-metrics.js';
+import { rateLimitMetrics } from './rate-limit-metrics.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -113,6 +114,8 @@ export class AndonMetrics {
   private drain: DrainEvent['phase'] = 'running';
   private started = false;
   private readonly recovery: ReturnType<typeof recoveryMetrics>;
+  /** Subscriptions of the metrics kept in their own files (rate limits, …). */
+  private readonly extraSubs: Subscription[] = [];
 
   /** See {@link MetricsOptions} for defaults. */
   constructor(options: MetricsOptions = {}) {
@@ -136,6 +139,7 @@ export class AndonMetrics {
     this.recovery = recoveryMetrics(this.registry, p);
     this.limitMetrics = new LimitMetrics(this.registry, p);
     this.breakers = breakerMetrics(this.registry, p);
+    this.extraSubs.push(...rateLimitMetrics(this.registry, p));
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);
@@ -273,7 +277,7 @@ export class AndonMetrics {
     this.ready.set((msg as ReadinessEvent).ready ? 1 : 0);
   };
 
-  private subs(): Array<[{ subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): unknown }, (m: unknown) => void]> {
+  private subs(): Subscription[] {
     return [
       [events.request, this.onRequest],
       [events.session, this.onSession],
@@ -287,6 +291,7 @@ export class AndonMetrics {
       [events.readiness, this.onReadiness],
       ...this.recovery.subs(),
       this.breakers,
+      ...this.extraSubs,
     ];
   }
 

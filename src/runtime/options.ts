@@ -13,6 +13,7 @@ import type { RecoveryOptions } from './recovery/strategist.js';
 import type { HttpSecurityOptions } from './http-security.js';
 import type { BreakersOptions } from '../resilience/breakers.js';
 import type { NetTransportOptions } from './net-transports.js';
+import type { RateLimitsOptions } from '../resilience/rate-limits.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions extends NetTransportOptions {
@@ -63,6 +64,11 @@ export interface RuntimeOptions extends NetTransportOptions {
    * on: opens at ≥ 50 % errors of ≥ 20 calls in 60 s, half-open after 30 s with 3 probes. `false` for none.
    */
   breakers?: BreakersOptions | false;
+  /**
+   * Rate limits per client, per tool and global (defaults: 100 messages/s and 50 tools/call/s per
+   * client, 10,000 messages/s for the node). `false` or `{ enabled: false }` turns them off.
+   */
+  rateLimits?: Omit<RateLimitsOptions, 'clock' | 'logger'> | false;
   /** Called with the exit code after a signal-initiated drain. Default process.exit. */
   exit?: (code: number) => void;
   /** Time for drain grace and halting timers, flushes and phase timestamps. Default the system clock. */

@@ -35,7 +35,8 @@ import { loadAdminToken } from './admin-token.js';
 import { ComponentTree } from './components.js';
 import { feedHalted } from './health-feed.js';
 import type { ReloadReport } from '../config/reload.js';
-import { defaultStore, finishDrain, startObservability, startOps, wireServer } from './wiring.js';
+import { defaultStore, finishDrain, installRateLimits, startObservability, startOps, wireServer } from './wiring.js';
+import type { RateLimits } from '../resilience/rate-limits.js';
 import { listenHttp } from './http-listen.js';
 import { startRecovery, type RecoveryStrategist } from './recovery/index.js';
 import { BreakerRegistry } from '../resilience/breakers.js';
@@ -55,6 +56,8 @@ export class Runtime {
   readonly sessions: SessionPersistence;
   readonly journal: Journal | undefined;
   ops: OpsServer | undefined;
+  /** Rate limits per client, per tool and global (`rateLimits: false`: undefined). `setFactor`, `snapshot`. */
+  readonly rateLimits: RateLimits | undefined;
   /** Metrics, health, alerts; undefined when turned off. */
   obs: Observability | undefined;
   /** The recovery strategist (src/runtime/recovery/); undefined with `recovery: false`. */
@@ -92,6 +95,7 @@ export class Runtime {
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
     this.breakers = new BreakerRegistry(options.breakers === false ? { enabled: false } : (options.breakers ?? {}), this.clock, this.log);
+    this.rateLimits = installRateLimits(this.server, options.rateLimits, this.clock, this.log);
     const phase = () => this.drainer.phase;
     const { server, log, clock, halts, failures } = this;
     const { intensity, backoff } = options;
@@ -267,6 +271,7 @@ export class Runtime {
     await this.flush();
     this.sessions.stop();
     await this.tree.closeNet();
+    this.rateLimits?.stop();
     await this.http?.close();
     this.stdio?.close();
     await this.root.stop('drain');

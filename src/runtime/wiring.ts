@@ -21,6 +21,9 @@ import { RecordedAnswer, type Journal } from './journal.js';
 import { McpError } from '../protocol/errors.js';
 import type { RuntimeOptions } from './options.js';
 import type { SessionPersistence } from './session-persistence.js';
+import { RateLimits } from '../resilience/rate-limits.js';
+import { mountRateLimitsApi } from '../admin/rate-limits-api.js';
+import type { Clock } from '../util/clock.js';
 
 /** Connects `server` to the runtime's failure detection, persistence, journal and gate. */
 export function wireServer(server: McpServer, p: { failures: FailureDetector; sessions: SessionPersistence; journal: Journal | undefined; gate: GateState }): void {
@@ -59,6 +62,11 @@ export function wireServer(server: McpServer, p: { failures: FailureDetector; se
   installGate(server, p.gate);
 }
 
+/** Creates the node's rate limits and installs their stage (`false`: none). */
+export function installRateLimits(server: McpServer, o: RuntimeOptions['rateLimits'], clock: Clock, logger: Logger): RateLimits | undefined {
+  return o === false ? undefined : new RateLimits({ ...o, clock, logger }).install(server.admission);
+}
+
 /** Creates metrics, health and alerts (loaded lazily: heavy imports) and registers the runtime's health checks. */
 export async function startObservability(
   opts: RuntimeOptions,
@@ -75,11 +83,12 @@ export async function startObservability(
 }
 
 /** Opens the ops listener: admin API (bearer token) plus metrics and health when observability is on. */
-export async function startOps(rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & { adminToken: string; obs: Observability | undefined }, o: { port?: number; host?: string }): Promise<OpsServer> {
+export async function startOps(rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & { adminToken: string; obs: Observability | undefined; rateLimits?: RateLimits | undefined }, o: { port?: number; host?: string }): Promise<OpsServer> {
   const ops = new OpsServer({ token: rt.adminToken, port: o.port, host: o.host });
   mountAdminApi(ops, rt);
   mountRecoveryApi(ops, rt);
   mountBreakersApi(ops, rt);
+  mountRateLimitsApi(ops, rt);
   if (rt.obs) (await import('../observability/mount.js')).mountObservability(ops, rt.obs);
   try {
     await ops.listen();

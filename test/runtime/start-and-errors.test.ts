@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../helpers/paths.js';
@@ -89,7 +89,10 @@ test('120 calls of divide {a:1,b:0}: each is the caller\'s isError result; the t
   dirs.push(stateDir);
   const port = await freePort();
   const opsPort = await freePort();
-  const n = andon(['example', 'calculator', '--port', String(port), '--ops-port', String(opsPort)], stateDir);
+  // 120 back-to-back calls from one session are over the default 50 tools/call per second: this test is about error results, not rate limits.
+  const config = join(stateDir, 'andon.config.yaml');
+  await writeFile(config, 'rateLimits:\n  perClient:\n    toolCallsPerSec: 10000\n');
+  const n = andon(['example', 'calculator', '--port', String(port), '--ops-port', String(opsPort), '--config', config], stateDir);
   await n.listening();
   const s = new Session2025(`http://127.0.0.1:${port}/mcp`);
   await s.initialize();

@@ -14,6 +14,7 @@ import { events, on, subscribeAll, takeHeldQuarantines, type ComponentEvent, typ
 import type { AlertManager } from './manager.js';
 import { wireRecoveryAlerts } from './recovery-alerts.js';
 import { breakerAlerts } from './breaker-alerts.js';
+import { rateLimitAlerts } from './rate-limit-alerts.js';
 
 /** Options of {@link wireAlerts}. */
 export interface AlertWiringOptions {
@@ -75,6 +76,7 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
     on(events.health, onHealth as (e: HealthEvent) => void),
     on(events.quarantine, onQuarantine),
     breakerAlerts(alerts),
+    rateLimitAlerts(alerts),
   ]);
   const unwireRecovery = wireRecoveryAlerts(alerts);
   for (const e of takeHeldQuarantines()) onQuarantine(e);
