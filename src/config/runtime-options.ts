@@ -52,6 +52,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     staleMs: c.staleMs,
     flushMs: c.flushMs,
     signals: c.signals,
+    guardian: guardianOptions(c),
     observability: o.enabled
       ? {
           metrics: o.metrics.enabled ? { defaultMetrics: o.metrics.defaultMetrics, ...(o.metrics.buckets ? { buckets: o.metrics.buckets } : {}), maxLabelValues: o.metrics.maxLabelValues } : false,
@@ -63,6 +64,12 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
         }
       : false,
   };
+}
+
+/** The `guardian` section as RuntimeOptions.guardian (false when disabled). */
+function guardianOptions(c: AndonConfig): RuntimeOptions['guardian'] {
+  const { enabled, ...g } = c.guardian;
+  return enabled ? g : false;
 }
 
 function isLoopback(host: string): boolean {

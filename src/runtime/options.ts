@@ -9,6 +9,7 @@ import type { HttpTransportOptions } from '../transports/streamable-http.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ObservabilityOptions } from '../observability/observability.js';
+import type { RuntimeGuardianOptions } from './guardian-wiring.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions {
@@ -47,6 +48,11 @@ export interface RuntimeOptions {
    * `observability.alerts`, or by the JSON file named in ANDON_ALERTS_CONFIG. `false` turns it off.
    */
   observability?: Omit<ObservabilityOptions, 'server' | 'logger' | 'stateDir'> | false;
+  /**
+   * The resource guardian, degradation mode and emergency stop (src/resilience/guardian.ts). Off
+   * unless given (a node started from a configuration file has it on: `guardian.enabled`).
+   */
+  guardian?: RuntimeGuardianOptions | false;
   /** Called with the exit code after a signal-initiated drain. Default process.exit. */
   exit?: (code: number) => void;
   /** Time for drain grace and halting timers, flushes and phase timestamps. Default the system clock. */

@@ -35,6 +35,7 @@ import { feedHalted } from './health-feed.js';
 import type { ReloadReport } from '../config/reload.js';
 import { defaultStore, finishDrain, startObservability, startOps, wireServer } from './wiring.js';
 import { listenHttp } from './http-listen.js';
+import { startGuardian, type RuntimeGuardian } from './guardian-wiring.js';
 
 export { EXIT, type DrainResult, type RuntimeOptions } from './options.js';
 const DAY = 24 * 60 * 60 * 1000;
@@ -52,6 +53,8 @@ export class Runtime {
   /** Metrics, health, alerts; undefined when turned off. */
   obs: Observability | undefined;
   adminToken = '';
+  /** The resource guardian and degradation mode (src/resilience); undefined unless `guardian` is set. */
+  guardian: RuntimeGuardian | undefined;
   private readonly opts: RuntimeOptions;
   private readonly log: Logger;
   private readonly tree: ComponentTree;
@@ -151,6 +154,7 @@ export class Runtime {
       throw err;
     }
     this.scheduleFlush();
+    if (this.opts.guardian) this.guardian = startGuardian({ server: this.server, halts: this.halts, clock: this.clock, log: this.log, flush: () => this.flush(), closeListeners: () => this.http?.close(), alertsIdle: () => this.obs?.alerts?.idle(), exit: (c) => this.exitAfterDrain(c) }, this.opts.guardian);
     if (this.opts.ops !== false) this.ops = await startOps(this, this.opts.ops ?? {});
     if (this.opts.signals !== false) {
       installProcessHandlers({
@@ -218,6 +222,7 @@ export class Runtime {
    * close streams and listeners, save state), STOPPED. Idempotent: a second call returns the same drain.
    */
   drain(reason = 'shutdown'): Promise<DrainResult> {
+    this.guardian?.stop();
     return this.drainer.drain(reason);
   }
 
