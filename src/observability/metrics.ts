@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { events, type AlertDeliveryEvent, type ComponentEvent, type DrainEvent, type HaltStateEvent, type HealthEvent, type ReadinessEvent, type RequestEvent, type RestartEvent, type SessionEvent, type StoreEvent } from '../events/index.js';
 import { requestStartChannel } from './tracing.js';
 import { RequestStats } from './request-stats.js';
+import { guardianMetrics } from './guardian-metrics.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -107,6 +108,8 @@ export class AndonMetrics {
   private readonly inflightFn: (() => number) | undefined;
   private drain: DrainEvent['phase'] = 'running';
   private started = false;
+  /** Subscriptions of metrics defined in their own modules (guardian-metrics.ts). */
+  private readonly extraSubs: ReturnType<typeof guardianMetrics>;
 
   /** See {@link MetricsOptions} for defaults. */
   constructor(options: MetricsOptions = {}) {
@@ -127,6 +130,7 @@ export class AndonMetrics {
     }
 
     this.requestStats = new RequestStats(this.registry, p, options.buckets ?? DEFAULT_BUCKETS);
+    this.extraSubs = guardianMetrics(this.registry, p);
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);
@@ -276,6 +280,7 @@ export class AndonMetrics {
       [events.alert, this.onAlert],
       [events.health, this.onHealth],
       [events.readiness, this.onReadiness],
+      ...this.extraSubs,
     ];
   }
 

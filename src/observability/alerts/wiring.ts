@@ -11,6 +11,7 @@
  */
 import { events, on, subscribeAll, takeHeldQuarantines, type ComponentEvent, type DrainEvent, type HealthEvent, type QuarantineEvent, type RestartEvent } from '../../events/index.js';
 import type { AlertManager } from './manager.js';
+import { wireGuardianAlerts } from './guardian-alerts.js';
 
 /** Options of {@link wireAlerts}. */
 export interface AlertWiringOptions {
@@ -76,5 +77,9 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
     on(events.quarantine, onQuarantine),
   ]);
   for (const e of takeHeldQuarantines()) onQuarantine(e);
-  return unsubscribe;
+  const unwireGuardian = wireGuardianAlerts(alerts);
+  return () => {
+    unsubscribe();
+    unwireGuardian();
+  };
 }
