@@ -55,13 +55,15 @@ async function mode(n: NodeProc): Promise<{ mode: string; pressure: number; reas
 }
 
 test('a 128 MB node degrades under retained memory, recovers when it is released, stops at the hard limit (exit 75) and stays halted across a restart until `andon resume node`', async () => {
+  const t0 = Date.now();
+  const mark = (w: string) => process.stderr.write(`T ${w} ${Date.now() - t0}\n`);
   const hook = await receiver();
   const n = await fleet.fresh({ NODE_OPTIONS: '--max-old-space-size=128', ANDON_WEBHOOK_SECRET: 'guardian-test-secret' });
   const config = join(n.stateDir, 'andon.config.json');
   await writeFile(
     config,
     JSON.stringify({
-      guardian: { intervalMs: 150, warning: 0.55, degrade: 0.6, hard: 0.85, recover: 0.5, recoverSamples: 2 },
+      guardian: { intervalMs: 100, warning: 0.55, degrade: 0.6, hard: 0.85, recover: 0.5, recoverSamples: 2 },
       alerts: { channels: { hook: { type: 'webhook', url: hook.url } }, retry: { attempts: 2, baseMs: 100, maxMs: 200 } },
     }),
   );
@@ -69,19 +71,21 @@ test('a 128 MB node degrades under retained memory, recovers when it is released
   const base = await mode(node);
   assert.equal(base.mode, 'normal', `starts normal at ${base.pressure}`);
 
+  mark('const a = new Sessio');
   const a = new Session2025(node.url);
   assert.equal((await a.initialize()).status, 200);
 
-  // Retain 6 MB at a time, waiting two samples after each, until the guardian degrades the node.
+  // Retain 8 MB at a time, waiting two samples after each, until the guardian degrades the node.
   let st = base;
   for (let i = 0; i < 25 && st.mode !== 'degraded'; i++) {
-    await a.call('tools/call', { name: 'retain', arguments: { mb: 6 } });
-    await sleep(350);
+    await a.call('tools/call', { name: 'retain', arguments: { mb: 8 } });
+    await sleep(250);
     st = await mode(node);
   }
   assert.equal(st.mode, 'degraded', `degraded (pressure ${st.pressure})`);
   assert.match(st.reason!, /^heap at \d+% of its limit/);
 
+  mark('const refused = awai');
   const refused = await new Session2025(node.url).initialize();
   assert.equal(refused.status, 503);
   assert.ok(Number(refused.headers.get('retry-after')) >= 1);
@@ -98,6 +102,7 @@ test('a 128 MB node degrades under retained memory, recovers when it is released
   assert.match(status.stdout, /^degradation: DEGRADED since .*heap at \d+% of its limit.*rate limits at 50%; refused \{"initialize":1/m);
   assert.match(status.stdout, /^pressure: \d+% \(heap\) — heap \d+%/m);
 
+  mark('// Release:');
   // Release: pressure falls under 50 % for two samples → degradation ends, sessions are admitted again.
   await a.call('tools/call', { name: 'release', arguments: {} });
   await until('the end of degradation', async () => ((await mode(node)).mode !== 'degraded' ? true : undefined));
@@ -105,11 +110,13 @@ test('a 128 MB node degrades under retained memory, recovers when it is released
   await until('the resolve of "System degraded"', () => hook.got.find((x) => x.action === 'resolve' && x.title === 'System recovered from degradation'));
   assert.equal((await fetch(`${node.opsUrl}/health/ready`)).status, 200);
 
+  mark('// Past the hard lim');
   // Past the hard limit: emergency stop, exit 75, no drain.
   for (let i = 0; i < 40 && node.child.exitCode === null; i++) {
     await a.request('tools/call', { name: 'retain', arguments: { mb: 6 } }).catch(() => undefined);
-    await sleep(200);
+    await sleep(250);
   }
+  mark('const exit = await');
   const exit = await Promise.race([node.exited, sleep(8000).then(() => undefined)]);
   assert.deepEqual(exit, { code: 75, signal: null }, node.stderr().slice(-2000));
   assert.match(node.stderr(), /EMERGENCY STOP: resource hard limit reached/);
@@ -117,6 +124,7 @@ test('a 128 MB node degrades under retained memory, recovers when it is released
   assert.ok(emergency, `the emergency alert was delivered before exit: ${JSON.stringify(hook.got.map((x) => x.title))}`);
   assert.equal(emergency.severity, 'critical');
 
+  mark('// Restart on the sa');
   // Restart on the same state: the node is halted (halted_fatal) and refuses until resumed.
   const again = await n.start({ ANDON_CONFIG: config, NODE_OPTIONS: '' });
   const halted = await new Session2025(again.url).initialize();
@@ -126,11 +134,16 @@ test('a 128 MB node degrades under retained memory, recovers when it is released
   const comps = await again.admin('GET', '/admin/components');
   const nodeRow = comps.body.components.find((c: { id: string }) => c.id === 'node');
   assert.equal(nodeRow.state, 'halted_fatal');
+  mark('const resume = await');
   const resume = await runCli(['resume', 'node', '--ops-url', again.opsUrl, '--token', again.token()]);
   assert.equal(resume.code, 0, resume.stderr);
+  mark('resumed');
   const s = new Session2025(again.url);
   assert.equal((await s.initialize()).status, 200);
-  assert.equal((await s.call('tools/call', { name: 'echo', arguments: { text: 'back' } })).content[0].text, 'back');
+  const back = await s.request('tools/call', { name: 'echo', arguments: { text: 'back' } });
+  assert.equal(back.response?.result?.content[0].text, 'back', `${back.text}\n${again.stderr().slice(-3000)}`);
+  mark("again.child.kill('SI");
   again.child.kill('SIGTERM');
   await again.exited;
+  mark('end');
 });
