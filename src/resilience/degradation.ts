@@ -6,8 +6,10 @@
  * are dropped; list_changed and resources/updated are held and sent once, coalesced, when the mode
  * ends); and the actuators other parts provide refuse new connections and scale rate limits.
  *
- * Outside degradation the stage costs one method comparison per request, and nothing is shed: the
- * server's `shed` hook is set only while degraded.
+ * Outside degradation none of this costs anything: the stage is registered on entering the mode and
+ * removed on leaving it (a pipeline recomposes only then), and the server's `shed` hook is set only
+ * while degraded. So the tool-call cap counts the calls admitted while degraded; calls already
+ * running when the mode began finish without being counted.
  */
 import { AndonError } from '../errors/catalogue.js';
 import { GuardianErrors } from '../errors/guardian.js';
@@ -62,6 +64,7 @@ export class Degradation implements DegradationControl {
   /** Filled in by the runtime at integration (connection limits, rate limits). */
   actuators: DegradationActuators;
   private readonly shedFn = (method: string): boolean => this.shed(method);
+  private unregister: (() => void) | undefined;
 
   constructor(private readonly options: DegradationOptions) {
     this.maxToolCalls = options.maxToolCalls ?? 16;
@@ -75,7 +78,7 @@ export class Degradation implements DegradationControl {
     return this.activeReason !== null;
   }
 
-  /** The `degrade` admission stage (register it with `server.use(degradation.stage())`). */
+  /** The `degrade` admission stage; {@link enter} registers it and {@link exit} removes it. */
   stage(): Stage {
     return {
       name: 'degrade',
@@ -121,6 +124,7 @@ export class Degradation implements DegradationControl {
     const was = this.activeReason !== null;
     this.activeReason = reason;
     if (!was) this.sinceMs = this.clock.now();
+    this.unregister ??= this.options.server.use(this.stage());
     this.options.server.shed = this.shedFn;
     this.actuators.refuseNewConnections?.(`node degraded: ${reason}`);
     this.setFactor(factor);
@@ -134,6 +138,8 @@ export class Degradation implements DegradationControl {
   exit(): void {
     if (this.activeReason === null) return;
     this.activeReason = null;
+    this.unregister?.();
+    this.unregister = undefined;
     this.options.server.shed = undefined;
     // What was held back goes out once, coalesced.
     this.options.server.releaseShed();

@@ -57,11 +57,10 @@ export interface RuntimeGuardian {
   stop(): void;
 }
 
-/** Creates the guardian and degradation mode of `node`, registers the `degrade` stage, starts sampling. */
+/** Creates the guardian and degradation mode of `node` and starts sampling (the `degrade` stage is registered while degraded). */
 export function startGuardian(node: GuardedNode, o: RuntimeGuardianOptions): RuntimeGuardian {
   const log = node.log.child ? node.log.child({ component: 'guardian' }) : node.log;
   const degradation = new Degradation({ server: node.server, maxToolCalls: o.maxToolCallsWhileDegraded, actuators: o.actuators, clock: node.clock });
-  node.server.use(degradation.stage());
   let stopping: Promise<void> | undefined;
   const guardian = new ResourceGuardian({
     ...o,

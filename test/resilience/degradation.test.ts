@@ -45,7 +45,7 @@ test('while degraded: initialize gets 503 ANDON_DEGRADED + Retry-After, existing
   });
   const actions: string[] = [];
   const d = new Degradation({ server, maxToolCalls: 2, retryAfterMs: 3000, actuators: { refuseNewConnections: (r) => void actions.push(`connections ${r === null ? 'accept' : 'refuse'}`), scaleRateLimits: (f) => void actions.push(`rate ${f}`) } });
-  server.use(d.stage());
+  assert.deepEqual(server.admission.stages().filter(([phase]) => phase === 'degrade'), [], 'no stage (and no cost) while not degraded');
   const published: DegradationEvent[] = [];
   const onDeg = (m: unknown) => void published.push(m as DegradationEvent);
   events.degradation.subscribe(onDeg);
@@ -58,6 +58,7 @@ test('while degraded: initialize gets 503 ANDON_DEGRADED + Retry-After, existing
 
     d.enter('heap at 91% of its limit', 0.5);
     assert.deepEqual(actions, ['connections refuse', 'rate 0.5']);
+    assert.deepEqual(server.admission.stages().filter(([phase]) => phase === 'degrade'), [['degrade', 'degrade']]);
 
     const b = new Session2025(ep.url);
     const refused = await b.initialize();
@@ -100,6 +101,7 @@ test('while degraded: initialize gets 503 ANDON_DEGRADED + Retry-After, existing
     const text = await stream;
     assert.equal(text.match(/notifications\/tools\/list_changed/g)?.length, 1, `one coalesced list_changed after exit: ${text}`);
     assert.deepEqual(actions, ['connections refuse', 'rate 0.5', 'connections accept']);
+    assert.deepEqual(server.admission.stages().filter(([phase]) => phase === 'degrade'), [], 'the stage is gone after exit');
 
     const st = d.status();
     assert.deepEqual(st.refused, { initialize: 1, 'tools/call': 1 });
