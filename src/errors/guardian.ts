@@ -10,6 +10,6 @@ export const GuardianErrors = {
     retryable: true,
     wireCode: ErrorCode.Unavailable,
     httpStatus: 503,
-    when: 'the node runs in degradation mode (resource pressure): a new session (`initialize`) or a `tools/call` beyond `guardian.maxToolCallsWhileDegraded` is refused; `data.reason` names the resource',
+    when: 'the node runs in degradation mode (resource pressure): a new session (`initialize`), a new 2026 `subscriptions/listen` stream, or a `tools/call` beyond `guardian.maxToolCallsWhileDegraded` is refused; `data.reason` names the resource',
   }),
 } as const;

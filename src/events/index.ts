@@ -164,7 +164,7 @@ export interface GuardianEvent {
 /** Degradation mode shed a low-priority message or refused a request. */
 export interface DegradationEvent {
   kind: 'shed' | 'refused';
-  /** shed: logging, progress, list_changed, resource_updated; refused: initialize, tools/call. */
+  /** shed: logging, progress, list_changed, resource_updated; refused: initialize, tools/call, subscriptions/listen. */
   what: string;
 }
 

@@ -4,7 +4,7 @@
  * sessions (`initialize`) and tool calls beyond a concurrency cap with ANDON_DEGRADED (503 +
  * Retry-After); the server sheds low-priority outgoing messages (logging and progress notifications
  * are dropped; list_changed and resources/updated are held and sent once, coalesced, when the mode
- * ends); and the actuators other parts provide refuse new connections and scale rate limits.
+ * ends); a 2026 `subscriptions/listen` (a new long-lived stream) is refused like a new session; and the actuators other parts provide refuse new connections and scale rate limits.
  *
  * Outside degradation none of this costs anything: the stage is registered on entering the mode and
  * removed on leaving it (a pipeline recomposes only then), and the server's `shed` hook is set only
@@ -60,7 +60,7 @@ export class Degradation implements DegradationControl {
   private readonly clock: Clock;
   /** Counts since start, by kind. */
   readonly shedCounts: Record<string, number> = { logging: 0, progress: 0, list_changed: 0, resource_updated: 0 };
-  readonly refusedCounts: Record<string, number> = { initialize: 0, 'tools/call': 0 };
+  readonly refusedCounts: Record<string, number> = { initialize: 0, 'tools/call': 0, 'subscriptions/listen': 0 };
   /** Filled in by the runtime at integration (connection limits, rate limits). */
   actuators: DegradationActuators;
   private readonly shedFn = (method: string): boolean => this.shed(method);
@@ -83,6 +83,8 @@ export class Degradation implements DegradationControl {
     return {
       name: 'degrade',
       phase: 'degrade',
+      // A 2026 listen stream is the stateless era's long-lived peer: refused like a new session.
+      admit: (req) => (req.request.method === 'subscriptions/listen' && this.activeReason !== null ? this.refuse('subscriptions/listen', 'new listen streams are refused') : undefined),
       around: (req, next) => {
         if (req.request.method === 'initialize') {
           if (this.activeReason !== null) return Promise.reject(this.refuse('initialize', 'new sessions are refused'));
@@ -103,7 +105,7 @@ export class Degradation implements DegradationControl {
     };
   }
 
-  private refuse(what: 'initialize' | 'tools/call', detail: string): AndonError {
+  private refuse(what: 'initialize' | 'tools/call' | 'subscriptions/listen', detail: string): AndonError {
     this.refusedCounts[what] = (this.refusedCounts[what] ?? 0) + 1;
     if (events.degradation.hasSubscribers) events.degradation.publish({ kind: 'refused', what });
     const reason = this.activeReason ?? 'degraded';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, serveHttp } from '../../src/index.js';
 import { Degradation } from '../../src/resilience/degradation.js';
 import { events, type DegradationEvent } from '../../src/events/index.js';
-import { ACCEPT, Session2025 } from '../helpers/mcp-http.js';
+import { ACCEPT, Session2025, post26 } from '../helpers/mcp-http.js';
 
 /** Reads a session's standalone SSE stream until `pattern` appears (or `ms` pass); returns what came. */
 async function readStream(url: string, s: Session2025, pattern: RegExp, ms: number): Promise<string> {
@@ -68,6 +68,9 @@ test('while degraded: initialize gets 503 ANDON_DEGRADED + Retry-After, existing
     assert.equal(refused.response!.error.data.code, 'ANDON_DEGRADED');
     assert.match(refused.response!.error.message, /node degraded \(heap at 91% of its limit\); new sessions are refused/);
     assert.equal(refused.headers.get('mcp-session-id'), null, 'no session was created');
+    const listen = await post26(ep.url, 'subscriptions/listen', { notifications: { toolsListChanged: true } });
+    assert.equal(listen.status, 503);
+    assert.equal(listen.response!.error.data.code, 'ANDON_DEGRADED');
 
     assert.equal((await a.call('tools/call', { name: 'echo', arguments: { text: 'still here' } })).content[0].text, 'still here');
 
@@ -104,9 +107,9 @@ test('while degraded: initialize gets 503 ANDON_DEGRADED + Retry-After, existing
     assert.deepEqual(server.admission.stages().filter(([phase]) => phase === 'degrade'), [], 'the stage is gone after exit');
 
     const st = d.status();
-    assert.deepEqual(st.refused, { initialize: 1, 'tools/call': 1 });
+    assert.deepEqual(st.refused, { initialize: 1, 'tools/call': 1, 'subscriptions/listen': 1 });
     assert.deepEqual(st.shed, { logging: 1, progress: 1, list_changed: 3, resource_updated: 1 });
-    assert.equal(published.filter((e) => e.kind === 'refused').length, 2);
+    assert.equal(published.filter((e) => e.kind === 'refused').length, 3);
     assert.equal(published.filter((e) => e.kind === 'shed').length, 6);
 
     const c = new Session2025(ep.url);
