@@ -37,7 +37,9 @@ export interface Sampler {
  * V8's `heap_size_limit` includes the young generation's reservation (3 × 16 MiB semi-spaces on
  * Node 20, measured: 48 MiB at every `--max-old-space-size`), which live data never fills: with
  * `--max-old-space-size=128` the process aborts at about 74 % of `heap_size_limit`. The guardian
- * measures heap use against the old-generation part, so 97 % means what it says.
+ * measures heap use against the old-generation part: the flag's value when it is given (exact on
+ * every Node version), else `heap_size_limit` minus this reserve (the default heaps are gigabytes,
+ * so a different reserve on another Node version moves the ratio by a percent or two).
  */
 export const YOUNG_GENERATION_RESERVE = 48 * 1024 * 1024;
 
@@ -55,9 +57,24 @@ export function readFdLimit(file = '/proc/self/limits'): number | undefined {
   }
 }
 
+/**
+ * The old-generation limit set by `--max-old-space-size` (command line, else NODE_OPTIONS), bytes;
+ * undefined when the process runs with V8's default. When set, it is exactly the limit V8 enforces,
+ * whatever the young generation's size on this Node version.
+ */
+export function maxOldSpaceFromFlags(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): number | undefined {
+  const find = (text: string) => {
+    let mb: number | undefined;
+    for (const m of text.matchAll(/--max[-_]old[-_]space[-_]size[= ](\d+)/g)) mb = Number(m[1]);
+    return mb;
+  };
+  const mb = find(execArgv.join(' ')) ?? find(nodeOptions);
+  return mb !== undefined && mb > 0 ? mb * 1024 * 1024 : undefined;
+}
+
 /** Options of {@link processSampler}. */
 export interface ProcessSamplerOptions {
-  /** Heap limit override, bytes. Default V8's `heap_size_limit` minus {@link YOUNG_GENERATION_RESERVE}. */
+  /** Heap limit override, bytes. Default `--max-old-space-size` when given, else V8's `heap_size_limit` minus {@link YOUNG_GENERATION_RESERVE}. */
   heapLimitBytes?: number;
   /** Event-loop delay histogram resolution, ms. Default 20. */
   resolutionMs?: number;
@@ -66,7 +83,7 @@ export interface ProcessSamplerOptions {
 /** The sampler of this process (Linux `/proc` for fds). Call `close()` to stop the delay histogram. */
 export function processSampler(options: ProcessSamplerOptions = {}): Sampler {
   const raw = getHeapStatistics().heap_size_limit;
-  const heapLimitBytes = options.heapLimitBytes ?? Math.max(raw / 2, raw - YOUNG_GENERATION_RESERVE);
+  const heapLimitBytes = options.heapLimitBytes ?? maxOldSpaceFromFlags() ?? Math.max(raw / 2, raw - YOUNG_GENERATION_RESERVE);
   const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
   // Unconstrained processes report 0 or UINT64_MAX: only a limit below the machine's memory is one.
   const memoryLimitBytes = constrained !== undefined && constrained > 0 && constrained < totalmem() ? constrained : undefined;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { TestClock } from '../../src/util/clock.js';
 import { events, type GuardianEvent, type DegradedEvent } from '../../src/events/index.js';
 import { ResourceGuardian, slopeOf, type DegradationControl, type GuardianOptions } from '../../src/resilience/guardian.js';
-import { processSampler, readFdLimit, type ResourceSample } from '../../src/resilience/sampler.js';
+import { maxOldSpaceFromFlags, processSampler, readFdLimit, type ResourceSample } from '../../src/resilience/sampler.js';
 
 const MB = 1024 * 1024;
 /** The mode as a plain string (read fresh: each sample may change it). */
@@ -191,5 +191,13 @@ describe('resource guardian', () => {
     } finally {
       p.close?.();
     }
+  });
+
+  test('the heap limit is --max-old-space-size when given (command line over NODE_OPTIONS), else unknown', () => {
+    assert.equal(maxOldSpaceFromFlags(['--max-old-space-size=128'], ''), 128 * MB);
+    assert.equal(maxOldSpaceFromFlags([], '--inspect --max_old_space_size=256'), 256 * MB);
+    assert.equal(maxOldSpaceFromFlags(['--max-old-space-size', '64'], '--max-old-space-size=512'), 64 * MB);
+    assert.equal(maxOldSpaceFromFlags(['--max-old-space-size=100', '--max-old-space-size=200'], ''), 200 * MB, 'the last one wins, as in V8');
+    assert.equal(maxOldSpaceFromFlags([], ''), undefined);
   });
 });
