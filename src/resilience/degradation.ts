@@ -81,7 +81,7 @@ export class Degradation implements DegradationControl {
   /** The `degrade` admission stage; {@link enter} registers it and {@link exit} removes it. */
   stage(): Stage {
     return {
-      name: 'degrade',
+      name: 'degradation',
       phase: 'degrade',
       // A 2026 listen stream is the stateless era's long-lived peer: refused like a new session.
       admit: (req) => (req.request.method === 'subscriptions/listen' && this.activeReason !== null ? this.refuse('subscriptions/listen', 'new listen streams are refused') : undefined),

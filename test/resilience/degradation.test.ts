@@ -58,7 +58,7 @@ test('while degraded: initialize gets 503 ANDON_DEGRADED + Retry-After, existing
 
     d.enter('heap at 91% of its limit', 0.5);
     assert.deepEqual(actions, ['connections refuse', 'rate 0.5']);
-    assert.deepEqual(server.admission.stages().filter(([phase]) => phase === 'degrade'), [['degrade', 'degrade']]);
+    assert.deepEqual(server.admission.stages().filter(([phase]) => phase === 'degrade'), [['degrade', 'degradation']]);
 
     const b = new Session2025(ep.url);
     const refused = await b.initialize();
