@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { adminCall, withOpsTarget, type OpsTargetFlags } from './ops-client.js';
+import { fetchGuardian, guardianLines } from './guardian-status.js';
 
 interface OpsFlags extends OpsTargetFlags {
   json?: boolean;
@@ -24,8 +25,10 @@ function table(rows: string[][]): string {
 export function registerOpsCommands(program: Command): void {
   withOpsTarget(program.command('status').description('components of a running node with their state and restart counts').option('--json', 'machine-readable output')).action(async (flags: OpsFlags) => {
     const data = (await adminCall('GET', '/admin/components', undefined, flags)) as { phase: string; components: Array<Record<string, unknown>> };
-    if (flags.json) return out(JSON.stringify({ phase: data.phase, components: data.components }, null, 2));
+    const guardian = await fetchGuardian(flags);
+    if (flags.json) return out(JSON.stringify({ phase: data.phase, components: data.components, ...(guardian ? { guardian } : {}) }, null, 2));
     out(`phase: ${data.phase}`);
+    if (guardian) for (const l of guardianLines(guardian)) out(l);
     out(
       table([
         ['COMPONENT', 'KIND', 'STATE', 'RESTARTS', 'REASON / LAST ERROR'],

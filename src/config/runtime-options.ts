@@ -64,6 +64,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     recovery: { ...c.recovery, dependencies: { ...c.recovery.dependencies } },
     breakers: c.breakers.enabled ? c.breakers : false,
     rateLimits: c.rateLimits,
+    guardian: guardianOptions(c),
     observability: o.enabled
       ? {
           metrics: o.metrics.enabled ? { defaultMetrics: o.metrics.defaultMetrics, ...(o.metrics.buckets ? { buckets: o.metrics.buckets } : {}), maxLabelValues: o.metrics.maxLabelValues } : false,
@@ -128,6 +129,12 @@ function transportOptionsFromConfig(c: AndonConfig, h: { maxBodyBytes: number; a
       ? { ssePath: l.ssePath, messagesPath: l.messagesPath, maxBodyBytes: h.maxBodyBytes, maxConnections: l.maxConnections, maxBufferedBytes: l.maxBufferedBytes, keepAliveMs: l.keepAliveMs, ...shared, ...own(l.port, l.host) }
       : false,
   };
+}
+
+/** The `guardian` section as RuntimeOptions.guardian (false when disabled). */
+function guardianOptions(c: AndonConfig): RuntimeOptions['guardian'] {
+  const { enabled, ...g } = c.guardian;
+  return enabled ? g : false;
 }
 
 function isLoopback(host: string): boolean {

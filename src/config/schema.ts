@@ -299,6 +299,28 @@ export const rateLimitsSchema = z.strictObject({
   sustainedAlertSec: positiveInt.default(10),
 });
 
+const ratio = z.number({ error: 'expected a number between 0 and 1' }).gt(0, { error: 'expected a number between 0 and 1' }).max(1, { error: 'expected a number between 0 and 1' });
+
+/** The resource guardian, degradation mode and emergency stop (src/resilience/guardian.ts). */
+export const guardianSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    intervalMs: positiveInt.default(5_000),
+    warning: ratio.default(0.85),
+    degrade: ratio.default(0.9),
+    hard: ratio.default(0.97),
+    recover: ratio.default(0.8),
+    recoverSamples: positiveInt.default(3),
+    eventLoopDelayMs: positiveInt.default(1_000),
+    maxToolCallsWhileDegraded: positiveInt.default(16),
+    emergencyStop: z.boolean().default(true),
+  })
+  .superRefine((g, ctx) => {
+    if (!(g.recover < g.degrade)) ctx.addIssue({ code: 'custom', path: ['recover'], message: `must be below guardian.degrade (${g.degrade})` });
+    if (!(g.warning <= g.degrade)) ctx.addIssue({ code: 'custom', path: ['warning'], message: `must not exceed guardian.degrade (${g.degrade})` });
+    if (!(g.degrade <= g.hard)) ctx.addIssue({ code: 'custom', path: ['hard'], message: `must not be below guardian.degrade (${g.degrade})` });
+  });
+
 /** The whole configuration file. Every section and key is optional in the file. */
 export const configSchema = z.strictObject({
   http: httpSchema.prefault({}),
@@ -327,6 +349,7 @@ export const configSchema = z.strictObject({
   auth: authSchema.prefault({}),
   breakers: breakersSchema.prefault({}),
   rateLimits: rateLimitsSchema.prefault({}),
+  guardian: guardianSchema.prefault({}),
 });
 
 /** The effective configuration: every default filled in. */

@@ -14,3 +14,4 @@ export { ClientErrors, type ClientErrorCode } from './client.js';
 export { LimitErrors } from './limits.js';
 export { BreakerErrors } from './breakers.js';
 export { TransportErrors } from './transports.js';
+export { GuardianErrors } from './guardian.js';

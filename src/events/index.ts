@@ -180,6 +180,53 @@ export interface HandlerErrorEvent {
 
 export interface DegradedEvent {
   reason: string | null;
+  /** Who degraded the node (`guardian` for resource pressure); absent for embedder publishers. */
+  source?: string;
+  /** The pressure (0-1) and the resource that set it, when the guardian degraded the node. */
+  pressure?: number;
+  resource?: string;
+}
+
+// ───────────────────────────── resource guardian (src/resilience) ─────────────────────────────
+
+/** The resources the guardian weighs; pressure is the highest of their ratios. */
+export type GuardedResource = 'heap' | 'memory' | 'fds' | 'eventLoop';
+
+/** One guardian sample (published every `guardian.intervalMs`). */
+export interface ResourcesEvent {
+  /** Ratio of each resource to its limit (0-1); a resource without a known limit is absent. */
+  ratios: Partial<Record<GuardedResource, number>>;
+  /** The highest ratio, and its resource. */
+  pressure: number;
+  resource: GuardedResource;
+  heapUsedBytes: number;
+  rssBytes: number;
+  fds: number | undefined;
+  eventLoopDelayMs: number;
+  /** Event-loop utilisation over the interval, 0-1. */
+  eventLoopUtilization: number;
+  /** Predicted ms until the hard limit from the trend of the memory and fd ratios; null when not rising. */
+  msToHard: number | null;
+  level: 'normal' | 'warning' | 'degraded';
+}
+
+/** A guardian transition: warning raised or cleared, degradation entered, a restore step, left, emergency stop. */
+export interface GuardianEvent {
+  action: 'warning' | 'warning-cleared' | 'degrade' | 'restore-step' | 'recover' | 'emergency';
+  pressure: number;
+  resource: GuardedResource;
+  reason: string;
+  /** Rate-limit factor in effect after this transition (1 = normal). */
+  factor: number;
+  /** ms spent degraded, on `recover`. */
+  durationMs?: number;
+}
+
+/** Degradation mode shed a low-priority message or refused a request. */
+export interface DegradationEvent {
+  kind: 'shed' | 'refused';
+  /** shed: logging, progress, list_changed, resource_updated; refused: initialize, tools/call, subscriptions/listen. */
+  what: string;
 }
 
 /** Circuit breaker states (src/resilience/breaker.ts). */
@@ -314,6 +361,9 @@ export interface EventMap {
   breaker: BreakerEvent;
   rateLimited: RateLimitedEvent;
   rateLimitState: RateLimitStateEvent;
+  resources: ResourcesEvent;
+  guardian: GuardianEvent;
+  degradation: DegradationEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -339,6 +389,9 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   breaker: typed('andon:breaker'),
   rateLimited: typed('andon:rate-limited'),
   rateLimitState: typed('andon:rate-limit-state'),
+  resources: typed('andon:resources'),
+  guardian: typed('andon:guardian'),
+  degradation: typed('andon:degradation'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */

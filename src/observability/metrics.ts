@@ -13,6 +13,7 @@ import { recoveryMetrics } from './recovery-metrics.js';
 import { LimitMetrics } from './limit-metrics.js';
 import { breakerMetrics } from './breaker-metrics.js';
 import { rateLimitMetrics } from './rate-limit-metrics.js';
+import { guardianMetrics } from './guardian-metrics.js';
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'andon_';
@@ -140,6 +141,7 @@ export class AndonMetrics {
     this.limitMetrics = new LimitMetrics(this.registry, p);
     this.breakers = breakerMetrics(this.registry, p);
     this.extraSubs.push(...rateLimitMetrics(this.registry, p));
+    this.extraSubs.push(...guardianMetrics(this.registry, p));
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);

@@ -14,6 +14,7 @@ import type { HttpSecurityOptions } from './http-security.js';
 import type { BreakersOptions } from '../resilience/breakers.js';
 import type { NetTransportOptions } from './net-transports.js';
 import type { RateLimitsOptions } from '../resilience/rate-limits.js';
+import type { RuntimeGuardianOptions } from './guardian-wiring.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions extends NetTransportOptions {
@@ -69,6 +70,11 @@ export interface RuntimeOptions extends NetTransportOptions {
    * client, 10,000 messages/s for the node). `false` or `{ enabled: false }` turns them off.
    */
   rateLimits?: Omit<RateLimitsOptions, 'clock' | 'logger'> | false;
+  /**
+   * The resource guardian, degradation mode and emergency stop (src/resilience/guardian.ts). Off
+   * unless given (a node started from a configuration file has it on: `guardian.enabled`).
+   */
+  guardian?: RuntimeGuardianOptions | false;
   /** Called with the exit code after a signal-initiated drain. Default process.exit. */
   exit?: (code: number) => void;
   /** Time for drain grace and halting timers, flushes and phase timestamps. Default the system clock. */

@@ -42,6 +42,7 @@ import { startRecovery, type RecoveryStrategist } from './recovery/index.js';
 import { BreakerRegistry } from '../resilience/breakers.js';
 import { installBreakers } from '../resilience/breaker-stage.js';
 import { listenNetTransports, type NetTransport } from './net-transports.js';
+import { startGuardian, type RuntimeGuardian } from './guardian-wiring.js';
 
 export { EXIT, type DrainResult, type RuntimeOptions } from './options.js';
 const DAY = 24 * 60 * 60 * 1000;
@@ -69,6 +70,8 @@ export class Runtime {
   private readonly clusterHalts: ClusterHalts | undefined;
   /** Circuit breakers: `tool:<name>` and `downstream:<name>` (GET /admin/breakers, `andon breakers`). */
   readonly breakers: BreakerRegistry;
+  /** The resource guardian and degradation mode (src/resilience); undefined unless `guardian` is set. */
+  guardian: RuntimeGuardian | undefined;
   private readonly opts: RuntimeOptions;
   private readonly log: Logger;
   private readonly tree: ComponentTree;
@@ -184,6 +187,12 @@ export class Runtime {
       throw err;
     }
     this.scheduleFlush();
+    if (this.opts.guardian) {
+      // Degradation refuses new connections (HTTP listener) and scales the rate limits, unless the embedder gave its own hooks.
+      const actuators = { refuseNewConnections: (r: string | null) => this.http?.refuseNew(r), scaleRateLimits: (f: number) => this.rateLimits?.setFactor(f), ...this.opts.guardian.actuators };
+      const node = { server: this.server, halts: this.halts, clock: this.clock, log: this.log, flush: () => this.flush(), closeListeners: () => this.http?.close(), alertsIdle: () => this.obs?.alerts?.idle(), exit: (c: number) => this.exitAfterDrain(c) };
+      this.guardian = startGuardian(node, { ...this.opts.guardian, actuators });
+    }
     if (this.opts.ops !== false) this.ops = await startOps(this, this.opts.ops ?? {});
     if (this.opts.signals !== false) {
       installProcessHandlers({
@@ -261,6 +270,7 @@ export class Runtime {
    * close streams and listeners, save state), STOPPED. Idempotent: a second call returns the same drain.
    */
   drain(reason = 'shutdown'): Promise<DrainResult> {
+    this.guardian?.stop();
     return this.drainer.drain(reason);
   }
 

@@ -6,6 +6,7 @@ import { OpsServer } from '../admin/ops-server.js';
 import { mountAdminApi, type AdminTarget } from '../admin/admin-api.js';
 import { mountRecoveryApi, type RecoveryTarget } from '../admin/recovery-api.js';
 import { mountBreakersApi, type BreakersAdminTarget } from '../admin/breakers-api.js';
+import { mountGuardianApi, type GuardianTarget } from '../admin/guardian-api.js';
 import type { McpServer } from '../server/server.js';
 import type { Store } from '../store/store.js';
 import { FileStore } from '../store/file-store.js';
@@ -83,12 +84,13 @@ export async function startObservability(
 }
 
 /** Opens the ops listener: admin API (bearer token) plus metrics and health when observability is on. */
-export async function startOps(rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & { adminToken: string; obs: Observability | undefined; rateLimits?: RateLimits | undefined }, o: { port?: number; host?: string }): Promise<OpsServer> {
+export async function startOps(rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & GuardianTarget & { adminToken: string; obs: Observability | undefined; rateLimits?: RateLimits | undefined }, o: { port?: number; host?: string }): Promise<OpsServer> {
   const ops = new OpsServer({ token: rt.adminToken, port: o.port, host: o.host });
   mountAdminApi(ops, rt);
   mountRecoveryApi(ops, rt);
   mountBreakersApi(ops, rt);
   mountRateLimitsApi(ops, rt);
+  mountGuardianApi(ops, rt);
   if (rt.obs) (await import('../observability/mount.js')).mountObservability(ops, rt.obs);
   try {
     await ops.listen();

@@ -132,6 +132,8 @@ export class RequestContext {
   }
 
   private readonly signalSource: AbortSignal | SignalSource;
+  /** @internal Degradation mode's shed hook (the server's fan-out): progress and log notifications are dropped while it says so. */
+  shedder: { readonly shed: ((method: string) => boolean) | undefined } | undefined;
 
   /** Aborted on cancellation, on 2026 stream close, or on drain. Created on first access. */
   get signal(): AbortSignal {
@@ -183,6 +185,7 @@ export class RequestContext {
     const params: Record<string, unknown> = { progressToken: token, progress };
     if (total !== undefined) params.total = total;
     if (message !== undefined) params.message = message;
+    if (this.shedder?.shed?.('notifications/progress')) return;
     this.exchange.send({ jsonrpc: '2.0', method: 'notifications/progress', params });
   }
 
@@ -196,6 +199,7 @@ export class RequestContext {
     if (threshold !== undefined && LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(threshold)) return;
     const params: Record<string, unknown> = { level, data };
     if (logger !== undefined) params.logger = logger;
+    if (this.shedder?.shed?.('notifications/message')) return;
     this.exchange.send({ jsonrpc: '2.0', method: 'notifications/message', params });
   }
 

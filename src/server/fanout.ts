@@ -26,6 +26,13 @@ export class Fanout {
   private readonly subscribers = new Map<string, Set<Session>>();
   private readonly listeners = new Set<Listener>();
   private changed = { tools: false, resources: false, prompts: false, scheduled: false };
+  /**
+   * Set by degradation mode (src/resilience/degradation.ts) while the node sheds load: true for a
+   * low-priority notification. Broadcasts it answers true for are dropped; list changes and
+   * resource updates are held and sent once, coalesced, by {@link releaseHeld}.
+   */
+  shed: ((method: string) => boolean) | undefined;
+  private held: { kinds: Set<ListKind>; uris: Set<string> } | undefined;
 
   /** `onSession` is the runtime's observer (persistence); `capabilities` the server's 2026 ones. */
   constructor(
@@ -98,6 +105,10 @@ export class Fanout {
 
   /** Tells every subscriber (2025 resources/subscribe, 2026 subscriptions/listen) that `uri` changed. */
   notifyResourceUpdated(uri: string): number {
+    if (this.shed?.('notifications/resources/updated')) {
+      this.hold().uris.add(uri);
+      return 0;
+    }
     let sent = 0;
     const msg: JsonRpcNotification = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } };
     const subs = this.subscribers.get(uri);
@@ -120,12 +131,17 @@ export class Fanout {
 
   /** Sends a notification to every live 2025 session's standalone stream. */
   broadcast(method: string, params?: Record<string, unknown>): void {
+    if (this.shed?.(method)) return;
     const msg: JsonRpcNotification = params ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', method };
     for (const s of this.sessions) if (s.initialized && s.standalone) s.standalone(msg);
   }
 
   /** Schedules `notifications/<kind>/list_changed`; a burst of changes makes one notification per kind. */
   listChanged(kind: ListKind): void {
+    if (this.shed?.(`notifications/${kind}/list_changed`)) {
+      this.hold().kinds.add(kind);
+      return;
+    }
     this.changed[kind] = true;
     if (this.changed.scheduled) return;
     this.changed.scheduled = true;
@@ -142,5 +158,18 @@ export class Fanout {
         }
       }
     });
+  }
+
+  private hold(): { kinds: Set<ListKind>; uris: Set<string> } {
+    return (this.held ??= { kinds: new Set(), uris: new Set() });
+  }
+
+  /** Sends what was held while shedding: one list_changed per kind, one update per URI. */
+  releaseHeld(): void {
+    const h = this.held;
+    this.held = undefined;
+    if (!h) return;
+    for (const kind of h.kinds) this.listChanged(kind);
+    for (const uri of h.uris) this.notifyResourceUpdated(uri);
   }
 }

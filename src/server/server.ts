@@ -254,6 +254,19 @@ export class McpServer {
     this.fanout.broadcast(method, params);
   }
 
+  /** Set by degradation mode (src/resilience/degradation.ts): true sheds a low-priority notification (see Fanout.shed). */
+  get shed(): ((method: string) => boolean) | undefined {
+    return this.fanout.shed;
+  }
+  set shed(f: ((method: string) => boolean) | undefined) {
+    this.fanout.shed = f;
+  }
+
+  /** @internal Sends the list changes and resource updates held back while shedding. */
+  releaseShed(): void {
+    this.fanout.releaseHeld();
+  }
+
   /** Tells clients (2025 sessions and 2026 listeners) that a list changed, e.g. after an external reload. */
   notifyListChanged(kind: 'tools' | 'resources' | 'prompts'): void {
     this.listChanged(kind);
@@ -487,6 +500,7 @@ export class McpServer {
   ): RequestContext {
     const ctx = new RequestContext(inc.request.id, inc.request.method, inc.era, version, inc instanceof Incoming ? inc : inc.signal, meta, caps, clientInfo, inc.exchange, inc.peer, logLevel, inputResponses, requestState);
     ctx.downstreams = this.downstreams;
+    ctx.shedder = this.fanout;
     return ctx;
   }
 

@@ -10,8 +10,11 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/paths.js';
 import { ALERTS_ENV, CONFIG_ENV, ENV_BINDINGS } from '../../src/config/env.js';
 
-/** Not settings: a secret, and what the operator CLI (a client of the ops API) reads. */
-const NOT_SETTINGS = new Set(['ANDON_ADMIN_TOKEN', 'ANDON_OPS_URL', 'USER']);
+/**
+ * Not settings: a secret, what the operator CLI (a client of the ops API) reads, and Node's own
+ * flags (the resource guardian reads `--max-old-space-size` from NODE_OPTIONS as the heap limit).
+ */
+const NOT_SETTINGS = new Set(['ANDON_ADMIN_TOKEN', 'ANDON_OPS_URL', 'USER', 'NODE_OPTIONS']);
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

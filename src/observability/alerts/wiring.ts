@@ -15,6 +15,7 @@ import type { AlertManager } from './manager.js';
 import { wireRecoveryAlerts } from './recovery-alerts.js';
 import { breakerAlerts } from './breaker-alerts.js';
 import { rateLimitAlerts } from './rate-limit-alerts.js';
+import { wireGuardianAlerts } from './guardian-alerts.js';
 
 /** Options of {@link wireAlerts}. */
 export interface AlertWiringOptions {
@@ -80,8 +81,10 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
   ]);
   const unwireRecovery = wireRecoveryAlerts(alerts);
   for (const e of takeHeldQuarantines()) onQuarantine(e);
+  const unwireGuardian = wireGuardianAlerts(alerts);
   return () => {
     unsubscribe();
     unwireRecovery();
+    unwireGuardian();
   };
 }
