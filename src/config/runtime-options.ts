@@ -45,7 +45,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     http: h.enabled ? httpOpts : false,
     stdio: c.stdio,
     stateDir: c.stateDir,
-    ops: opsOn ? { port: c.ops.port, host: c.ops.host } : false,
+    ops: opsOn ? { port: c.ops.port, host: c.ops.host, dashboard: c.dashboard.enabled ? { sessionTtlMs: c.dashboard.sessionTtlMs } : false } : false,
     drain: { graceMs: c.drain.graceMs, haltMs: c.drain.haltMs },
     intensity: c.intensity,
     backoff: c.backoff,

@@ -51,6 +51,13 @@ export const opsSchema = z.strictObject({
   metricsAuth: z.boolean().default(false),
 });
 
+/** The operations dashboard on the ops listener (`/dashboard`). */
+export const dashboardSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Idle lifetime of a dashboard login session. */
+  sessionTtlMs: positiveInt.default(8 * 60 * 60 * 1000),
+});
+
 export const drainSchema = z.strictObject({ graceMs: ms.default(30_000), haltMs: ms.default(10_000) });
 
 export const loggingSchema = z.strictObject({
@@ -128,6 +135,7 @@ export const configSchema = z.strictObject({
   stdio: z.boolean().default(false),
   stateDir: nonEmpty.default('./.andon'),
   ops: opsSchema.prefault({}),
+  dashboard: dashboardSchema.prefault({}),
   drain: drainSchema.prefault({}),
   intensity: z.strictObject({ maxRestarts: positiveInt.default(5), windowMs: positiveInt.default(60_000) }).prefault({}),
   backoff: z.strictObject({ baseMs: positiveInt.default(100), maxMs: positiveInt.default(5_000) }).prefault({}),

@@ -10,3 +10,4 @@ export { ConfigErrors } from './config.js';
 export { WireErrors } from './wire.js';
 export { CliErrors } from './cli.js';
 export { ClientErrors, type ClientErrorCode } from './client.js';
+export { DashboardErrors } from './dashboard.js';

@@ -9,6 +9,7 @@ import type { HttpTransportOptions } from '../transports/streamable-http.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ObservabilityOptions } from '../observability/observability.js';
+import type { DashboardOptions } from '../dashboard/sources.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions {
@@ -22,7 +23,7 @@ export interface RuntimeOptions {
   /** Store backend. Default a FileStore in `stateDir`. */
   store?: Store;
   /** Ops listener (admin API, metrics, health). Default `{ port: OPS_PORT or 9464, host: '127.0.0.1' }`; false for none. */
-  ops?: { port?: number; host?: string } | false;
+  ops?: { port?: number; host?: string; /** The operations dashboard at /dashboard (default on); false for none. */ dashboard?: DashboardOptions | false } | false;
   /** Admin bearer token. Default `ANDON_ADMIN_TOKEN`, else generated once into `<stateDir>/admin-token` (0600). */
   adminToken?: string;
   /** Drain phases: in-flight grace (default 30 s, `ANDON_DRAIN_GRACE_MS`) and halting budget (default 10 s, `ANDON_DRAIN_HALT_MS`). */

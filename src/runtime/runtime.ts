@@ -151,7 +151,7 @@ export class Runtime {
       throw err;
     }
     this.scheduleFlush();
-    if (this.opts.ops !== false) this.ops = await startOps(this, this.opts.ops ?? {});
+    if (this.opts.ops !== false) this.ops = await startOps(this, this.opts.ops ?? {}, this.log);
     if (this.opts.signals !== false) {
       installProcessHandlers({
         log: this.log,
