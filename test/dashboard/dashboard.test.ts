@@ -18,6 +18,9 @@ import { DIST, ROOT } from '../helpers/paths.js';
 import { nodeFleet, type NodeProc } from '../helpers/node-process.js';
 import { Session2025 } from '../helpers/mcp-http.js';
 import { runCli } from '../helpers/run-cli.js';
+import { OpsServer } from '../../src/admin/ops-server.js';
+import { mountDashboard } from '../../src/dashboard/mount.js';
+import type { ComponentInfo } from '../../src/runtime/supervisor.js';
 
 const MODULE = resolve(DIST, 'examples/calculator.js');
 const CHROMIUM = process.env.ANDON_CHROMIUM ?? '/usr/bin/chromium';
@@ -258,6 +261,47 @@ describe('operations dashboard in Chromium', () => {
     const exit = await Promise.race([node.exited, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 8_000)))]);
     clearTimeout(timer);
     assert.deepEqual(exit, { code: 0, signal: null });
+    // Before the page's event stream retries (2 s) against a node that is gone.
+    await page.close();
+  });
+
+  test('panels plug in through optional providers: drawn only when given, live, with countdowns and guardian thresholds', async () => {
+    // An in-process ops listener with a stand-in runtime and three of the six providers.
+    const ops = new OpsServer({ token: 'panel-token', port: 0 });
+    let breaker = 'open';
+    const components: ComponentInfo[] = [{ id: 'node', kind: 'node', state: 'running', restarts: 0, lastError: null, haltReason: null, critical: true }];
+    const target = { drainPhase: 'running', components: () => components, halt: () => Promise.reject(new Error('x')), resume: () => Promise.resolve(), drain: () => Promise.reject(new Error('x')), exitAfterDrain: () => undefined };
+    mountDashboard(ops, {
+      target,
+      name: 'panels',
+      breakers: () => ({ rows: [{ id: 'tool:divide', state: breaker, failures: 7, retryAt: Date.now() + 30_000 }] }),
+      guardian: () => ({ rows: [{ id: 'heap', state: 'ok' }], thresholds: { heapUsedBytes: 512 * 1024 * 1024 } }),
+      recovery: () => {
+        throw new Error('recovery provider failed');
+      },
+    }, 'panel-token');
+    const url = await ops.listen();
+    const ctx = await browser.newContext({ colorScheme: 'dark' });
+    try {
+      const p = await ctx.newPage();
+      watch(p);
+      await p.goto(`${url}/dashboard`);
+      await p.getByLabel('Admin token').fill('panel-token');
+      await p.getByRole('button', { name: 'Log in' }).click();
+      await p.waitForSelector('body[data-ready="true"]');
+      const shown = await p.locator('[data-panel]').evaluateAll((els) => els.map((e) => e.getAttribute('data-panel')));
+      assert.deepEqual(shown, ['breakers', 'guardian', 'recovery'], 'only the panels whose provider exists, in order');
+      const row = p.locator('[data-panel="breakers"] tr[data-component="tool:divide"]');
+      assert.match(await row.innerText(), /open[\s\S]*7[\s\S]*in (29|30) s/);
+      assert.match(await p.locator('[data-panel="recovery"]').innerText(), /unavailable: recovery provider failed/);
+      assert.match(await p.locator('#gauges').innerText(), /limit 536\.9M|limit 512/);
+      breaker = 'closed';
+      await p.waitForSelector('[data-panel="breakers"] tr[data-component="tool:divide"] .badge[data-state="closed"]', { timeout: 3_000 });
+      await p.close();
+    } finally {
+      await ctx.close();
+      await ops.close();
+    }
   });
 
   test('no console errors, page errors or failed requests on the way', () => {
