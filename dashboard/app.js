@@ -28,11 +28,14 @@ const now = () => Date.now() + view.skew;
 const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
 const isHalted = (s) => s === 'halted_manual' || s === 'halted_fatal';
 
+let noticeTimer;
 function notice(text, kind = 'info') {
   const n = $('notice');
   n.textContent = text;
   n.dataset.kind = kind;
   n.hidden = !text;
+  clearTimeout(noticeTimer);
+  if (kind !== 'error') noticeTimer = setTimeout(() => (n.hidden = true), 6000);
 }
 
 // ───────────── actions ─────────────
@@ -106,7 +109,21 @@ function depth(c) {
   return c.kind === 'tool' ? 2 : 1;
 }
 
-function renderComponents(list) {
+/** Tree order: node, then each part; a server's tools follow it (they are its children). */
+function treeOrder(list) {
+  const tools = list.filter((c) => c.kind === 'tool');
+  const out = [];
+  for (const c of list) {
+    if (c.kind === 'tool') continue;
+    out.push(c);
+    if (c.kind === 'server') out.push(...tools);
+  }
+  if (!list.some((c) => c.kind === 'server')) out.push(...tools);
+  return out;
+}
+
+function renderComponents(all) {
+  const list = treeOrder(all);
   const body = $('components').querySelector('tbody');
   const rows = new Map([...body.children].map((r) => [r.dataset.component, r]));
   const order = [];
@@ -213,7 +230,7 @@ function renderPanels(panels) {
 
 function gauge(label, value, text, max, limit) {
   const m = h('meter', { min: 0, max, value: Math.min(value, max), 'aria-label': label, ...(limit ? { high: limit, optimum: 0 } : {}) });
-  return [h('dt', {}, label), h('dd', { dataset: { gauge: label } }, m, h('span', { class: 'val' }, text), limit ? h('span', { class: 'limit' }, `limit ${fmt(limit)}`) : null)];
+  return [h('div', { class: 'gauge', dataset: { gauge: label } }, h('dt', {}, label), h('dd', {}, m, h('span', { class: 'val' }, text), limit ? h('span', { class: 'limit' }, `limit ${fmt(limit)}`) : null))];
 }
 
 function renderGauges(r, t) {

@@ -65,6 +65,9 @@ export function drawChart(svg, series, t0, t1) {
     const path = el('path', { class: `s${i}`, d });
     path.append(el('title', {}, s.label));
     svg.append(path);
+    // The latest value, marked so a young series is visible too.
+    const [lt, lv] = s.points[s.points.length - 1];
+    svg.append(el('circle', { class: `dot s${i}`, cx: x(lt).toFixed(1), cy: y(lv).toFixed(1), r: 2 }));
   });
   const legend = series.map((s) => s.label).join(' · ');
   svg.setAttribute('aria-label', `${svg.getAttribute('aria-label')?.split(':')[0] ?? ''}: ${legend}, max ${fmt(max)}`);

@@ -147,6 +147,12 @@ describe('operations dashboard in Chromium', () => {
     page.off('response', onResponse);
     await Promise.all(sizes);
     assert.ok(await page.locator('tr[data-component="tool:divide"]').isVisible());
+    // The component tree: the node first, each tool under its server.
+    const ids = await page.locator('#components tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-component')));
+    assert.equal(ids[0], 'node');
+    const server = ids.findIndex((id) => id?.startsWith('server:'));
+    assert.deepEqual(ids.slice(server + 1, server + 5), ['tool:add', 'tool:subtract', 'tool:multiply', 'tool:divide']);
+    assert.ok(ids.includes('transport:http') && ids.includes('store'));
     const paint = Number(await page.evaluate(`(() => { const p = performance.getEntriesByType('paint'); return (p.find((e) => e.name === 'first-contentful-paint') ?? p[0])?.startTime ?? -1; })()`));
     assert.ok(paint > 0 && paint < 300, `first paint ${paint} ms`);
     assert.ok(bytes > 0 && bytes < 200 * 1024, `transferred ${bytes} bytes`);
@@ -231,6 +237,9 @@ describe('operations dashboard in Chromium', () => {
     assert.equal(await theme(), 'dark');
     assert.equal(await bg(), dark, 'the toggle overrides the system preference');
     if (SCREENSHOTS) {
+      // A halted tool makes a more telling picture.
+      await node.admin('POST', '/admin/components/tool:subtract/halt', { reason: 'wrong sign on negative input, INC-42', by: 'cli:alice' });
+      await page.waitForSelector('tr[data-component="tool:subtract"][data-state="halted_manual"]');
       mkdirSync(resolve(ROOT, 'docs/images'), { recursive: true });
       await page.screenshot({ path: resolve(ROOT, 'docs/images/dashboard-dark.png'), fullPage: true });
     }
@@ -246,7 +255,10 @@ describe('operations dashboard in Chromium', () => {
     const overflow = Number(await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
     assert.ok(overflow <= 0, `no horizontal scroll at 390 px (overflow ${overflow} px)`);
     assert.ok(await phone.locator('tr[data-component="tool:divide"]').getByRole('button', { name: 'Halt tool:divide' }).isVisible());
-    if (SCREENSHOTS) await phone.screenshot({ path: resolve(ROOT, 'docs/images/dashboard-phone.png'), fullPage: true });
+    if (SCREENSHOTS) {
+      await phone.screenshot({ path: resolve(ROOT, 'docs/images/dashboard-phone.png'), fullPage: true });
+      await node.admin('POST', '/admin/components/tool:subtract/resume');
+    }
     await phone.close();
   });
 
