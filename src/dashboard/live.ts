@@ -112,7 +112,7 @@ export class DashboardLive {
 
   /** Ends the event streams of `session` (logout). */
   endSession(session: DashboardSession): void {
-    for (const c of this.clients) if (c.session === session) c.res.end();
+    for (const c of this.clients) if (c.session === session) this.end(c);
   }
 
   /** Pushes `state` soon (runtime events, and after a halt or resume from the page). */
@@ -149,7 +149,7 @@ export class DashboardLive {
   }
 
   private tick(): void {
-    for (const c of this.clients) if (!this.sessions.alive(c.session)) c.res.end();
+    for (const c of this.clients) if (!this.sessions.alive(c.session)) this.end(c);
     if (this.clients.size === 0) return;
     this.pushState();
     const panels = panelsView(this.src);
@@ -164,12 +164,18 @@ export class DashboardLive {
     const now = this.clock.now();
     if (now - this.lastBeat >= HEARTBEAT_MS) {
       this.lastBeat = now;
-      for (const c of this.clients) c.res.write(': keep-alive\n\n');
+      for (const c of this.clients) if (!c.res.writableEnded) c.res.write(': keep-alive\n\n');
     }
   }
 
+  /** Ends a page's stream now (it is gone from the set before its 'close' event). */
+  private end(client: Client): void {
+    client.res.end();
+    this.detach(client);
+  }
+
   private detach(client: Client): void {
-    this.clients.delete(client);
+    if (!this.clients.delete(client)) return;
     if (this.clients.size > 0) return;
     this.clock.clearInterval(this.tickTimer);
     this.tickTimer = undefined;
@@ -178,6 +184,7 @@ export class DashboardLive {
   }
 
   private send(c: Client, event: string, data: unknown): void {
+    if (c.res.writableEnded || c.res.destroyed) return;
     c.res.write(`event: ${event}\ndata: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
   }
 
