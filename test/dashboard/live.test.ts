@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createServer, createRuntime, type Runtime } from '../../src/index.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { Session2025 } from '../helpers/mcp-http.js';
@@ -148,4 +149,23 @@ test('dashboard: false serves no dashboard; the admin API stays', async () => {
   assert.equal((await fetch(`${ops}/dashboard`)).status, 404);
   assert.equal((await fetch(`${ops}/`, { redirect: 'manual' })).status, 404);
   assert.equal((await fetch(`${ops}/admin/components`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
+});
+
+test('the page files ship in the package: listed in package.json "files" and read from the path relative to the compiled module', async () => {
+  const { ASSET_DIR, ASSET_TYPES, loadAssets } = await import('../../src/dashboard/assets.js');
+  const { ROOT } = await import('../helpers/paths.js');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
+  assert.ok(pkg.files.includes('dashboard'), 'package.json "files" lists dashboard/');
+  assert.equal(ASSET_DIR, join(ROOT, 'dashboard') + '/');
+  const { files, pages } = loadAssets();
+  assert.deepEqual([...files.keys()].sort(), Object.keys(ASSET_TYPES).sort());
+  assert.match(pages['index.html'], /\{\{CSRF\}\}/);
+  assert.match(pages['login.html'], /\{\{ERROR\}\}/);
+  // No inline script or style anywhere: the CSP would refuse it.
+  for (const html of Object.values(pages)) {
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline <script>');
+    assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i, 'no inline style or event-handler attributes');
+  }
+  const js = readFileSync(join(ASSET_DIR, 'app.js'), 'utf8') + readFileSync(join(ASSET_DIR, 'charts.js'), 'utf8');
+  assert.doesNotMatch(js, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/, 'the page builds its DOM with textContent only');
 });
