@@ -96,7 +96,9 @@ export function mountDashboard(ops: OpsServer, src: DashboardSources, token: str
   };
   const component = (id: string) => live.state().components.find((c) => c.id === id);
 
-  ops.route('GET', '/', (_req, res) => {
+  ops.route('GET', '/', (_req, res, ctx) => {
+    // Only `/` itself: `///` and the like stay the 404 they were (they look like an authority).
+    if (ctx.url.pathname !== '/') throw new OpsError(404, `not found: ${ctx.url.pathname}`);
     res.writeHead(302, { ...SECURITY_HEADERS, location: '/dashboard', 'content-length': 0 });
     res.end();
   }, open);
