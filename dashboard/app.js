@@ -175,6 +175,8 @@ function renderNode(n) {
     ready.textContent = n.ready.ready ? 'ready' : `not ready: ${n.ready.reasons.join('; ')}`;
     ready.dataset.state = n.ready.ready ? 'ready' : 'not-ready';
   }
+  // A node that is already draining cannot be drained again.
+  $('drain').disabled = n.phase !== 'running';
   $('degraded').hidden = !n.degraded;
   $('degraded').textContent = n.degraded ? `Degraded: ${n.degraded}` : '';
 }

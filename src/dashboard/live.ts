@@ -64,7 +64,10 @@ export class DashboardLive {
       on(events.component, changed),
       on(events.haltState, changed),
       on(events.restart, changed),
-      on(events.drain, changed),
+      // At once: a drain with nothing in flight closes the listener a few milliseconds later.
+      on(events.drain, () => {
+        if (this.clients.size > 0) this.pushState();
+      }),
       on(events.health, changed),
       on(events.alert, changed),
       on(events.degraded, (e) => {

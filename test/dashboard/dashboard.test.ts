@@ -147,6 +147,9 @@ describe('operations dashboard in Chromium', () => {
     page.off('response', onResponse);
     await Promise.all(sizes);
     assert.ok(await page.locator('tr[data-component="tool:divide"]').isVisible());
+    // Every button has an accessible name (its text or aria-label).
+    const unnamed = await page.locator('button').evaluateAll((bs) => bs.filter((b) => !(b.getAttribute('aria-label') ?? b.textContent ?? '').trim()).length);
+    assert.equal(unnamed, 0);
     // The component tree: the node first, each tool under its server.
     const ids = await page.locator('#components tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-component')));
     assert.equal(ids[0], 'node');
@@ -270,6 +273,7 @@ describe('operations dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Drain this node' }).click();
     await dialog.getByRole('button', { name: 'Drain', exact: true }).click();
     let timer: NodeJS.Timeout | undefined;
+    await page.waitForSelector('#drain:disabled', { timeout: 3_000 });
     const exit = await Promise.race([node.exited, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 8_000)))]);
     clearTimeout(timer);
     assert.deepEqual(exit, { code: 0, signal: null });
