@@ -14,7 +14,7 @@
 import type { ServerResponse } from 'node:http';
 import { events, on, subscribeAll } from '../events/index.js';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
-import { ResourceSampler, type ResourceSample } from './resources.js';
+import { ResourceSampler, sampleMemory, type ResourceSample } from './resources.js';
 import { SLOT_MS, SLOTS, Series, type Slot } from './series.js';
 import type { DashboardSession, SessionStore } from './sessions.js';
 import type { DashboardSources, PanelKey } from './sources.js';
@@ -148,7 +148,7 @@ export class DashboardLive {
 
   private resources(): ResourceSample {
     if (this.sampler) this.lastSample = this.sampler.sample();
-    return this.lastSample ?? new ResourceSamplerOnce().sample();
+    return this.lastSample ?? sampleMemory();
   }
 
   private tick(): void {
@@ -196,12 +196,3 @@ export class DashboardLive {
   }
 }
 
-/** A one-off sample for GET /dashboard/api/state with no page connected (no event-loop reading). */
-class ResourceSamplerOnce {
-  sample(): ResourceSample {
-    const s = new ResourceSampler();
-    const r = s.sample();
-    s.stop();
-    return r;
-  }
-}

@@ -32,6 +32,12 @@ export function countFds(): number | null {
   }
 }
 
+/** Memory and descriptors alone (no event-loop reading): for a one-off answer with no page open. */
+export function sampleMemory(): ResourceSample {
+  const m = process.memoryUsage();
+  return { heapUsedBytes: m.heapUsed, heapLimitBytes: getHeapStatistics().heap_size_limit, rssBytes: m.rss, systemMemoryBytes: totalmem(), fds: countFds(), eventLoopDelayMs: null };
+}
+
 const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;
 
 /** Samples the gauges; {@link stop} releases the event-loop monitor. */
@@ -44,11 +50,10 @@ export class ResourceSampler {
   }
 
   sample(): ResourceSample {
-    const m = process.memoryUsage();
     const h = this.loop;
     const eld = h.count > 0 ? { mean: ms(h.mean), p99: ms(h.percentile(99)), max: ms(h.max) } : null;
     h.reset();
-    return { heapUsedBytes: m.heapUsed, heapLimitBytes: getHeapStatistics().heap_size_limit, rssBytes: m.rss, systemMemoryBytes: totalmem(), fds: countFds(), eventLoopDelayMs: eld };
+    return { ...sampleMemory(), eventLoopDelayMs: eld };
   }
 
   stop(): void {
