@@ -24,6 +24,7 @@
  * - runtime: the runtime's parts (supervisor, halts, drain, journal, …).
  * - admin: the ops listener and admin API.
  * - observability: health, metrics, alerts, logging, mounted on the ops listener.
+ * - dashboard: the operations dashboard on the ops listener (reads admin, runtime, observability).
  * - config: the configuration file, its schema, loader and reload (above observability: the
  *   alerts section is validated by the alert channels' own rules).
  * - root: the composition roots that wire everything: runtime.ts with its wiring (options,
@@ -54,8 +55,11 @@ export const layers = [
   { name: 'runtime', paths: ['src/runtime/'] },
   { name: 'admin', paths: ['src/admin/'] },
   { name: 'observability', paths: ['src/observability/'] },
+  // The operations dashboard (issue 11): pages and a live feed on the ops listener, built from the
+  // runtime's components and halts, the alert history and optional panel providers.
+  { name: 'dashboard', paths: ['src/dashboard/'] },
   { name: 'config', paths: ['src/config/'] },
-  { name: 'root', paths: ['src/runtime/runtime.ts', 'src/runtime/options.ts', 'src/runtime/wiring.ts', 'src/runtime/health-feed.ts', 'src/config/runtime-options.ts', 'src/config/runtime-target.ts', 'src/config/index.ts', 'src/index.ts'] },
+  { name: 'root', paths: ['src/runtime/runtime.ts', 'src/runtime/options.ts', 'src/runtime/wiring.ts', 'src/runtime/dashboard-panels.ts', 'src/runtime/health-feed.ts', 'src/config/runtime-options.ts', 'src/config/runtime-target.ts', 'src/config/index.ts', 'src/index.ts'] },
   { name: 'cli', paths: ['src/cli/'] },
 ];
 

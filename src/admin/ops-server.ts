@@ -68,6 +68,7 @@ export class OpsServer {
   private readonly routes: Route[] = [];
   private server: Server | undefined;
   private readonly token: Buffer;
+  private readonly closers: Array<() => void> = [];
   url = '';
 
   constructor(private readonly options: OpsServerOptions) {
@@ -148,7 +149,13 @@ export class OpsServer {
     return this.url;
   }
 
+  /** Runs `fn` when the listener closes (mounted parts release their subscriptions and timers). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
+    for (const fn of this.closers.splice(0)) fn();
     const s = this.server;
     if (!s) return;
     await new Promise<void>((resolve) => {

@@ -54,7 +54,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     stateDir: c.stateDir,
     ...(c.store.kind === 'redis' ? { store: redisStoreFromConfig(c.store) } : {}),
     ...(c.store.nodeId ? { nodeId: c.store.nodeId } : {}),
-    ops: opsOn ? { port: c.ops.port, host: c.ops.host } : false,
+    ops: opsOn ? { port: c.ops.port, host: c.ops.host, dashboard: c.dashboard.enabled ? { sessionTtlMs: c.dashboard.sessionTtlMs } : false } : false,
     drain: { graceMs: c.drain.graceMs, haltMs: c.drain.haltMs },
     intensity: c.intensity,
     backoff: c.backoff,

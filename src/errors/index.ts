@@ -15,3 +15,4 @@ export { LimitErrors } from './limits.js';
 export { BreakerErrors } from './breakers.js';
 export { TransportErrors } from './transports.js';
 export { GuardianErrors } from './guardian.js';
+export { DashboardErrors } from './dashboard.js';

@@ -15,6 +15,7 @@ import type { BreakersOptions } from '../resilience/breakers.js';
 import type { NetTransportOptions } from './net-transports.js';
 import type { RateLimitsOptions } from '../resilience/rate-limits.js';
 import type { RuntimeGuardianOptions } from './guardian-wiring.js';
+import type { DashboardOptions } from '../dashboard/sources.js';
 
 /** Options of {@link createRuntime}. Every field has a production default. */
 export interface RuntimeOptions extends NetTransportOptions {
@@ -33,7 +34,7 @@ export interface RuntimeOptions extends NetTransportOptions {
    */
   nodeId?: string;
   /** Ops listener (admin API, metrics, health). Default `{ port: OPS_PORT or 9464, host: '127.0.0.1' }`; false for none. */
-  ops?: { port?: number; host?: string } | false;
+  ops?: { port?: number; host?: string; /** The operations dashboard at /dashboard (default on); false for none. */ dashboard?: DashboardOptions | false } | false;
   /** Admin bearer token. Default `ANDON_ADMIN_TOKEN`, else generated once into `<stateDir>/admin-token` (0600). */
   adminToken?: string;
   /** Drain phases: in-flight grace (default 30 s, `ANDON_DRAIN_GRACE_MS`) and halting budget (default 10 s, `ANDON_DRAIN_HALT_MS`). */

@@ -193,7 +193,7 @@ export class Runtime {
       const node = { server: this.server, halts: this.halts, clock: this.clock, log: this.log, flush: () => this.flush(), closeListeners: () => this.http?.close(), alertsIdle: () => this.obs?.alerts?.idle(), exit: (c: number) => this.exitAfterDrain(c) };
       this.guardian = startGuardian(node, { ...this.opts.guardian, actuators });
     }
-    if (this.opts.ops !== false) this.ops = await startOps(this, this.opts.ops ?? {});
+    if (this.opts.ops !== false) this.ops = await startOps(this, this.opts.ops ?? {}, this.log);
     if (this.opts.signals !== false) {
       installProcessHandlers({
         log: this.log,

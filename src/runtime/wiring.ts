@@ -12,6 +12,8 @@ import type { Store } from '../store/store.js';
 import { FileStore } from '../store/file-store.js';
 import type { HttpEndpoint } from '../transports/serve-http.js';
 import type { Logger } from '../util/logger.js';
+import type { Clock } from '../util/clock.js';
+import type { DashboardOptions } from '../dashboard/sources.js';
 import type { Observability } from '../observability/observability.js';
 import { installGate, type GateState } from './admission-gate.js';
 import type { FailureDetector } from './failure-detection.js';
@@ -24,7 +26,7 @@ import type { RuntimeOptions } from './options.js';
 import type { SessionPersistence } from './session-persistence.js';
 import { RateLimits } from '../resilience/rate-limits.js';
 import { mountRateLimitsApi } from '../admin/rate-limits-api.js';
-import type { Clock } from '../util/clock.js';
+import { resiliencePanels, type PanelSource } from './dashboard-panels.js';
 
 /** Connects `server` to the runtime's failure detection, persistence, journal and gate. */
 export function wireServer(server: McpServer, p: { failures: FailureDetector; sessions: SessionPersistence; journal: Journal | undefined; gate: GateState }): void {
@@ -84,7 +86,11 @@ export async function startObservability(
 }
 
 /** Opens the ops listener: admin API (bearer token) plus metrics and health when observability is on. */
-export async function startOps(rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & GuardianTarget & { adminToken: string; obs: Observability | undefined; rateLimits?: RateLimits | undefined }, o: { port?: number; host?: string }): Promise<OpsServer> {
+export async function startOps(
+  rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & GuardianTarget & PanelSource & { adminToken: string; obs: Observability | undefined; rateLimits?: RateLimits | undefined; halts: HaltRegistry; clock: Clock; server: McpServer },
+  o: { port?: number; host?: string; dashboard?: DashboardOptions | false },
+  log?: Logger,
+): Promise<OpsServer> {
   const ops = new OpsServer({ token: rt.adminToken, port: o.port, host: o.host });
   mountAdminApi(ops, rt);
   mountRecoveryApi(ops, rt);
@@ -92,6 +98,11 @@ export async function startOps(rt: AdminTarget & RecoveryTarget & BreakersAdminT
   mountRateLimitsApi(ops, rt);
   mountGuardianApi(ops, rt);
   if (rt.obs) (await import('../observability/mount.js')).mountObservability(ops, rt.obs);
+  // The dashboard (src/dashboard): later parts add their panel providers here (breakers, rateLimits, guardian, recovery, flags, nodes).
+  if (o.dashboard !== false) {
+    const panels = resiliencePanels(rt);
+    (await import('../dashboard/mount.js')).mountDashboard(ops, { target: rt, halts: rt.halts, alerts: rt.obs?.alerts, clock: rt.clock, logger: log, name: rt.server.info.name, ...panels }, rt.adminToken, o.dashboard);
+  }
   try {
     await ops.listen();
   } catch (err) {

@@ -147,7 +147,7 @@ test('runtimeOptionsFromConfig maps every section onto RuntimeOptions', () => {
   assert.ok(o.http);
   assert.equal(o.http.port, 0);
   assert.equal(o.http.allowedHosts, '*', 'bound beyond loopback: any Host accepted unless listed');
-  assert.deepEqual(o.ops, { port: 0, host: '127.0.0.1' });
+  assert.deepEqual(o.ops, { port: 0, host: '127.0.0.1', dashboard: { sessionTtlMs: 8 * 60 * 60 * 1000 } });
   assert.deepEqual(o.drain, { graceMs: 5, haltMs: 6 });
   assert.ok(o.observability);
   assert.equal(o.observability.metrics, false);
@@ -159,7 +159,12 @@ test('runtimeOptionsFromConfig maps every section onto RuntimeOptions', () => {
   assert.equal(stdio.ops, false);
   // …and OPS_PORT asks for it.
   const withOps = runtimeOptionsFromConfig(loadConfig({ cwd: dir(), env: { OPS_PORT: '0' }, overrides: { stdio: true, 'http.enabled': false } }).config);
-  assert.deepEqual(withOps.ops, { port: 0, host: '127.0.0.1' });
+  assert.deepEqual(withOps.ops, { port: 0, host: '127.0.0.1', dashboard: { sessionTtlMs: 8 * 60 * 60 * 1000 } });
+  // The dashboard section: on by default on the ops listener, or off.
+  const noDash = runtimeOptionsFromConfig(loadConfig({ cwd: dir({ 'andon.config.yaml': 'dashboard:\n  enabled: false\n' }), env: {} }).config);
+  assert.deepEqual(noDash.ops, { port: 9464, host: '127.0.0.1', dashboard: false });
+  const ttl = runtimeOptionsFromConfig(loadConfig({ cwd: dir({ 'andon.config.yaml': 'dashboard: { sessionTtlMs: 60000 }\n' }), env: {} }).config);
+  assert.deepEqual(ttl.ops && ttl.ops.dashboard, { sessionTtlMs: 60_000 });
 });
 
 test('print redacts secrets and shows env references as ${NAME}', () => {

@@ -162,7 +162,7 @@ export function httpMethod(r: Rand): string {
   return r() < 0.85 ? 'POST' : pick(r, ['GET', 'DELETE', 'PUT', 'OPTIONS', 'HEAD', 'PATCH']);
 }
 
-const OPS_PATHS = ['/metrics', '/health', '/health/live', '/health/ready', '/admin/components', '/admin/components/tool:echo', '/admin/components/tool:echo/halt', '/admin/alerts', '/admin/alerts/test', '/admin/drain', '/admin/node'];
+const OPS_PATHS = ['/metrics', '/health', '/health/live', '/health/ready', '/admin/components', '/admin/components/tool:echo', '/admin/components/tool:echo/halt', '/admin/alerts', '/admin/alerts/test', '/admin/drain', '/admin/node', '/', '/dashboard', '/dashboard/login', '/dashboard/logout', '/dashboard/assets/app.js', '/dashboard/api/state', '/dashboard/api/events', '/dashboard/api/components/tool:echo/halt', '/dashboard/api/drain'];
 
 /** A request target for the ops listener: known routes, broken encodings, authority look-alikes. */
 export function opsTarget(r: Rand): string {

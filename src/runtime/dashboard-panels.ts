@@ -1,0 +1,65 @@
+/**
+ * The dashboard's panels of the resilience parts (src/dashboard/sources.ts `PanelProvider`):
+ * breakers, rate limits, the resource guardian and recovery, each as rows the page draws (a
+ * `state` gets a badge, an epoch-ms field ending in `At` a live countdown). Called once a second
+ * while a page is open, so each reads in-memory state only.
+ */
+import type { BreakerRegistry } from '../resilience/breakers.js';
+import type { RateLimits } from '../resilience/rate-limits.js';
+import type { RuntimeGuardian } from './guardian-wiring.js';
+import type { RecoveryStrategist } from './recovery/index.js';
+import type { PanelProvider } from '../dashboard/sources.js';
+
+/** What the panels read (the Runtime). */
+export interface PanelSource {
+  breakers: BreakerRegistry;
+  rateLimits?: RateLimits | undefined;
+  guardian?: RuntimeGuardian | undefined;
+  recovery?: RecoveryStrategist | undefined;
+}
+
+const epoch = (iso: string | null | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
+
+export function resiliencePanels(rt: PanelSource): { breakers?: PanelProvider; rateLimits?: PanelProvider; guardian?: PanelProvider; recovery?: PanelProvider } {
+  return {
+    ...(rt.breakers.enabled
+      ? {
+          breakers: () => ({
+            rows: rt.breakers.snapshots().map((b) => ({ id: b.name, state: b.state, retryAt: epoch(b.retryAt), reason: b.reason ?? '', forced: b.forced ?? '', calls: b.window.calls, errorRate: b.window.errorRate })),
+            note: 'open: refused at once until retryAt; half_open: probes let through',
+          }),
+        }
+      : {}),
+    ...(rt.rateLimits
+      ? {
+          rateLimits: () => {
+            const s = rt.rateLimits!.snapshot();
+            return {
+              rows: s.limits.map((l) => ({ id: l.name, ...l })),
+              note: `factor ${s.factor}${s.sustained.active ? `; throttling for ${s.sustained.seconds} s` : ''}; refusals: ${s.refusals.total}`,
+            };
+          },
+        }
+      : {}),
+    ...(rt.guardian
+      ? {
+          guardian: () => {
+            const g = rt.guardian!.status() as { mode?: string; reason?: string | null; pressure?: number; resource?: string; degradedSince?: string | null; msToHard?: number | null; sample?: { heapLimitBytes: number; memoryLimitBytes?: number; fdLimit?: number }; thresholds?: { degrade: number } };
+            const t = g.thresholds?.degrade;
+            const s = g.sample;
+            return {
+              rows: [{ id: 'guardian', state: g.mode, pressure: g.pressure, resource: g.resource, reason: g.reason ?? '', degradedSinceAt: epoch(g.degradedSince), msToHard: g.msToHard }],
+              ...(t && s ? { thresholds: { heapUsedBytes: Math.round(s.heapLimitBytes * t), ...(s.memoryLimitBytes ? { rssBytes: Math.round(s.memoryLimitBytes * t) } : {}), ...(s.fdLimit ? { fds: Math.round(s.fdLimit * t) } : {}) } } : {}),
+            };
+          },
+        }
+      : {}),
+    ...(rt.recovery
+      ? {
+          recovery: () => ({
+            rows: rt.recovery!.snapshot(10).components.map((c) => ({ id: c.id, state: c.class ?? 'ok', failures: c.failures, lastError: c.lastError ?? '', rootCause: c.rootCause ?? '', degraded: c.degraded ?? '' })),
+          }),
+        }
+      : {}),
+  };
+}
