@@ -10,6 +10,7 @@ import type { Server as HttpServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AndonError } from '../errors/catalogue.js';
 import { LimitErrors } from '../errors/limits.js';
+import { GuardianErrors } from '../errors/guardian.js';
 import { events, type LimitEvent } from '../events/index.js';
 import type { ConnectionLimits, SessionLimits } from './http-options.js';
 import type { Clock } from '../util/clock.js';
@@ -143,7 +144,9 @@ export class HttpLimits {
           ? `too many connections from this address (connections.maxPerClient = ${this.c.maxPerClient})`
           : `new connections are refused: ${this.refusing ?? ''}`;
     socket.on('error', () => {});
-    socket.end(raw503(`${LimitErrors.TooManyConnections.code}: Service Unavailable: ${what}`));
+    // Refused by degradation (refuseNew): the node's state, ANDON_DEGRADED; else the connection caps.
+    const code = reason === 'refuse_new' ? GuardianErrors.Degraded.code : LimitErrors.TooManyConnections.code;
+    socket.end(raw503(`${code}: Service Unavailable: ${what}`));
     const t = this.clock.setTimeout(() => socket.destroy(), 1000);
     t.unref?.();
     socket.once('close', () => this.clock.clearTimeout(t));
@@ -157,10 +160,9 @@ export class HttpLimits {
   sessionRefusal(live: number, remote: string | undefined): AndonError | undefined {
     let message: string | undefined;
     let limit: LimitEvent['limit'] = 'sessions';
-    if (this.refusing !== null) {
-      message = `Service Unavailable: new sessions are refused (${this.refusing}); existing sessions keep working`;
-      limit = 'refuse_new';
-    } else if (live + this.pending >= this.l.maxSessions) {
+    // While refusing new connections (degradation), a new session on a kept-alive connection is
+    // refused by the degradation stage of the pipeline (ANDON_DEGRADED, counted there), not here.
+    if (live + this.pending >= this.l.maxSessions) {
       message = `Service Unavailable: too many sessions (limits.maxSessions = ${this.l.maxSessions})`;
     } else if (remote !== undefined && perClientOf(this.sessionsByClient, remote) >= this.l.maxSessionsPerClient) {
       message = `Service Unavailable: too many sessions from this address (limits.maxSessionsPerClient = ${this.l.maxSessionsPerClient})`;

@@ -33,7 +33,7 @@ export interface HttpEndpoint {
   port: number;
   httpServer: HttpServer;
   handler: StreamableHttpHandler;
-  /** Degradation: refuse new connections and sessions (503 + Retry-After) while set; null lifts it. */
+  /** Degradation: refuse new connections (raw 503 + Retry-After) while set; null lifts it. New sessions are the degradation stage's to refuse. */
   refuseNew(reason: string | null): void;
   /** Sockets, sessions, SSE streams and body bytes against their caps, and refusals so far. */
   limitsSnapshot(): LimitsSnapshot;

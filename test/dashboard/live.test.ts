@@ -92,7 +92,8 @@ test('the live feed: a snapshot on connect, then a state event when the admin AP
     assert.equal(snap.node.phase, 'running');
     assert.ok(snap.components.some((c: { id: string; state: string }) => c.id === 'tool:echo' && c.state === 'running'));
     assert.equal(snap.alerts.enabled, false);
-    assert.deepEqual(snap.panels, {}, 'no providers, no panels');
+    // The runtime's own panels: breakers and rate limits are on by default; the guardian is not (no `guardian` option).
+    assert.deepEqual(Object.keys(snap.panels).sort(), ['breakers', 'rateLimits', 'recovery']);
     assert.ok(snap.resources.heapUsedBytes > 0 && snap.resources.rssBytes > 0);
 
     const t0 = Date.now();

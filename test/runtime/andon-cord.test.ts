@@ -4,7 +4,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -123,7 +124,10 @@ describe('andon cord (real processes)', () => {
   });
 
   test('drain under load: 64 slow calls complete, new requests get 503, exit 0 within the grace', async () => {
-    const n = await fresh();
+    // 64 calls at once from one session are over the default 50 tools/call per second: raise it (this test is about the drain).
+    const config = join(await mkdtemp(join(tmpdir(), 'andon-cord-cfg-')), 'andon.config.yaml');
+    await writeFile(config, 'rateLimits:\n  perClient:\n    toolCallsPerSec: 1000\n');
+    const n = await fresh({ ANDON_CONFIG: config });
     const node = await n.start();
     const s = new Session2025(node.url);
     await s.initialize();

@@ -89,9 +89,11 @@ test('120 calls of divide {a:1,b:0}: each is the caller\'s isError result; the t
   dirs.push(stateDir);
   const port = await freePort();
   const opsPort = await freePort();
-  // 120 back-to-back calls from one session are over the default 50 tools/call per second: this test is about error results, not rate limits.
+  // 120 back-to-back calls from one session are over the default 50 tools/call per second, and
+  // 120 failures open divide's breaker after 20: this test is about error results, not rate
+  // limits or breakers (test/resilience covers those).
   const config = join(stateDir, 'andon.config.yaml');
-  await writeFile(config, 'rateLimits:\n  perClient:\n    toolCallsPerSec: 10000\n');
+  await writeFile(config, 'rateLimits:\n  perClient:\n    messagesPerSec: 10000\n    toolCallsPerSec: 10000\nbreakers:\n  enabled: false\n');
   const n = andon(['example', 'calculator', '--port', String(port), '--ops-port', String(opsPort), '--config', config], stateDir);
   await n.listening();
   const s = new Session2025(`http://127.0.0.1:${port}/mcp`);
