@@ -2,8 +2,7 @@
  * `andon doctor`: the checks of the configuration itself and of what it points at — log level,
  * secrets in the environment, limits, a test send per alert channel, halted components.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alertsConfigFromSection } from '../config/runtime-options.js';
@@ -141,7 +140,13 @@ export async function checkHalts(ctx: DoctorContext): Promise<CheckResult> {
   }
   if (ctx.loaded.config.store.kind !== 'file') return warn(id, title, `no running node found and the store is ${ctx.loaded.config.store.kind}: halt records not read`, 'run doctor while a node runs (or check `andon status`)');
   const dir = join(ctx.stateDir, 'halt');
-  if (!existsSync(dir)) return pass(id, title, `no running node; no halt records in ${ctx.stateDir}`);
+  try {
+    await stat(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return pass(id, title, `no running node; no halt records in ${ctx.stateDir}`);
+    return warn(id, title, `no running node; cannot read ${dir} (${code ?? (err as Error).message})`, `make ${ctx.stateDir} a readable directory (see the state-dir check)`);
+  }
   const copy = await mkdtemp(join(tmpdir(), 'andon-doctor-'));
   try {
     await cp(dir, join(copy, 'halt'), { recursive: true });
