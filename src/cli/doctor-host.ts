@@ -144,7 +144,7 @@ export async function checkPorts(ctx: DoctorContext): Promise<CheckResult> {
   const free: string[] = [];
   for (const l of ls) {
     const other = seen.get(l.port);
-    if (other !== undefined) bad.push(`${l.name} and ${other} both use port ${l.port}`);
+    if (other !== undefined && l.port !== 0) bad.push(`${l.name} and ${other} both use port ${l.port}`);
     seen.set(l.port, l.name);
     const code = await tryBind(l.host, l.port);
     if (code === null) free.push(`${l.name} ${l.port}`);
@@ -199,16 +199,16 @@ export async function checkTls(ctx: DoctorContext, now = Date.now()): Promise<Ch
   return pass(id, title, `certificate ${subject} valid ${days} more days (until ${cert.validTo}), key matches, minVersion ${t.minVersion}`);
 }
 
-/** The soft limit of open files, from /proc/self/limits (Linux); undefined when unknown. */
-export function openFilesLimit(): number | 'unlimited' | undefined {
+/** The soft limit of open files, from /proc/self/limits (Linux); null when unknown. */
+export function openFilesLimit(): number | 'unlimited' | null {
   try {
     const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
     const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
     if (soft === 'unlimited') return 'unlimited';
     const n = Number(soft);
-    return Number.isInteger(n) ? n : undefined;
+    return Number.isInteger(n) ? n : null;
   } catch {
-    return undefined;
+    return null;
   }
 }
 
@@ -223,7 +223,7 @@ export function checkUlimit(ctx: DoctorContext, limit = openFilesLimit()): Check
   const conns = c.connections.max + (c.tcp.enabled ? c.tcp.maxConnections : 0) + (c.websocket.enabled && c.websocket.port !== undefined ? c.websocket.maxConnections : 0) + (c.legacySse.enabled && c.legacySse.port !== undefined ? c.legacySse.maxConnections : 0);
   const need = conns + FD_MARGIN;
   const fix = `raise the limit to at least ${need} (LimitNOFILE=${need} in the systemd unit, ulimit -n ${need}, or --ulimit nofile=${need} for docker), or lower connections.max`;
-  if (limit === undefined) return warn(id, title, 'cannot read the limit (/proc/self/limits)', `check \`ulimit -n\` >= ${need} by hand`);
+  if (limit === null) return warn(id, title, 'cannot read the limit (/proc/self/limits)', `check \`ulimit -n\` >= ${need} by hand`);
   if (limit === 'unlimited') return pass(id, title, `unlimited (connections: ${conns})`);
   if (limit < conns) return fail(id, title, `soft limit ${limit} is below the ${conns} connections allowed (connections.max ${c.connections.max}${conns !== c.connections.max ? ' + transports' : ''})`, fix);
   if (limit < need) return warn(id, title, `soft limit ${limit} leaves fewer than ${FD_MARGIN} descriptors above the ${conns} connections allowed`, fix);
