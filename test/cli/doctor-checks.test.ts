@@ -7,14 +7,15 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../src/config/schema.js';
 import { checkAdminToken, checkNodeVersion, checkPorts, checkPromRules, checkTls, checkUlimit, checkExposure } from '../../src/cli/doctor-host.js';
-import { checkSecrets } from '../../src/cli/doctor-config.js';
+import { checkHalts, checkSecrets } from '../../src/cli/doctor-config.js';
+import { FileStore } from '../../src/store/file-store.js';
 import type { DoctorContext } from '../../src/cli/doctor-types.js';
 import { freePort } from '../helpers/node-process.js';
 
@@ -125,6 +126,22 @@ describe('andon doctor checks', () => {
     assert.equal(redis.status, 'warn');
     assert.match(redis.detail, /DOC_REDIS_URL is not set/);
     assert.equal(checkSecrets(ctx({ store: { kind: 'redis', urlEnv: 'DOC_REDIS_URL' } }, dir, { DOC_REDIS_URL: 'redis://r:6379' })).status, 'pass');
+  });
+
+  test('halts without a node: a halted record and a corrupt one fail; the corrupt one stays where the node will find it', async () => {
+    const sd = await mkdtemp(join(dir, 'halts-'));
+    assert.equal((await checkHalts(ctx({}, sd))).status, 'pass');
+    const store = new FileStore({ dir: sd });
+    await store.set('halt', 'tool:a', { id: 'tool:a', state: 'halted_manual', reason: 'INC-1', since: 1, by: 'test' });
+    await store.set('halt', 'tool:b', { id: 'tool:b', state: 'normal', reason: '', since: 1, by: 'test' });
+    await writeFile(join(sd, 'halt', 'tool%3Ac.json'), '{"torn":');
+    const r = await checkHalts(ctx({}, sd));
+    assert.equal(r.status, 'fail');
+    assert.match(r.detail, /tool:a halted_manual \(INC-1\)/);
+    assert.match(r.detail, /tool:c: unreadable record \(not valid JSON/);
+    assert.doesNotMatch(r.detail, /tool:b/);
+    assert.equal(await readFile(join(sd, 'halt', 'tool%3Ac.json'), 'utf8'), '{"torn":');
+    assert.ok(!(await readdir(sd)).includes('quarantine'));
   });
 
   test('Prometheus rules: promtool rejects a broken file (or warns that it is not installed); a missing file fails', async () => {
