@@ -16,6 +16,7 @@ import { registerRecoveryCommands } from './recovery-commands.js';
 import { registerBreakerCommands } from './breakers-commands.js';
 import { registerLimitsCommands } from './limits-commands.js';
 import { registerClientCommands } from './client-commands.js';
+import { registerDoctorCommand } from './doctor.js';
 import { CONFIG_OPTION, exitOnConfigError, loadCliConfig, registerConfigCommands, type ConfigFlags } from './config-commands.js';
 import { ConfigReloader } from '../config/reload.js';
 import { loggerOptionsFromConfig, runtimeOptionsFromConfig } from '../config/runtime-options.js';
@@ -126,6 +127,7 @@ registerBreakerCommands(program);
 registerLimitsCommands(program);
 registerClientCommands(program);
 registerConfigCommands(program);
+registerDoctorCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   say(`andon: ${(err as Error).message}`);
