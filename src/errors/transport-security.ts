@@ -12,6 +12,6 @@ export const TransportSecurityErrors = {
     code: 'ANDON_TCP_UNAUTHENTICATED',
     message: 'tcp: auth.enabled needs a transport that carries a bearer token; TCP does not',
     retryable: false,
-    when: 'at start (and in `andon config check`): `auth.enabled` and `tcp.enabled` without `tcp.allowUnauthenticated: true`; newline-delimited JSON-RPC has no place for a bearer token, so TCP clients would bypass auth',
+    when: 'at start: OAuth (`auth`) on and TCP enabled without `tcp.allowUnauthenticated: true`; newline-delimited JSON-RPC has no place for a bearer token, so TCP clients would bypass auth (from a configuration file the same rule is a config error: exit 2)',
   }),
 } as const;
