@@ -23,6 +23,7 @@ import { CLI } from '../helpers/paths.js';
 import { INIT, INITIALIZED, tcpPeer } from '../helpers/wire-clients.js';
 import { startAuthServer, type StandIn } from './auth-server.js';
 import { refusedUpgrade, wsPeerWith } from './secure-peers.js';
+import { createClient } from '../../src/client/index.js';
 
 let as: StandIn;
 let rt: Runtime;
@@ -92,6 +93,21 @@ test('WebSocket with a valid token: the subject reaches a later stage; a tool ne
   assert.match(refused.error.message, /calc:write/);
   assert.equal(noScope.ws.readyState, noScope.ws.OPEN, 'a refused call leaves the connection open');
   noScope.close();
+});
+
+test('our client over WebSocket with `headers: { authorization }`: 2026 and 2025 calls under the token; without a token it cannot connect', async () => {
+  keys.length = 0;
+  const c = createClient(wsUrl, { headers: bearer(await as.sign({ aud: url, sub: 'frank', scope: 'calc:write' })) });
+  await c.connect();
+  assert.equal(c.server.transport, 'websocket');
+  assert.deepEqual((await c.callTool('add', { a: 1, b: 1 })).structuredContent, { sum: 2 });
+  assert.ok(keys.length > 0 && keys.every((k) => k === 'sub:frank'), `identities: ${keys.join(', ')}`);
+  await c.close();
+  const pinned = createClient(wsUrl, { protocolVersion: '2025-11-25', headers: bearer(await as.sign({ aud: url, sub: 'frank' })) });
+  await pinned.connect();
+  await assert.rejects(pinned.callTool('add', { a: 1, b: 1 }), /calc:write/);
+  await pinned.close();
+  await assert.rejects(createClient(wsUrl).connect());
 });
 
 test('WebSocket: a message after the token expired is refused; the client must reconnect with a new token', async () => {

@@ -112,6 +112,16 @@ test('the MCP listener\'s tls covers WebSocket (wss://) and legacy SSE (https://
   assert.equal(plain.received.length, 0);
 });
 
+test('WebSocket on the HTTPS MCP listener is wss:// on the listener\'s port', async () => {
+  const { rt } = await start('shared', (tls) => ({ http: { port: 0, tls }, websocket: {} }));
+  const ws = rt.transports.find((t) => t.kind === 'ws')!;
+  assert.equal(ws.url, `wss://${new URL(rt.url!).host}/ws`);
+  const c = await wsPeerWith(ws.url, { ca: pki.ca });
+  c.send(INIT(1));
+  assert.equal((await c.answer(1)).result.protocolVersion, '2025-11-25');
+  c.close();
+});
+
 test('TCP over TLS with the MCP listener off: a certificate swapped on disk is served to the next connection; an open one stays up', async () => {
   const tcpPort = await freePort();
   const { rt, certFile, keyFile } = await start('swap', (tls) => ({ http: false, tcp: { port: tcpPort }, transportSecurity: { tls: { ...tls, pollMs: 100 } } }));
