@@ -209,7 +209,10 @@ async function openTcp(server: McpServer, o: TcpOptions, log: Logger, sec: NetSe
 }
 
 async function openLegacySse(server: McpServer, o: ServeLegacySseOptions, http: HttpEndpoint | undefined, log: Logger, sec: NetSecurity): Promise<NetTransport> {
-  const opts = { logger: log, ...(sec.auth ? { auth: sec.auth } : {}), ...o };
+  // Served over HTTPS (the MCP listener's, or its own with the node's certificate): HSTS as on the listener.
+  const tls = o.port === undefined ? http?.tls : sec.tls;
+  const hsts = tls?.hsts;
+  const opts = { logger: log, ...(sec.auth ? { auth: sec.auth } : {}), ...(hsts !== undefined ? { hsts } : {}), ...o };
   if (o.port === undefined) {
     if (!http) throw noListener('the legacy SSE transport', 'legacySse');
     const t = new LegacySseTransport(server, opts);

@@ -49,6 +49,8 @@ export interface LegacySseServerOptions {
    * under another subject is refused like an unknown session (ANDON_SESSION_SUBJECT_MISMATCH, 404).
    */
   auth?: BearerAuth;
+  /** `Strict-Transport-Security` on every response (served over HTTPS: the TLS context's `hsts`). */
+  hsts?: string;
   logger?: Logger;
 }
 
@@ -78,6 +80,7 @@ export class LegacySseTransport {
   private readonly allowedHosts: string[] | '*';
   private readonly allowedOrigins: string[] | '*';
   private readonly auth: BearerAuth | undefined;
+  private readonly hsts: string | undefined;
   private ticker: Timer | undefined;
   private closing = false;
 
@@ -94,6 +97,7 @@ export class LegacySseTransport {
     this.allowedHosts = opts.allowedHosts ?? LOCAL_HOSTS;
     this.allowedOrigins = opts.allowedOrigins ?? [];
     this.auth = opts.auth;
+    this.hsts = opts.hsts;
     const every = opts.keepAliveMs ?? 15_000;
     if (every > 0) {
       this.ticker = server.clock.setInterval(() => {
@@ -127,6 +131,8 @@ export class LegacySseTransport {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path !== this.ssePath && path !== this.messagesPath) return false;
+    // Merged into whatever writeHead sends below (these paths bypass the MCP listener's front handler).
+    if (this.hsts !== undefined) res.setHeader('strict-transport-security', this.hsts);
     const refusal = hostOriginRefusal(req, this.allowedHosts, this.allowedOrigins);
     if (refusal) {
       refuse(res, refusal.def, refusal.message);

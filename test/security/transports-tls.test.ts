@@ -81,6 +81,7 @@ test('the MCP listener\'s tls covers WebSocket (wss://) and legacy SSE (https://
   const endpoint = await new Promise<string>((resolve, reject) => {
     const req = httpsRequest(url('sse'), { ca: pki.ca, headers: { accept: 'text/event-stream' } }, (res) => {
       assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['strict-transport-security'], 'max-age=31536000');
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
         const m = /event: endpoint\ndata: (.*)\n/.exec(c);
