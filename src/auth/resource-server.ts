@@ -165,7 +165,25 @@ export class ResourceServer {
    * transports (a WebSocket upgrade) call this with their upgrade request.
    */
   async authenticate(req: IncomingMessage): Promise<AuthInfo> {
-    return this.authenticateHeaders(req.headers, req);
+    const info = await this.authenticateHeaders(req.headers, req);
+    // Requests carrying these headers (a legacy SSE POST) reach the stage with the token verified.
+    this.byHeaders.set(req.headers, info);
+    return info;
+  }
+
+  /**
+   * For a connection that carries many messages under the token of its opening request (a
+   * WebSocket upgrade): validates it like {@link authenticate} and returns, with the token, the
+   * headers object to give every message of the connection (`Incoming.headers`). The stage finds
+   * the token by that object: the subject and the scope checks apply to each message, and a
+   * message after the token's expiry is refused (ANDON_UNAUTHENTICATED: reconnect with a new token).
+   */
+  async authenticateConnection(req: IncomingMessage): Promise<{ info: AuthInfo; headers: IncomingHttpHeaders }> {
+    const info = await this.authenticateHeaders(req.headers, req);
+    // Only the credential: the upgrade's other headers (trace context) are not every message's.
+    const headers: IncomingHttpHeaders = { authorization: req.headers.authorization };
+    this.byHeaders.set(headers, info);
+    return { info, headers };
   }
 
   /** The admission stage of the `auth` phase (subject and scopes). */
@@ -205,6 +223,12 @@ export class ResourceServer {
   }
 
   private authorize(req: IncomingRequest, info: AuthInfo): AndonError | undefined {
+    // A token verified once for a long-lived connection (WebSocket) expires while it is open.
+    const skewMs = (this.o.clockSkewSec ?? 30) * 1000;
+    if (info.expiresAt !== undefined && info.expiresAt + skewMs <= (this.o.clock?.now() ?? Date.now())) {
+      const why = 'the token has expired; reconnect with a new token';
+      return new AndonError(Errors.Unauthenticated, `Unauthorized: ${why}`, { reason: why, wwwAuthenticate: this.challenge(undefined, 'the token has expired') });
+    }
     if (info.subject !== undefined) req.subject = info.subject;
     if (req.session !== undefined) {
       const refused = this.claim(req.session.id, info);

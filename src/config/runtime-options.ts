@@ -51,6 +51,8 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     http: h.enabled ? httpOpts : false,
     stdio: c.stdio,
     ...transportOptionsFromConfig(c, httpOpts),
+    // With the MCP listener off, the other transports still take `tls` and `auth`.
+    ...(h.enabled ? {} : { transportSecurity: securityOptionsFromConfig(c) }),
     stateDir: c.stateDir,
     ...(c.store.kind === 'redis' ? { store: redisStoreFromConfig(c.store) } : {}),
     ...(c.store.nodeId ? { nodeId: c.store.nodeId } : {}),
@@ -124,7 +126,7 @@ function transportOptionsFromConfig(c: AndonConfig, h: { maxBodyBytes: number; a
   };
   return {
     websocket: w.enabled ? { path: w.path, maxPayloadBytes: h.maxBodyBytes, maxConnections: w.maxConnections, pingIntervalMs: w.pingIntervalMs, maxBufferedBytes: w.maxBufferedBytes, ...shared, ...own(w.port, w.host) } : false,
-    tcp: t.enabled ? { port: t.port, host: t.host, maxConnections: t.maxConnections, maxLineBytes: t.maxLineBytes, maxBufferedBytes: t.maxBufferedBytes } : false,
+    tcp: t.enabled ? { port: t.port, host: t.host, maxConnections: t.maxConnections, maxLineBytes: t.maxLineBytes, maxBufferedBytes: t.maxBufferedBytes, allowUnauthenticated: t.allowUnauthenticated } : false,
     legacySse: l.enabled
       ? { ssePath: l.ssePath, messagesPath: l.messagesPath, maxBodyBytes: h.maxBodyBytes, maxConnections: l.maxConnections, maxBufferedBytes: l.maxBufferedBytes, keepAliveMs: l.keepAliveMs, ...shared, ...own(l.port, l.host) }
       : false,

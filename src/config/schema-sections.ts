@@ -45,6 +45,8 @@ export const tcpSchema = z.strictObject({
   maxConnections: positiveInt.default(1000),
   maxLineBytes: positiveInt.default(4 * 1024 * 1024),
   maxBufferedBytes: positiveInt.default(4 * 1024 * 1024),
+  /** With `auth.enabled`: serve TCP anyway, its clients unauthenticated (TCP carries no bearer token). */
+  allowUnauthenticated: z.boolean().default(false),
 });
 
 /** Legacy HTTP+SSE transport (2024-11-05): on the MCP listener, or on its own `port`. */

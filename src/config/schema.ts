@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { assertNoSecretLiterals } from '../observability/alerts/config.js';
 import { port, ms, positiveInt, nonEmpty, envName, stringList, listOrAll, logLevel, requestLevel, severities, recipients, url } from './schema-primitives.js';
+import { transportSecurityProblems } from './transport-security.js';
 import { authSchema, breakersSchema, connectionsSchema, dashboardSchema, guardianSchema, legacySseSchema, limitsSchema, rateLimitsSchema, recoverySchema, storeSchema, tcpSchema, tlsSchema, websocketSchema } from './schema-sections.js';
 
 export * from './schema-sections.js';
@@ -164,7 +165,10 @@ export function validateConfig(raw: unknown, sources: ReadonlyMap<string, string
     }
   }
   const r = configSchema.safeParse(raw, { reportInput: true, error: plainMessage });
-  if (r.success) return { ok: true, config: r.data };
+  if (r.success) {
+    const problems = transportSecurityProblems(r.data);
+    return problems.length ? { ok: false, errors: problems } : { ok: true, config: r.data };
+  }
   return { ok: false, errors: r.error.issues.map((i) => formatIssue(i, sources)) };
 }
 

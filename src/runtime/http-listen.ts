@@ -69,6 +69,7 @@ export async function listenHttp(server: McpServer, o: HttpTransportOptions & Ht
       },
     });
     sec.listening(ep.url);
+    if (sec.resourceServer) ep.auth = sec.resourceServer;
     const close = ep.close.bind(ep);
     ep.close = async () => {
       await close();

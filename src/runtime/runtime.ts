@@ -203,7 +203,7 @@ export class Runtime {
         escaped: (err, how) => this.failures.escaped(err, how),
         reload: () => {
           // SIGHUP also re-reads the TLS certificate files (docs/security.md).
-          const tls = this.http?.tls?.reload();
+          const tls = this.http?.tls?.reload() ?? this.transports.find((t) => t.tls)?.tls?.reload();
           if (!this.reload() && !tls) this.log.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: this node has no configuration reloader');
         },
         shortenDrain: () => void (this.opts.drain = { graceMs: Math.min(this.graceMs, 2000), haltMs: 3000 }),
@@ -220,7 +220,7 @@ export class Runtime {
       const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true }, this.clock);
       await this.tree.addHttp(http);
     }
-    for (const t of await listenNetTransports(this.server, this.opts, this.http, this.log)) await this.tree.addNet(t);
+    for (const t of await listenNetTransports(this.server, this.opts, this.http, this.log, this.clock)) await this.tree.addNet(t);
     if (this.opts.stdio) {
       const s = typeof this.opts.stdio === 'object' ? this.opts.stdio : {};
       await this.tree.addStdio(() => serveStdio(this.server, s));

@@ -22,6 +22,8 @@ import { hostOriginRefusal, LOCAL_HOSTS } from './http-origin.js';
 import { MessageConnection } from './message-connection.js';
 import { SSE_HEADERS } from './sse.js';
 import { listenOn } from './websocket.js';
+import { refuseBearer, type BearerAuth } from './bearer.js';
+import { AuthErrors } from '../errors/auth.js';
 
 /** Options of the legacy HTTP+SSE transport. */
 export interface LegacySseServerOptions {
@@ -41,12 +43,22 @@ export interface LegacySseServerOptions {
   allowedOrigins?: string[] | '*';
   /** Accepted `Host` hostnames. Default localhost, 127.0.0.1, [::1]; `'*'` allows all. */
   allowedHosts?: string[] | '*';
+  /**
+   * OAuth (docs/security.md): the GET and every POST must carry a valid bearer token (else 401
+   * with `WWW-Authenticate`); a stream belongs to the subject that opened it, and a POST to it
+   * under another subject is refused like an unknown session (ANDON_SESSION_SUBJECT_MISMATCH, 404).
+   */
+  auth?: BearerAuth;
+  /** `Strict-Transport-Security` on every response (served over HTTPS: the TLS context's `hsts`). */
+  hsts?: string;
   logger?: Logger;
 }
 
 interface Stream {
   res: ServerResponse;
   mc: MessageConnection;
+  /** The token subject that opened the stream (with `auth`). */
+  subject?: string;
 }
 
 function refuse(res: ServerResponse, def: ErrorDef, message: string, id: RequestId | null = null, extra: Record<string, string> = {}): void {
@@ -67,6 +79,8 @@ export class LegacySseTransport {
   private readonly maxBuffered: number;
   private readonly allowedHosts: string[] | '*';
   private readonly allowedOrigins: string[] | '*';
+  private readonly auth: BearerAuth | undefined;
+  private readonly hsts: string | undefined;
   private ticker: Timer | undefined;
   private closing = false;
 
@@ -82,6 +96,8 @@ export class LegacySseTransport {
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.allowedHosts = opts.allowedHosts ?? LOCAL_HOSTS;
     this.allowedOrigins = opts.allowedOrigins ?? [];
+    this.auth = opts.auth;
+    this.hsts = opts.hsts;
     const every = opts.keepAliveMs ?? 15_000;
     if (every > 0) {
       this.ticker = server.clock.setInterval(() => {
@@ -115,16 +131,37 @@ export class LegacySseTransport {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path !== this.ssePath && path !== this.messagesPath) return false;
+    // Merged into whatever writeHead sends below (these paths bypass the MCP listener's front handler).
+    if (this.hsts !== undefined) res.setHeader('strict-transport-security', this.hsts);
     const refusal = hostOriginRefusal(req, this.allowedHosts, this.allowedOrigins);
     if (refusal) {
       refuse(res, refusal.def, refusal.message);
       return true;
     }
+    let serve: (subject: string | undefined) => void;
     if (path === this.ssePath) {
-      if (req.method !== 'GET') refuse(res, HttpErrors.MethodNotAllowed, `Method not allowed: ${this.ssePath} takes GET`, null, { allow: 'GET' });
-      else this.open(req, res);
-    } else if (req.method !== 'POST') refuse(res, HttpErrors.MethodNotAllowed, `Method not allowed: ${this.messagesPath} takes POST`, null, { allow: 'POST' });
-    else this.post(req, res, q === -1 ? '' : url.slice(q + 1));
+      if (req.method !== 'GET') {
+        refuse(res, HttpErrors.MethodNotAllowed, `Method not allowed: ${this.ssePath} takes GET`, null, { allow: 'GET' });
+        return true;
+      }
+      serve = (subject) => this.open(req, res, subject);
+    } else if (req.method !== 'POST') {
+      refuse(res, HttpErrors.MethodNotAllowed, `Method not allowed: ${this.messagesPath} takes POST`, null, { allow: 'POST' });
+      return true;
+    } else serve = (subject) => this.post(req, res, q === -1 ? '' : url.slice(q + 1), subject);
+    if (!this.auth) {
+      serve(undefined);
+      return true;
+    }
+    this.auth.authenticate(req).then(
+      (info) => {
+        if (!res.destroyed) serve(info.subject);
+      },
+      (err: unknown) => {
+        // The body was not read: close the connection rather than drain an unbounded upload.
+        if (!res.destroyed) refuseBearer(res, err, req.method === 'POST' && !req.complete ? { connection: 'close' } : {});
+      },
+    );
     return true;
   }
 
@@ -138,7 +175,7 @@ export class LegacySseTransport {
     }
   }
 
-  private open(req: IncomingMessage, res: ServerResponse): void {
+  private open(req: IncomingMessage, res: ServerResponse, subject: string | undefined): void {
     if (this.closing) {
       refuse(res, TransportErrors.TooManyConnections, 'Service Unavailable: the transport is closing', null, { 'retry-after': '5' });
       return;
@@ -148,7 +185,7 @@ export class LegacySseTransport {
       return;
     }
     const id = newSessionId();
-    const stream = { res } as Stream;
+    const stream = { res, ...(subject !== undefined ? { subject } : {}) } as Stream;
     const mc = new MessageConnection(this.server, {
       kind: 'sse',
       sessionId: id,
@@ -166,7 +203,7 @@ export class LegacySseTransport {
     });
   }
 
-  private post(req: IncomingMessage, res: ServerResponse, query: string): void {
+  private post(req: IncomingMessage, res: ServerResponse, query: string, subject: string | undefined): void {
     const sessionId = new URLSearchParams(query).get('sessionId');
     if (!sessionId) {
       req.resume();
@@ -177,6 +214,11 @@ export class LegacySseTransport {
     if (!stream) {
       req.resume();
       refuse(res, TransportErrors.SseSessionNotFound, 'Not Found: no open SSE stream has this sessionId; open a new one');
+      return;
+    }
+    if (this.auth && stream.subject !== subject) {
+      req.resume();
+      refuse(res, AuthErrors.SessionMismatch, 'Session not found: the SSE stream was opened under another subject');
       return;
     }
     const tooLarge = () => refuse(res, TransportErrors.SsePayloadTooLarge, `Payload Too Large: the body exceeds ${this.maxBody} bytes`, null, { connection: 'close' });
@@ -213,7 +255,8 @@ export class LegacySseTransport {
       }
       res.writeHead(202, { 'content-type': 'text/plain', 'content-length': '8' });
       res.end('Accepted');
-      stream.mc.receiveDecoded(c);
+      // With auth, the POST's headers carry its verified token to the auth stage (scopes per message).
+      stream.mc.receiveDecoded(c, this.auth ? req.headers : undefined);
     });
   }
 

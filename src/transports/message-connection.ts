@@ -7,6 +7,7 @@
  * `subscriptions/listen`, duplicate ids, registering the session after `initialize`, and the
  * backstops that keep a bad message or a handler bug from escaping as an exception.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { decodeMessage, errorResponse, type Classified, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import { McpError } from '../protocol/errors.js';
 import { META } from '../protocol/versions.js';
@@ -30,6 +31,11 @@ export interface MessageConnectionOptions {
   remote?: string;
   /** Session id (the legacy SSE transport names it in the endpoint URL). Default a fresh one. */
   sessionId?: string;
+  /**
+   * Headers every request of the connection carries (`Incoming.headers`): a WebSocket's verified
+   * bearer token, which the auth stage finds by this object (see ResourceServer.authenticateConnection).
+   */
+  headers?: IncomingHttpHeaders;
   /** Abort the peer's in-flight requests when the connection closes. Default true (stdio: false). */
   abortOnClose?: boolean;
 }
@@ -95,17 +101,20 @@ export class MessageConnection {
     this.dispatch(decodeMessage(text));
   }
 
-  /** Serves a message the transport decoded already (the legacy SSE POST answers a bad body itself). */
-  receiveDecoded(c: Classified): void {
+  /**
+   * Serves a message the transport decoded already (the legacy SSE POST answers a bad body itself);
+   * `headers`: the POST's, when they carry its bearer token (instead of the connection's).
+   */
+  receiveDecoded(c: Classified, headers?: IncomingHttpHeaders): void {
     if (this.gone) return;
     try {
-      this.dispatch(c);
+      this.dispatch(c, headers);
     } catch (err) {
       this.send(errorResponse(null, err));
     }
   }
 
-  private dispatch(c: Classified): void {
+  private dispatch(c: Classified, headers = this.opts.headers): void {
     if (c.kind === 'invalid') {
       this.send(errorResponse(c.id, c.error));
       return;
@@ -122,14 +131,14 @@ export class MessageConnection {
     const request: JsonRpcRequest = c.message;
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     const era = request.method === 'server/discover' || (meta !== undefined && META.protocolVersion in meta) ? '2026' : '2025';
-    if (era === '2026' && request.method === 'subscriptions/listen') return this.listen(request);
+    if (era === '2026' && request.method === 'subscriptions/listen') return this.listen(request, headers);
     if (session.inflight.has(request.id)) {
       this.send(errorResponse(request.id, new McpError(-32600, `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`)));
       return;
     }
     const ac = new RequestAbort();
     session.inflight.set(request.id, ac);
-    const inc = new Incoming(request, session, era === '2025' ? session : undefined, era, this.exchange, ac);
+    const inc = new Incoming(request, session, era === '2025' ? session : undefined, era, this.exchange, ac, headers);
     if (this.opts.remote !== undefined) inc.remote = this.opts.remote;
     void server.handleRequest(inc).then(
       (response) => {
@@ -157,12 +166,12 @@ export class MessageConnection {
    * subscription id. The client ends one with notifications/cancelled naming the listen request's
    * id. A listen runs no handler: it passes the admission stages only.
    */
-  private listen(request: JsonRpcRequest): void {
+  private listen(request: JsonRpcRequest, headers: IncomingHttpHeaders | undefined): void {
     const err = check2026Meta(request.params);
     if (err) return this.send(errorResponse(request.id, err));
     const { server, session } = this;
     const ac = new AbortController();
-    const inc = new Incoming(request, session, undefined, '2026', this.exchange, ac);
+    const inc = new Incoming(request, session, undefined, '2026', this.exchange, ac, headers);
     if (this.opts.remote !== undefined) inc.remote = this.opts.remote;
     server.admission.admit(inc).then(
       () => {

@@ -9,6 +9,7 @@ import { StreamableHttpHandler, type HttpTransportOptions } from './streamable-h
 import { httpServerOptions, type LimitsSnapshot } from './http-limits.js';
 import { frontHandler, type RequestGuard } from './http-front.js';
 import type { TlsContext } from './tls.js';
+import type { BearerAuth } from './bearer.js';
 
 /** Options of {@link serveHttp}. */
 export interface ServeHttpOptions extends HttpTransportOptions {
@@ -39,6 +40,8 @@ export interface HttpEndpoint {
   limitsSnapshot(): LimitsSnapshot;
   /** The TLS context when serving HTTPS (reload it on SIGHUP). */
   tls?: TlsContext;
+  /** The OAuth resource server guarding this listener (set by the runtime); the other transports check tokens with it. */
+  auth?: BearerAuth;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@
  * (the peer is not reading) closes it with 1008; a peer that answers no ping within
  * `pingIntervalMs` is terminated; past `maxConnections` an upgrade is answered 503.
  */
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -21,6 +21,7 @@ import type { Timer } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { hostOriginRefusal, LOCAL_HOSTS } from './http-origin.js';
 import { MessageConnection } from './message-connection.js';
+import { refuseBearerUpgrade, type BearerAuth } from './bearer.js';
 
 /** Options of the WebSocket transport. */
 export interface WebSocketOptions {
@@ -38,6 +39,11 @@ export interface WebSocketOptions {
   allowedOrigins?: string[] | '*';
   /** Accepted `Host` hostnames. Default localhost, 127.0.0.1, [::1]; `'*'` allows all. */
   allowedHosts?: string[] | '*';
+  /**
+   * OAuth (docs/security.md): the upgrade request must carry a valid bearer token (else 401 with
+   * `WWW-Authenticate`); its subject and scopes apply to every message on the connection.
+   */
+  auth?: BearerAuth;
   logger?: Logger;
 }
 
@@ -71,6 +77,7 @@ export class WebSocketTransport {
   private readonly maxBuffered: number;
   private readonly allowedHosts: string[] | '*';
   private readonly allowedOrigins: string[] | '*';
+  private readonly auth: BearerAuth | undefined;
   private pinger: Timer | undefined;
   private closing = false;
 
@@ -84,6 +91,7 @@ export class WebSocketTransport {
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.allowedHosts = opts.allowedHosts ?? LOCAL_HOSTS;
     this.allowedOrigins = opts.allowedOrigins ?? [];
+    this.auth = opts.auth;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: opts.maxPayloadBytes ?? 4 * 1024 * 1024,
@@ -127,6 +135,26 @@ export class WebSocketTransport {
       refuseUpgrade(socket, 400, TransportErrors.WsSubprotocol, `Bad Request: the WebSocket subprotocol must be "${WS_SUBPROTOCOL}" (offered: ${offered.filter(Boolean).join(', ') || 'none'})`);
       return true;
     }
+    if (this.full(socket)) return true;
+    if (!this.auth) {
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, req, undefined));
+      return true;
+    }
+    this.auth.authenticateConnection(req).then(
+      ({ headers }) => {
+        // The token was being checked: the socket may have gone, or the transport filled up.
+        if (socket.destroyed || this.full(socket)) return;
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, req, headers));
+      },
+      (err: unknown) => {
+        if (!socket.destroyed) refuseBearerUpgrade(socket, err);
+      },
+    );
+    return true;
+  }
+
+  /** Refuses the upgrade (503) when closing or at the connection limit; true when it did. */
+  private full(socket: Duplex): boolean {
     if (this.closing) {
       refuseUpgrade(socket, 503, TransportErrors.TooManyConnections, 'Service Unavailable: the transport is closing', { 'retry-after': '5' });
       return true;
@@ -135,11 +163,10 @@ export class WebSocketTransport {
       refuseUpgrade(socket, 503, TransportErrors.TooManyConnections, `Service Unavailable: too many WebSocket connections (limit ${this.maxConnections})`, { 'retry-after': '5' });
       return true;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, req));
-    return true;
+    return false;
   }
 
-  private open(ws: WebSocket, req: IncomingMessage): void {
+  private open(ws: WebSocket, req: IncomingMessage, headers: IncomingHttpHeaders | undefined): void {
     const remote = (req.socket as Socket).remoteAddress;
     const write = (m: JsonRpcMessage) => {
       if (ws.readyState !== ws.OPEN) return;
@@ -151,7 +178,7 @@ export class WebSocketTransport {
         ws.terminate();
       }
     };
-    const mc = new MessageConnection(this.server, { kind: 'ws', write, remote });
+    const mc = new MessageConnection(this.server, { kind: 'ws', write, remote, ...(headers ? { headers } : {}) });
     const conn: Conn = { ws, mc, alive: true };
     this.conns.add(conn);
     ws.on('pong', () => (conn.alive = true));

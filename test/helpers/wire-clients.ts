@@ -16,7 +16,8 @@ export interface RawPeer {
   close(): void;
 }
 
-function peer(sendText: (t: string | Buffer) => void, close: () => void, closed: Promise<number>): RawPeer & { push(text: string): void } {
+/** A RawPeer over any framing (the transports' tests build TLS variants on it). */
+export function peer(sendText: (t: string | Buffer) => void, close: () => void, closed: Promise<number>): RawPeer & { push(text: string): void } {
   const received: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
   const p = {
