@@ -16,3 +16,4 @@ export { BreakerErrors } from './breakers.js';
 export { TransportErrors } from './transports.js';
 export { GuardianErrors } from './guardian.js';
 export { DashboardErrors } from './dashboard.js';
+export { FlagErrors } from './flags.js';
