@@ -183,11 +183,19 @@ export class RequestContext {
    */
   flag(name: string): boolean {
     const f = this.flags;
-    if (f === undefined) return false;
+    return f !== undefined && f.isEnabled(name, this.flagSubject);
+  }
+
+  /**
+   * Who flags are evaluated for: the stable client key (`clientKey`: `sub:<subject>`,
+   * `session:<id>`, `ip:<address>`) and the client's name and version. Pass `key` as
+   * OpenFeature's `targetingKey` (and `clientName`/`clientVersion`) to get `ctx.flag`'s answers.
+   */
+  get flagSubject(): FlagSubject {
     const s = this.signalSource as Partial<IncomingRequest>;
     // Transports hand the Incoming itself as the signal source; else key on the session.
     const key = typeof s.request === 'object' ? clientKey(s as IncomingRequest) : this.sessionId !== undefined ? `session:${this.sessionId}` : 'anonymous';
-    return f.isEnabled(name, { key, clientName: this.clientInfo?.name, clientVersion: this.clientInfo?.version });
+    return { key, clientName: this.clientInfo?.name, clientVersion: this.clientInfo?.version };
   }
 
   get baggage(): string | undefined {
