@@ -56,6 +56,7 @@ export class FlagRegistry implements FlagEvaluator {
   private unsubscribe: (() => Promise<void>) | undefined;
   private writes: Promise<unknown> = Promise.resolve();
   private readonly auditLimit: number;
+  private auditSeq = 0;
 
   constructor(
     private readonly store: Store,
@@ -149,9 +150,10 @@ export class FlagRegistry implements FlagEvaluator {
 
   /** The last `limit` audit records (default all kept), oldest first; `flag` filters by flag. */
   async audit(limit = this.auditLimit, flag?: string): Promise<FlagAuditRecord[]> {
-    let all = (await this.store.list<FlagAuditRecord>(AUDIT_NS)).map((e) => e.value).filter((r) => r !== null && typeof r === 'object' && typeof r.flag === 'string');
+    // Keys sort by time, then by this process's sequence (src: record()).
+    const entries = (await this.store.list<FlagAuditRecord>(AUDIT_NS)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    let all = entries.map((e) => e.value).filter((r) => r !== null && typeof r === 'object' && typeof r.flag === 'string');
     if (flag !== undefined) all = all.filter((r) => r.flag === flag);
-    all.sort((a, b) => a.at - b.at);
     return all.slice(-limit);
   }
 
@@ -163,7 +165,7 @@ export class FlagRegistry implements FlagEvaluator {
 
   private async record(r: FlagAuditRecord): Promise<void> {
     if (this.opts.nodeId !== undefined) r.node = this.opts.nodeId;
-    const key = `${String(r.at).padStart(15, '0')}-${randomBytes(4).toString('hex')}`;
+    const key = `${String(r.at).padStart(15, '0')}-${String(++this.auditSeq).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
     await this.store.set(AUDIT_NS, key, r);
     // Bounded: drop the oldest beyond the limit.
     const entries = await this.store.list<FlagAuditRecord>(AUDIT_NS);
