@@ -25,7 +25,8 @@ export function gateOf(lists: Lists, kind: EntryKind, name: string): string | un
     case 'prompt':
       return lists.prompts.get(name)?.options.flag;
     case 'resource':
-      return lists.resources.get(name)?.options.flag;
+      // A resource listed by a template's `list()` is gated by its template's flag.
+      return gateOfUri(lists, name);
     case 'resourceTemplate':
       for (const t of lists.templates) if (t.wire.uriTemplate === name) return t.options.flag;
       return undefined;

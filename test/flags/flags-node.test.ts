@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { DIST } from '../helpers/paths.js';
 import { nodeFleet, type NodeProc } from '../helpers/node-process.js';
 import { runCli } from '../helpers/run-cli.js';
+import { post26 } from '../helpers/mcp-http.js';
 
 const MODULE = resolve(DIST, 'test/flags/fixtures/flag-server.js');
 const fleet = nodeFleet(MODULE, 'andon-flags-');
@@ -168,6 +169,12 @@ test('a flag at 50 % shows its gated tool to 40–60 % of 200 sessions, the same
     assert.equal(c.key, `session:${sessions[i]!}`);
     assert.deepEqual(c.missing, { value: true, errorCode: 'FLAG_NOT_FOUND' });
   }
+  // 2026 (stateless HTTP): keyed on the remote address, the list and ctx.flag agree.
+  const l26 = await post26(node.url, 'tools/list');
+  const has = (l26.response!.result!.tools as Array<{ name: string }>).some((x) => x.name === 'new-search');
+  const c26 = JSON.parse(((await post26(node.url, 'tools/call', { name: 'check', arguments: {} })).response!.result!.content as Array<{ text: string }>)[0]!.text);
+  assert.equal(c26.flag, has);
+  assert.match(c26.key, /^ip:/);
   t.diagnostic(`200 sessions opened and listed twice in ${Date.now() - t0} ms; shown to ${n}`);
 });
 
@@ -184,6 +191,14 @@ test('a call, get or read of a gated entry from outside the cohort is refused li
   assert.equal(res.error?.data?.code, 'ANDON_FLAG_DISABLED');
   assert.deepEqual((await rpc(outside, 'prompts/list')).result.prompts, []);
   assert.deepEqual((await rpc(outside, 'resources/list')).result.resources, []);
+  assert.deepEqual((await rpc(outside, 'resources/templates/list')).result.resourceTemplates, []);
+  assert.equal((await rpc(outside, 'resources/read', { uri: 'items://7' })).error?.data?.code, 'ANDON_FLAG_DISABLED');
+  assert.deepEqual(
+    (await rpc(inside, 'resources/list')).result.resources.map((r: { uri: string }) => r.uri),
+    ['mem://new', 'items://1'],
+  );
+  assert.equal((await rpc(inside, 'resources/templates/list')).result.resourceTemplates.length, 1);
+  assert.equal((await rpc(inside, 'resources/read', { uri: 'items://7' })).result.contents[0].text, 'item items://7');
   assert.equal((await rpc(inside, 'tools/call', { name: 'new-search', arguments: {} })).result.content[0].text, 'new results');
   assert.equal((await rpc(inside, 'prompts/list')).result.prompts.length, 1);
   assert.equal((await rpc(inside, 'resources/read', { uri: 'mem://new' })).result.contents[0].text, 'new resource');
