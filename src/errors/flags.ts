@@ -16,7 +16,7 @@ export const FlagErrors = {
     retryable: false,
     wireCode: ErrorCode.InvalidParams,
     httpStatus: undefined,
-    when: 'a `tools/call`, `resources/read` or `prompts/get` names an entry gated by a feature flag that is off for this client; answered like an unknown tool (`Unknown tool: <name>`, `Unknown prompt: …`, `Resource not found: …`), `data.flag` names the flag',
+    when: 'a `tools/call`, `resources/read`, `prompts/get` or `completion/complete` names an entry gated by a feature flag that is off for this client; answered like an unknown tool (`Unknown tool: <name>`, `Unknown prompt: …`, `Resource not found: …`), `data.flag` names the flag',
   }),
   Invalid: defineError({
     code: 'ANDON_FLAG_INVALID',

@@ -1,10 +1,11 @@
 /**
  * The admission stage of phase `flag`: entries gated by a feature flag (`flag: 'x'` in a tool's,
  * resource's, template's or prompt's registration options) are hidden from the lists of clients
- * outside the flag's cohort, and a `tools/call`, `resources/read` or `prompts/get` of one is
- * refused with ANDON_FLAG_DISABLED, worded like an unknown entry (src/errors/flags.ts).
+ * outside the flag's cohort, and a `tools/call`, `resources/read`, `prompts/get` or
+ * `completion/complete` of one is refused with ANDON_FLAG_DISABLED, worded like an unknown entry
+ * (src/errors/flags.ts).
  *
- * Per request: one method compare; for the three gated methods one Map lookup (and an evaluation
+ * Per request: a few method compares; for the gated methods one Map lookup (and an evaluation
  * only when the entry is gated). Per list entry: one Map lookup.
  */
 import { AndonError } from '../errors/catalogue.js';
@@ -84,8 +85,20 @@ export class FlagStage implements Stage {
       if (typeof p?.uri !== 'string') return undefined;
       flag = gateOfUri(this.lists, p.uri);
       message = `Resource not found: ${p.uri}`;
+    } else if (m === 'completion/complete') {
+      // Completions of a hidden prompt's arguments or template's variables would reveal it.
+      const ref = p?.ref as { type?: unknown; name?: unknown; uri?: unknown } | undefined;
+      if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
+        flag = this.lists.prompts.get(ref.name)?.options.flag;
+        message = `Unknown prompt: ${ref.name}`;
+      } else if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
+        flag = gateOf(this.lists, 'resourceTemplate', ref.uri) ?? this.lists.resources.get(ref.uri)?.options.flag;
+        message = `Unknown resource template: ${ref.uri}`;
+      } else return undefined;
     } else {
-      if (req.subject !== undefined && req.session !== undefined) this.subjectOf(req);
+      // Remember a session's authenticated subject, so list_changed keys on what its requests key on.
+      const s = req.session;
+      if (req.subject !== undefined && s !== undefined && this.subjects.get(s) !== req.subject) this.subjects.set(s, req.subject);
       return undefined;
     }
     if (flag === undefined) return undefined;

@@ -178,7 +178,7 @@ test('a flag at 50 % shows its gated tool to 40–60 % of 200 sessions, the same
   t.diagnostic(`200 sessions opened and listed twice in ${Date.now() - t0} ms; shown to ${n}`);
 });
 
-test('a call, get or read of a gated entry from outside the cohort is refused like an unknown one; inside it runs', async () => {
+test('a call, get, read or completion of a gated entry from outside the cohort is refused like an unknown one; inside it runs', async () => {
   const outside = sessions[shown.indexOf(false)]!;
   const inside = sessions[shown.indexOf(true)]!;
   const r = await rpc(outside, 'tools/call', { name: 'new-search', arguments: {} });
@@ -187,6 +187,11 @@ test('a call, get or read of a gated entry from outside the cohort is refused li
   assert.deepEqual(r.error.data, { code: 'ANDON_FLAG_DISABLED', flag: 'new-search' });
   const p = await rpc(outside, 'prompts/get', { name: 'new-prompt' });
   assert.equal(p.error?.data?.code, 'ANDON_FLAG_DISABLED');
+  const comp = await rpc(outside, 'completion/complete', { ref: { type: 'ref/prompt', name: 'new-prompt' }, argument: { name: 'q', value: 'x' } });
+  assert.deepEqual([comp.error?.message, comp.error?.data?.code], ['Unknown prompt: new-prompt', 'ANDON_FLAG_DISABLED']);
+  const compT = await rpc(outside, 'completion/complete', { ref: { type: 'ref/resource', uri: 'items://{id}' }, argument: { name: 'id', value: '1' } });
+  assert.equal(compT.error?.data?.code, 'ANDON_FLAG_DISABLED');
+  assert.deepEqual((await rpc(inside, 'completion/complete', { ref: { type: 'ref/prompt', name: 'new-prompt' }, argument: { name: 'q', value: 'x' } })).result.completion.values, []);
   const res = await rpc(outside, 'resources/read', { uri: 'mem://new' });
   assert.equal(res.error?.data?.code, 'ANDON_FLAG_DISABLED');
   assert.deepEqual((await rpc(outside, 'prompts/list')).result.prompts, []);
