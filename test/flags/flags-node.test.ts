@@ -5,7 +5,7 @@
  * provider agree with the list; a call, get or read of a gated entry from outside the cohort is
  * refused like an unknown one (ANDON_FLAG_DISABLED); targeting rules on the client's name and
  * version; raising the flag to 100 % through the CLI sends `notifications/tools/list_changed` to
- * exactly the newly included sessions' GET streams; the change is audited, counted in metrics and
+ * exactly the newly included sessions' GET streams (and to a 2026 listener); the change is audited, counted in metrics and
  * alerted to a real webhook; `andon flags list --json`; the admin API refuses malformed flags.
  */
 import { test, before, after } from 'node:test';
@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { DIST } from '../helpers/paths.js';
 import { nodeFleet, type NodeProc } from '../helpers/node-process.js';
 import { runCli } from '../helpers/run-cli.js';
-import { post26 } from '../helpers/mcp-http.js';
+import { V26, meta26, post26 } from '../helpers/mcp-http.js';
 
 const MODULE = resolve(DIST, 'test/flags/fixtures/flag-server.js');
 const fleet = nodeFleet(MODULE, 'andon-flags-');
@@ -111,9 +111,18 @@ async function pool<T, R>(items: T[], width: number, fn: (t: T) => Promise<R>): 
 }
 
 /** A session's GET stream: the notifications it received. */
-async function stream(sid: string): Promise<{ messages: Array<{ method?: string }>; close(): void }> {
+async function stream(sid: string | null): Promise<{ messages: Array<{ method?: string }>; close(): void }> {
   const ac = new AbortController();
-  const res = await fetch(node.url, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': VERSION }, signal: ac.signal });
+  const res =
+    sid !== null
+      ? await fetch(node.url, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': VERSION }, signal: ac.signal })
+      : // A 2026 subscriptions/listen stream.
+        await fetch(node.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V26, 'mcp-method': 'subscriptions/listen' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 'listen-1', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: meta26() } }),
+          signal: ac.signal,
+        });
   assert.equal(res.status, 200);
   const messages: Array<{ method?: string }> = [];
   const reader = res.body!.getReader();
@@ -225,6 +234,8 @@ test('raising the flag to 100 % through the CLI sends tools/list_changed to the 
   const included = shown.map((s, i) => (s ? i : -1)).filter((i) => i >= 0).slice(0, 3);
   const streams = new Map<number, Awaited<ReturnType<typeof stream>>>();
   for (const i of [...excluded, ...included]) streams.set(i, await stream(sessions[i]!));
+  // A 2026 listener has no stable client identity: it is told of every cohort change.
+  const listener = await stream(null);
   await new Promise((r) => setTimeout(r, 100));
   const auth = ['--ops-url', node.opsUrl, '--token', node.token()];
   const set = await runCli(['flags', 'set', 'new-search', '--percent', '100', '--by', 'alice', '--json', ...auth]);
@@ -240,6 +251,9 @@ test('raising the flag to 100 % through the CLI sends tools/list_changed to the 
   }
   await new Promise((r) => setTimeout(r, 300));
   for (const i of included) assert.deepEqual(streams.get(i)!.messages.filter((m) => m.method?.endsWith('list_changed')), [], `already included session ${i} was told`);
+  assert.ok(listener.messages.some((m) => m.method === 'notifications/subscriptions/acknowledged'));
+  assert.ok(listener.messages.some((m) => m.method === 'notifications/tools/list_changed'), JSON.stringify(listener.messages));
+  listener.close();
   for (const s of streams.values()) s.close();
   for (const i of excluded) assert.ok((await tools(sessions[i]!)).includes('new-search'));
 
