@@ -58,7 +58,7 @@ export function mountFlagsApi(ops: OpsServer, rt: FlagsAdminTarget): void {
   ops.route('POST', '/admin/flags/:name', set);
 
   ops.route('DELETE', '/admin/flags/:name', async (_req, res, ctx) => {
-    const by = ctx.url.searchParams.get('by') ?? 'admin-api';
+    const by = (ctx.url.searchParams.get('by') ?? '').trim().slice(0, 200) || 'admin-api';
     const removed = await rt.flags.remove(ctx.params.name!, by).catch(invalid);
     if (!removed) throw new OpsError(404, `unknown feature flag "${ctx.params.name!}"`);
     sendJson(res, 200, { deleted: ctx.params.name! });
