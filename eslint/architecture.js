@@ -21,6 +21,7 @@
  * - client: a side branch; `mayImport` restricts it to util, protocol and errors, so the client
  *   never depends on server code (ranked here only so that no server-side layer imports it).
  * - resilience: breakers, limits, guardian, degradation, recovery strategist (issue 10).
+ * - flags: feature flags (issue 12): store, evaluation, admission stage, OpenFeature provider.
  * - runtime: the runtime's parts (supervisor, halts, drain, journal, …).
  * - admin: the ops listener and admin API.
  * - observability: health, metrics, alerts, logging, mounted on the ops listener.
@@ -52,6 +53,9 @@ export const layers = [
   // degradation, the recovery strategist. Stages and controllers over the server and transports;
   // the runtime (root) creates and wires them.
   { name: 'resilience', paths: ['src/resilience/'] },
+  // Feature flags (issue 12): the flag store and evaluation, the `flag` admission stage, the
+  // OpenFeature provider. Over the store and the server; the runtime creates and wires them.
+  { name: 'flags', paths: ['src/flags/'] },
   { name: 'runtime', paths: ['src/runtime/'] },
   { name: 'admin', paths: ['src/admin/'] },
   { name: 'observability', paths: ['src/observability/'] },

@@ -26,6 +26,9 @@ export { CircuitBreaker, DEFAULT_BREAKER_SETTINGS, Outcome, REFUSED, type Breake
 export { BreakerRegistry, type BreakersOptions } from './resilience/breakers.js';
 export { BreakerStage, installBreakers } from './resilience/breaker-stage.js';
 export { BreakerErrors } from './errors/breakers.js';
+export { FlagRegistry, FlagStage, AndonFlagProvider, bucket, evaluateFlag, type Flag, type FlagInput, type FlagKind, type FlagRule, type FlagReason, type FlagAuditRecord, type FlagRegistryOptions, type FlagSource } from './flags/index.js';
+export { FlagErrors } from './errors/flags.js';
+export type { FlagChangeEvent } from './events/index.js';
 export type { DownstreamRunner } from './server/context.js';
 export type { BreakerEvent } from './events/index.js';
 export { RateLimits, createRateLimits, memoryStore, flexibleStore, RATE_LIMIT_DEFAULTS, type RateLimitsConfig, type RateLimitsOptions, type RateLimitsSnapshot, type RateLimitStore, type FlexibleLimiter, type FlexibleLimiterOptions } from './resilience/rate-limits.js';

@@ -66,6 +66,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     recovery: { ...c.recovery, dependencies: { ...c.recovery.dependencies } },
     breakers: c.breakers.enabled ? c.breakers : false,
     rateLimits: c.rateLimits,
+    flags: c.flags,
     guardian: guardianOptions(c),
     observability: o.enabled
       ? {

@@ -213,3 +213,31 @@ export const guardianSchema = z
     if (!(g.warning <= g.degrade)) ctx.addIssue({ code: 'custom', path: ['warning'], message: `must not exceed guardian.degrade (${g.degrade})` });
     if (!(g.degrade <= g.hard)) ctx.addIssue({ code: 'custom', path: ['hard'], message: `must not be below guardian.degrade (${g.degrade})` });
   });
+
+const flagVersion = z.string().regex(/^\d+(\.\d+){0,3}([-+].*)?$/, { error: 'expected a dotted version like 1.2.0' });
+
+/** One feature flag as the file defines it (src/flags/model.ts has the same rules). */
+const flagSchema = z.strictObject({
+  /** Default: `percentage` when `percent` is given, else `boolean`. */
+  kind: z.enum(['boolean', 'percentage']).optional(),
+  enabled: z.boolean().default(true),
+  percent: z.number({ error: 'expected a number from 0 to 100' }).min(0, { error: 'expected a number from 0 to 100' }).max(100, { error: 'expected a number from 0 to 100' }).optional(),
+  rules: z
+    .array(
+      z.strictObject({
+        action: z.enum(['include', 'exclude']).optional(),
+        clientName: nonEmpty.optional(),
+        minVersion: flagVersion.optional(),
+        maxVersion: flagVersion.optional(),
+      }),
+    )
+    .max(32)
+    .optional(),
+  description: z.string().max(1000).optional(),
+});
+
+/**
+ * Feature flags (src/flags; docs/flags.md), by name: seeded into the store when absent. A flag
+ * already in the store keeps its stored value (changes through the admin API or CLI win).
+ */
+export const flagsSchema = z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, { error: 'flag names: letters, digits, ".", "_", ":" and "-", at most 128' }).refine((n) => n !== 'audit', { error: 'the flag name "audit" is reserved' }), flagSchema);

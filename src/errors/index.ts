@@ -17,3 +17,4 @@ export { TransportErrors } from './transports.js';
 export { GuardianErrors } from './guardian.js';
 export { DashboardErrors } from './dashboard.js';
 export { TransportSecurityErrors } from './transport-security.js';
+export { FlagErrors } from './flags.js';

@@ -338,6 +338,22 @@ function typed<T>(name: string): TypedChannel<T> {
   return channel(name) as TypedChannel<T>;
 }
 
+// ───────────────────────────── feature flags ─────────────────────────────
+
+/** A feature flag was created, changed or deleted (src/flags). `to` is null for a delete. */
+export interface FlagChangeEvent {
+  flag: string;
+  /** Who changed it (the admin API's `by`, `config`, `cli`, or `<by> on <node>` from another node). */
+  by: string;
+  at: number;
+  from: { kind: string; enabled: boolean; percent: number; rules: number } | null;
+  to: { kind: string; enabled: boolean; percent: number; rules: number } | null;
+  /** True when the change came from another node over the shared store. */
+  remote: boolean;
+  /** True for a flag loaded from the store at start (not a change: gauges only, no count, no alert). */
+  loaded?: boolean;
+}
+
 /** Every channel and its payload type, by name. */
 export interface EventMap {
   request: RequestEvent;
@@ -364,6 +380,7 @@ export interface EventMap {
   resources: ResourcesEvent;
   guardian: GuardianEvent;
   degradation: DegradationEvent;
+  flagChange: FlagChangeEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -392,6 +409,7 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   resources: typed('andon:resources'),
   guardian: typed('andon:guardian'),
   degradation: typed('andon:degradation'),
+  flagChange: typed('andon:flag-change'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */

@@ -12,6 +12,7 @@ import { RequestStats } from './request-stats.js';
 import { recoveryMetrics } from './recovery-metrics.js';
 import { LimitMetrics } from './limit-metrics.js';
 import { breakerMetrics } from './breaker-metrics.js';
+import { flagMetrics } from './flag-metrics.js';
 import { rateLimitMetrics } from './rate-limit-metrics.js';
 import { guardianMetrics } from './guardian-metrics.js';
 
@@ -142,6 +143,7 @@ export class AndonMetrics {
     this.breakers = breakerMetrics(this.registry, p);
     this.extraSubs.push(...rateLimitMetrics(this.registry, p));
     this.extraSubs.push(...guardianMetrics(this.registry, p));
+    this.extraSubs.push(...flagMetrics(this.registry, p));
     // collect() runs with `this` bound to the gauge, so read our state through closures.
     this.inflightFn = options.inflight;
     const inflight = options.inflight ?? (() => this.inflight);

@@ -1,6 +1,6 @@
 /**
  * The dashboard's panels of the resilience parts (src/dashboard/sources.ts `PanelProvider`):
- * breakers, rate limits, the resource guardian and recovery, each as rows the page draws (a
+ * breakers, rate limits, the resource guardian, recovery and feature flags, each as rows the page draws (a
  * `state` gets a badge, an epoch-ms field ending in `At` a live countdown). Called once a second
  * while a page is open, so each reads in-memory state only.
  */
@@ -9,6 +9,7 @@ import type { RateLimits } from '../resilience/rate-limits.js';
 import type { RuntimeGuardian } from './guardian-wiring.js';
 import type { RecoveryStrategist } from './recovery/index.js';
 import type { PanelProvider } from '../dashboard/sources.js';
+import type { FlagRegistry } from '../flags/registry.js';
 
 /** What the panels read (the Runtime). */
 export interface PanelSource {
@@ -16,12 +17,21 @@ export interface PanelSource {
   rateLimits?: RateLimits | undefined;
   guardian?: RuntimeGuardian | undefined;
   recovery?: RecoveryStrategist | undefined;
+  flags?: FlagRegistry | undefined;
 }
 
 const epoch = (iso: string | null | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 
-export function resiliencePanels(rt: PanelSource): { breakers?: PanelProvider; rateLimits?: PanelProvider; guardian?: PanelProvider; recovery?: PanelProvider } {
+export function resiliencePanels(rt: PanelSource): { breakers?: PanelProvider; rateLimits?: PanelProvider; guardian?: PanelProvider; recovery?: PanelProvider; flags?: PanelProvider } {
   return {
+    ...(rt.flags
+      ? {
+          flags: () => ({
+            rows: rt.flags!.list().map((f) => ({ id: f.name, kind: f.kind, state: f.enabled ? 'enabled' : 'disabled', percent: f.percent, rules: f.rules.length, updatedBy: f.updatedBy, updated: new Date(f.updatedAt).toISOString() })),
+            note: 'change with PUT /admin/flags/:name or `andon flags set|enable|disable`',
+          }),
+        }
+      : {}),
     ...(rt.breakers.enabled
       ? {
           breakers: () => ({

@@ -12,6 +12,7 @@ import type { ObservabilityOptions } from '../observability/observability.js';
 import type { RecoveryOptions } from './recovery/strategist.js';
 import type { HttpSecurityOptions } from './http-security.js';
 import type { BreakersOptions } from '../resilience/breakers.js';
+import type { FlagInput } from '../flags/model.js';
 import type { NetTransportOptions } from './net-transports.js';
 import type { RateLimitsOptions } from '../resilience/rate-limits.js';
 import type { RuntimeGuardianOptions } from './guardian-wiring.js';
@@ -66,6 +67,8 @@ export interface RuntimeOptions extends NetTransportOptions {
    * on: opens at ≥ 50 % errors of ≥ 20 calls in 60 s, half-open after 30 s with 3 probes. `false` for none.
    */
   breakers?: BreakersOptions | false;
+  /** Feature flags seeded into the store when absent (src/flags; docs/flags.md). Later changes (admin API, CLI) win over these. */
+  flags?: Record<string, FlagInput>;
   /**
    * Rate limits per client, per tool and global (defaults: 100 messages/s and 50 tools/call/s per
    * client, 10,000 messages/s for the node). `false` or `{ enabled: false }` turns them off.

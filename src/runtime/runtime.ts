@@ -41,6 +41,7 @@ import { listenHttp } from './http-listen.js';
 import { startRecovery, type RecoveryStrategist } from './recovery/index.js';
 import { BreakerRegistry } from '../resilience/breakers.js';
 import { installBreakers } from '../resilience/breaker-stage.js';
+import { FlagRegistry } from '../flags/registry.js';
 import { listenNetTransports, type NetTransport } from './net-transports.js';
 import { startGuardian, type RuntimeGuardian } from './guardian-wiring.js';
 
@@ -70,6 +71,8 @@ export class Runtime {
   private readonly clusterHalts: ClusterHalts | undefined;
   /** Circuit breakers: `tool:<name>` and `downstream:<name>` (GET /admin/breakers, `andon breakers`). */
   readonly breakers: BreakerRegistry;
+  /** Feature flags (src/flags; GET /admin/flags, `andon flags`); gate entries with `flag: 'x'`. */
+  readonly flags: FlagRegistry;
   /** The resource guardian and degradation mode (src/resilience); undefined unless `guardian` is set. */
   guardian: RuntimeGuardian | undefined;
   private readonly opts: RuntimeOptions;
@@ -98,6 +101,8 @@ export class Runtime {
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
     this.breakers = new BreakerRegistry(options.breakers === false ? { enabled: false } : (options.breakers ?? {}), this.clock, this.log);
+    this.flags = new FlagRegistry(this.store, this.clock, this.log, { initial: options.flags, nodeId: this.nodeId });
+    this.flags.attach(this.server);
     this.rateLimits = installRateLimits(this.server, options.rateLimits, this.clock, this.log);
     const phase = () => this.drainer.phase;
     const { server, log, clock, halts, failures } = this;
@@ -168,6 +173,7 @@ export class Runtime {
     (this.log as { addSecret?: (v: string) => void }).addSecret?.(this.adminToken);
     const d = { log: this.log, stateDir: this.stateDir, store: this.store, halts: this.halts, http: () => this.http, phase: () => this.drainer.phase };
     if (this.opts.observability !== false) this.obs = await startObservability(this.opts, d);
+    await this.flags.start();
     this.recovery = await startRecovery(this.opts.recovery, { host: { components: () => this.components(), halt: (id, r, by) => this.tree.halt(id, r, by), canNotify: () => !!this.obs?.alerts }, clock: this.clock, log: this.log, store: this.store });
     wireServer(this.server, { failures: this.failures, sessions: this.sessions, journal: this.journal, gate: { phase: d.phase, halts: this.halts, serverHalted: () => this.tree.serverHalted } });
     installBreakers(this.server, this.breakers);
@@ -292,6 +298,7 @@ export class Runtime {
     await this.journal?.settled();
     await this.recovery?.stop();
     await this.clusterHalts?.stop();
+    await this.flags.stop();
     await this.halts.settled();
     await this.store.close();
   }

@@ -8,6 +8,7 @@ import { AndonError } from '../errors/catalogue.js';
 import { RuntimeErrors } from '../errors/runtime.js';
 import type { Era } from '../protocol/versions.js';
 import { ClientCancelled, type Peer, type Session, type Sink } from './session.js';
+import { clientKey, type IncomingRequest } from './incoming.js';
 import {
   LOG_LEVELS,
   type ClientCapabilities,
@@ -81,6 +82,22 @@ export interface DownstreamRunner {
   run<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
 }
 
+/** Who a feature flag is evaluated for: the stable key (`clientKey`) and the client's name/version. */
+export interface FlagSubject {
+  key: string;
+  clientName?: string | undefined;
+  clientVersion?: string | undefined;
+}
+
+/**
+ * Answers `ctx.flag(name)`. The runtime installs its flag registry (src/flags) as
+ * `server.flags`; without one every flag is off.
+ */
+export interface FlagEvaluator {
+  /** Whether flag `name` is on for `subject` (an unknown flag is off). */
+  isEnabled(name: string, subject: FlagSubject): boolean;
+}
+
 /** Options of the ask methods (elicit, sample, listRoots). */
 export interface AskOptions {
   /** Key of the request in a 2026 `inputRequests` map; the answer comes back under it. */
@@ -101,6 +118,8 @@ export class RequestContext {
   usedAnswers: Record<string, unknown> | undefined;
   /** @internal Who runs `downstream()` calls (the server's, set per request); undefined runs them directly. */
   downstreams: DownstreamRunner | undefined = undefined;
+  /** @internal The server's feature flags (set per request); undefined: every flag is off. */
+  flags: FlagEvaluator | undefined = undefined;
   private inputCounter = 0;
 
   constructor(
@@ -155,6 +174,28 @@ export class RequestContext {
   get tracestate(): string | undefined {
     const t = this.meta.tracestate;
     return typeof t === 'string' ? t : undefined;
+  }
+
+  /**
+   * Whether feature flag `name` is on for this request's client (src/flags; docs/flags.md): the
+   * same answer the `flag` admission stage gives for entries gated by it. Off when no flags are
+   * installed or the flag is unknown.
+   */
+  flag(name: string): boolean {
+    const f = this.flags;
+    return f !== undefined && f.isEnabled(name, this.flagSubject);
+  }
+
+  /**
+   * Who flags are evaluated for: the stable client key (`clientKey`: `sub:<subject>`,
+   * `session:<id>`, `ip:<address>`) and the client's name and version. Pass `key` as
+   * OpenFeature's `targetingKey` (and `clientName`/`clientVersion`) to get `ctx.flag`'s answers.
+   */
+  get flagSubject(): FlagSubject {
+    const s = this.signalSource as Partial<IncomingRequest>;
+    // Transports hand the Incoming itself as the signal source; else key on the session.
+    const key = typeof s.request === 'object' ? clientKey(s as IncomingRequest) : this.sessionId !== undefined ? `session:${this.sessionId}` : 'anonymous';
+    return { key, clientName: this.clientInfo?.name, clientVersion: this.clientInfo?.version };
   }
 
   get baggage(): string | undefined {

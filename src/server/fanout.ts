@@ -160,6 +160,35 @@ export class Fanout {
     });
   }
 
+  /**
+   * Sends `notifications/<kind>/list_changed` to `sessions` only (their view of a list changed,
+   * e.g. a feature flag's cohort) and to every 2026 listener of that kind (a listener has no
+   * stable client identity, so each one is told). While shedding, held like {@link listChanged}.
+   */
+  listChangedFor(kind: ListKind, sessions: Iterable<Session>): number {
+    const method = `notifications/${kind}/list_changed`;
+    if (this.shed?.(method)) {
+      this.hold().kinds.add(kind);
+      return 0;
+    }
+    let sent = 0;
+    const msg: JsonRpcNotification = { jsonrpc: '2.0', method };
+    for (const s of sessions) {
+      if (s.initialized && s.standalone && !s.closed) {
+        s.standalone(msg);
+        sent++;
+      }
+    }
+    const key = `${kind}ListChanged` as const;
+    for (const l of this.listeners) {
+      if (l.filter[key]) {
+        l.send({ jsonrpc: '2.0', method, params: { _meta: { [META.subscriptionId]: l.id } } });
+        sent++;
+      }
+    }
+    return sent;
+  }
+
   private hold(): { kinds: Set<ListKind>; uris: Set<string> } {
     return (this.held ??= { kinds: new Set(), uris: new Set() });
   }

@@ -9,7 +9,7 @@ import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../pr
 import { resultResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError, invalidParams } from '../protocol/errors.js';
 import { ALL_VERSIONS, META, SESSION_VERSIONS, STATELESS_VERSIONS, type Era } from '../protocol/versions.js';
-import { InputRequiredSignal, RequestContext, type DownstreamRunner } from './context.js';
+import { InputRequiredSignal, RequestContext, type DownstreamRunner, type FlagEvaluator } from './context.js';
 import { makePrompt, makeResource, makeTemplate, makeTool, type PromptEntry, type ResourceEntry, type TemplateEntry, type ToolEntry } from './registry.js';
 import type { Peer, Session, Sink } from './session.js';
 import { clientNotification } from './client-notification.js';
@@ -67,8 +67,8 @@ export class McpServer {
   private readonly resources = new Map<string, ResourceEntry>();
   private readonly templates: TemplateEntry[] = [];
   private readonly prompts = new Map<string, PromptEntry>();
-  private readonly fanout: Fanout;
-  private readonly lists: Lists;
+  /** @internal */ readonly fanout: Fanout;
+  /** @internal The registry as the list methods (and the flag stage) read it. */ readonly lists: Lists;
   private readonly inflight = new Inflight();
   private hookCount = 0;
   /** The admission pipeline every request passes (src/admission/pipeline.ts); add stages with `use`. */
@@ -84,6 +84,8 @@ export class McpServer {
   toolScope: AsyncLocalStorage<string> | undefined;
   /** Set by the runtime: runs handlers' `ctx.downstream(name, fn)` under circuit breakers. Default none (fn runs). */
   downstreams: DownstreamRunner | undefined;
+  /** Set by the runtime: answers `ctx.flag(name)` (src/flags). */
+  flags: FlagEvaluator | undefined;
   private capsCache: Record<string, unknown> | undefined;
   private readonly serverMeta: Record<string, unknown>;
   /** Task support for tools that declare it (2025 tasks, 2026 tasks extension). */
@@ -500,6 +502,7 @@ export class McpServer {
   ): RequestContext {
     const ctx = new RequestContext(inc.request.id, inc.request.method, inc.era, version, inc instanceof Incoming ? inc : inc.signal, meta, caps, clientInfo, inc.exchange, inc.peer, logLevel, inputResponses, requestState);
     ctx.downstreams = this.downstreams;
+    ctx.flags = this.flags;
     ctx.shedder = this.fanout;
     return ctx;
   }

@@ -56,6 +56,8 @@ export interface ToolOptions {
    * (2026: through input_required rounds), while the handler itself runs as the task.
    */
   prepare?: (args: any, ctx: RequestContext) => unknown;
+  /** Feature flag gating this entry (src/flags): hidden from lists and refused for clients outside the flag's cohort. */
+  flag?: string;
 }
 
 export type ToolHandler<A = any> = (args: A, ctx: RequestContext) => ToolReturn | Promise<ToolReturn>;
@@ -79,6 +81,8 @@ export interface ResourceOptions {
   icons?: Icon[];
   annotations?: Annotations;
   _meta?: Record<string, unknown>;
+  /** Feature flag gating this entry (src/flags): hidden from lists and refused for clients outside the flag's cohort. */
+  flag?: string;
 }
 
 /** A resource reader may return a full result, a string (text contents) or one contents object. */
@@ -117,6 +121,8 @@ export interface PromptOptions {
   arguments?: PromptArgument[];
   icons?: Icon[];
   _meta?: Record<string, unknown>;
+  /** Feature flag gating this entry (src/flags): hidden from lists and refused for clients outside the flag's cohort. */
+  flag?: string;
 }
 
 export type PromptReturn = GetPromptResult | PromptMessage[] | string;

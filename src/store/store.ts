@@ -66,9 +66,10 @@ export interface Store {
 
 /**
  * Namespaces that age never removes: a halt ends only when an operator resumes it, so pruning an
- * old halt record would silently bring a halted component back.
+ * old halt record would silently bring a halted component back. Feature flags and their audit
+ * trail (src/flags) likewise live until an operator changes them.
  */
-export const NEVER_PRUNED: readonly string[] = ['halt'];
+export const NEVER_PRUNED: readonly string[] = ['halt', 'flags', 'flag-audit'];
 
 /** A corrupt or torn entry that was moved aside instead of being loaded. */
 export interface QuarantineReport {

@@ -92,8 +92,9 @@ test('the live feed: a snapshot on connect, then a state event when the admin AP
     assert.equal(snap.node.phase, 'running');
     assert.ok(snap.components.some((c: { id: string; state: string }) => c.id === 'tool:echo' && c.state === 'running'));
     assert.equal(snap.alerts.enabled, false);
-    // The runtime's own panels: breakers and rate limits are on by default; the guardian is not (no `guardian` option).
-    assert.deepEqual(Object.keys(snap.panels).sort(), ['breakers', 'rateLimits', 'recovery']);
+    // The runtime's own panels: breakers, rate limits and feature flags are on by default; the guardian is not (no `guardian` option).
+    assert.deepEqual(Object.keys(snap.panels).sort(), ['breakers', 'flags', 'rateLimits', 'recovery']);
+    assert.deepEqual(snap.panels.flags.data.rows, [], 'no flags defined');
     assert.ok(snap.resources.heapUsedBytes > 0 && snap.resources.rssBytes > 0);
 
     const t0 = Date.now();

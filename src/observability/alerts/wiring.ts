@@ -14,6 +14,7 @@ import { events, on, subscribeAll, takeHeldQuarantines, type ComponentEvent, typ
 import type { AlertManager } from './manager.js';
 import { wireRecoveryAlerts } from './recovery-alerts.js';
 import { breakerAlerts } from './breaker-alerts.js';
+import { flagAlerts } from './flag-alerts.js';
 import { rateLimitAlerts } from './rate-limit-alerts.js';
 import { wireGuardianAlerts } from './guardian-alerts.js';
 
@@ -77,6 +78,7 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
     on(events.health, onHealth as (e: HealthEvent) => void),
     on(events.quarantine, onQuarantine),
     breakerAlerts(alerts),
+    flagAlerts(alerts),
     rateLimitAlerts(alerts),
   ]);
   const unwireRecovery = wireRecoveryAlerts(alerts);
