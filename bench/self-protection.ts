@@ -7,14 +7,15 @@
  *            high enough never to refuse), connection and session limits (defaults);
  *   - `off`: guardian, breakers and rate limits off. Connection and session limits have no off
  *            switch (the HTTP endpoint always counts sockets and sessions), so both have them.
- * Both: no ops listener, no observability, no journal, recovery strategist on (idle), a temporary
+ * Both: no ops listener, no observability, no journal (with --full: observability and the journal
+ * on, as `andon serve` runs them), recovery strategist on (idle), a temporary
  * state directory. Same harness as bench/guardian.ts: servers pinned to CPU 0 when taskset exists
  * (load client on CPU 1), rounds interleaved with the order rotated, server CPU read over IPC
  * (process.cpuUsage) around each round. Reports per variant the median server CPU µs/call, p50
  * and p99 latency (medians over rounds), and the median of the paired per-round ratios on/off.
  * Exits 1 when that median overhead exceeds --limit percent (default 3) or any call failed.
  *
- *   node dist/bench/self-protection.js [--rounds 7] [--calls 6000] [--concurrency 64] [--limit 3]
+ *   node dist/bench/self-protection.js [--rounds 7] [--calls 6000] [--concurrency 64] [--limit 3] [--full] [--variants off,on,breakers,rates,guardian]
  *   npm run bench:self-protection
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +34,9 @@ const variantsArg = process.argv.indexOf('--variants');
 const VARIANTS = (variantsArg !== -1 ? process.argv[variantsArg + 1]!.split(',') : ['off', 'on']) as Variant[];
 const HIGH = 1e9;
 
-const cfg = process.argv[2]?.startsWith('{') ? config({ serve: false, variant: 'off' as Variant }) : { serve: false, variant: 'off' as Variant };
+/** `--full`: both nodes also run observability (metrics, alerts wiring) and the journal, as `andon serve` does. */
+const FULL = process.argv.includes('--full');
+const cfg = process.argv[2]?.startsWith('{') ? config({ serve: false, variant: 'off' as Variant, full: false }) : { serve: false, variant: 'off' as Variant, full: FULL };
 
 async function serve(): Promise<void> {
   const server = createServer({ name: 'andon-self-protection-bench', version: '0.0.0' });
@@ -47,8 +50,7 @@ async function serve(): Promise<void> {
     stateDir,
     http: { port: 0, host: '127.0.0.1' },
     ops: false,
-    observability: false,
-    journal: false,
+    ...(cfg.full ? {} : { observability: false as const, journal: false as const }),
     signals: false,
     adminToken: 'bench',
     breakers: with_('breakers') ? {} : false,
@@ -82,7 +84,7 @@ async function main(): Promise<number> {
   const servers = new Map<Variant, { child: Child; load: HttpLoad; samples: Sample[] }>();
   try {
     for (const v of VARIANTS) {
-      const child = await spawnServer({ script: fileURLToPath(import.meta.url), config: { serve: true, variant: v }, cpu: HAS_TASKSET ? 0 : undefined });
+      const child = await spawnServer({ script: fileURLToPath(import.meta.url), config: { serve: true, variant: v, full: FULL }, cpu: HAS_TASKSET ? 0 : undefined });
       const load = new HttpLoad({ origin: `http://127.0.0.1:${child.port}`, path: '/mcp', era: '2025', session: true }, concurrency);
       servers.set(v, { child, load, samples: [] });
       await load.open();
@@ -108,9 +110,8 @@ async function main(): Promise<number> {
   }
   const samples = (v: Variant) => servers.get(v)!.samples;
   const med = (v: Variant, k: 'cpuPerCallUs' | 'rps' | 'p50' | 'p99') => median(samples(v).map((s) => s[k]));
-  if (!servers.has('on')) return 0;
-  const ratios = samples('on').map((s, i) => s.cpuPerCallUs / samples('off')[i]!.cpuPerCallUs);
-  const paired = 100 * (median(ratios) - 1);
+  const ratios = servers.has('on') ? samples('on').map((s, i) => s.cpuPerCallUs / samples('off')[i]!.cpuPerCallUs) : [];
+  const paired = ratios.length ? 100 * (median(ratios) - 1) : 0;
   const rows = VARIANTS.map((v) => `| ${v} | ${med(v, 'cpuPerCallUs').toFixed(1)} | ${v === 'off' ? '—' : `${(100 * (median(samples(v).map((s, i) => s.cpuPerCallUs / samples('off')[i]!.cpuPerCallUs)) - 1)).toFixed(1)} %`} | ${med(v, 'p50').toFixed(2)} | ${med(v, 'p99').toFixed(2)} | ${med(v, 'rps').toFixed(0)} |`);
   process.stdout.write(
     [
@@ -118,8 +119,8 @@ async function main(): Promise<number> {
       '|---|---|---|---|---|---|',
       ...rows,
       '',
-      `on vs off: ${(100 * (med('on', 'cpuPerCallUs') / med('off', 'cpuPerCallUs') - 1)).toFixed(1)} % (ratio of medians), ${paired.toFixed(1)} % (median of ${rounds} paired per-round ratios; range ${(100 * (Math.min(...ratios) - 1)).toFixed(1)} … ${(100 * (Math.max(...ratios) - 1)).toFixed(1)} %).`,
-      `${rounds} interleaved rounds of ${calls} tools/call per server (C=${concurrency}, 2025 session${HAS_TASKSET ? ', servers on CPU 0, load client on CPU 1' : ''}), node ${process.version}.`,
+      ratios.length === 0 ? '' : `on vs off: ${(100 * (med('on', 'cpuPerCallUs') / med('off', 'cpuPerCallUs') - 1)).toFixed(1)} % (ratio of medians), ${paired.toFixed(1)} % (median of ${rounds} paired per-round ratios; range ${(100 * (Math.min(...ratios) - 1)).toFixed(1)} … ${(100 * (Math.max(...ratios) - 1)).toFixed(1)} %).`,
+      `${rounds} interleaved rounds of ${calls} tools/call per server (C=${concurrency}, 2025 session, ${FULL ? 'observability and journal on' : 'no observability, no journal'}${HAS_TASKSET ? ', servers on CPU 0, load client on CPU 1' : ''}), node ${process.version}.`,
       '',
     ].join('\n'),
   );
