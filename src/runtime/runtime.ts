@@ -174,7 +174,7 @@ export class Runtime {
     const d = { log: this.log, stateDir: this.stateDir, store: this.store, halts: this.halts, http: () => this.http, phase: () => this.drainer.phase };
     if (this.opts.observability !== false) this.obs = await startObservability(this.opts, d);
     await this.flags.start();
-    this.recovery = await startRecovery(this.opts.recovery, { host: { components: () => this.components(), halt: (id, r, by) => this.tree.halt(id, r, by), canNotify: () => !!this.obs?.alerts }, clock: this.clock, log: this.log, store: this.store });
+    this.recovery = await startRecovery(this.opts.recovery, { host: { components: () => this.components(), halt: (id, r, by) => this.tree.halt(id, r, by), canNotify: () => !!this.obs?.alerts, breakerState: (n) => this.breakers.get(n)?.state.kind }, clock: this.clock, log: this.log, store: this.store });
     wireServer(this.server, { failures: this.failures, sessions: this.sessions, journal: this.journal, gate: { phase: d.phase, halts: this.halts, serverHalted: () => this.tree.serverHalted } });
     installBreakers(this.server, this.breakers);
     await this.tree.start();

@@ -5,9 +5,10 @@
  *   so the dependents of one root are one page); otherwise a warning "Recovery needs attention:
  *   <component> (<class>)";
  * - `exhausted`: critical "Recovery exhausted: <component>" (every step failed; the component is
- *   halted until an operator resumes it). Resolved when the component resumes.
+ *   halted until an operator resumes it). Resolved when the component resumes, or, for a circuit
+ *   breaker's component (`tool:<name>`, `downstream:<name>`), when that breaker closes.
  */
-import { events, on, subscribeAll, type ComponentEvent, type RecoveryEvent } from '../../events/index.js';
+import { events, on, subscribeAll, type BreakerEvent, type ComponentEvent, type RecoveryEvent } from '../../events/index.js';
 import type { AlertManager } from './manager.js';
 
 /** Subscribes `alerts` to recovery decisions; returns the function that unsubscribes. */
@@ -27,5 +28,8 @@ export function wireRecoveryAlerts(alerts: AlertManager): () => void {
   const onComponent = (e: ComponentEvent): void => {
     if (e.to === 'normal' && !e.restored) alerts.resolve(`recovery:${e.id}:exhausted`, { title: `Recovery resumed by an operator: ${e.id}`, context: { component: e.id } });
   };
-  return subscribeAll([on(events.recovery, onRecovery), on(events.component, onComponent)]);
+  const onBreaker = (e: BreakerEvent): void => {
+    if (e.to === 'closed') alerts.resolve(`recovery:${e.name}:exhausted`, { title: `Recovery exhausted resolved: breaker ${e.name} closed`, context: { component: e.name } });
+  };
+  return subscribeAll([on(events.recovery, onRecovery), on(events.component, onComponent), on(events.breaker, onBreaker)]);
 }

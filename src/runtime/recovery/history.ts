@@ -67,9 +67,9 @@ export class FailureHistory {
     private readonly windowMs: number,
   ) {}
 
-  /** Records a failure at `time` and returns its record. */
-  record(time: number, error: string): FailureRecord {
-    const r: FailureRecord = { time, group: errorGroup(error), error: error.slice(0, MAX_MESSAGE) };
+  /** Records a failure at `time` (its group from the message unless given) and returns its record. */
+  record(time: number, error: string, group = errorGroup(error)): FailureRecord {
+    const r: FailureRecord = { time, group, error: error.slice(0, MAX_MESSAGE) };
     this.records.push(r);
     if (this.records.length > this.size) this.records.splice(0, this.records.length - this.size);
     return r;

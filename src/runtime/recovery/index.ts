@@ -9,7 +9,7 @@ import type { ComponentInfo } from '../supervisor.js';
 import type { HaltRecord } from '../halt.js';
 import { RecoveryStrategist, type RecoveryOptions } from './strategist.js';
 
-export { RecoveryStrategist, type RecoveryOptions, type RecoveryActions, type RecoverySnapshot, type ComponentRecovery, type DegradeContext } from './strategist.js';
+export { RecoveryStrategist, BREAKER_GROUP, type RecoveryOptions, type RecoveryActions, type RecoverySnapshot, type ComponentRecovery, type DegradeContext } from './strategist.js';
 export { FailureHistory, errorGroup, trendOf, type FailureRecord, type HistoryStats, type Trend } from './history.js';
 export { PLANS, RESOURCE_PATTERN, classify, type ClassifyInput, type RecoveryClass, type RecoveryStep } from './classify.js';
 
@@ -19,6 +19,8 @@ export interface RecoveryHost {
   halt(id: string, reason: string, by?: string): Promise<HaltRecord>;
   /** Whether alerts are configured (an alert manager exists). */
   canNotify(): boolean;
+  /** The state of circuit breaker `name`, undefined when there is none. */
+  breakerState?(name: string): string | undefined;
 }
 
 /** Creates, loads and starts the strategist; undefined when turned off. */
@@ -34,6 +36,7 @@ export async function startRecovery(options: RecoveryOptions | false | undefined
       critical: (id) => find(id)?.critical ?? false,
       halt: async (id, reason) => void (await d.host.halt(id, reason, 'recovery')),
       canNotify: () => d.host.canNotify(),
+      breakerState: (name) => d.host.breakerState?.(name),
     },
   });
   await s.load();

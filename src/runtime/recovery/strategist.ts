@@ -24,11 +24,22 @@
  *
  * While a plan runs for a component, further failures of it are recorded in its history but do
  * not start a second plan.
+ *
+ * Circuit breakers (`andon:breaker`): a breaker opening by itself (not forced by an operator) is a
+ * failure of the component named like the breaker, `tool:<name>` or `downstream:<name>`, in the
+ * same history as that tool's crashes, error group {@link BREAKER_GROUP} whatever the reason (a
+ * breaker that keeps opening, including after failed probes, is `persistent`; a `downstream:<name>`
+ * declared in `dependencies` is the root cause of the cascade when its dependents fail or open
+ * after it). For such a failure, `attempt` waits for the breaker to close (its probes passed):
+ * it succeeds then, fails when a probe fails and the breaker opens again, or when it is not
+ * closed `attemptTimeoutMs` after its retry time. The degraded mark clears when the breaker
+ * closes. `manual` never forces a breaker (that would stop the probes that can close it): the
+ * breaker keeps failing fast and probing, and the exhausted decision pages an operator.
  */
 import type { Clock, Timer } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { Store } from '../../store/store.js';
-import { events, on, subscribeAll, type ComponentEvent, type ComponentFailureEvent, type RecoveryEvent, type RestartEvent } from '../../events/index.js';
+import { events, on, subscribeAll, type BreakerEvent, type ComponentEvent, type ComponentFailureEvent, type RecoveryEvent, type RestartEvent } from '../../events/index.js';
 import { FailureHistory, type HistoryStats } from './history.js';
 import { PLANS, classify, type RecoveryClass, type RecoveryStep } from './classify.js';
 
@@ -75,7 +86,15 @@ export interface RecoveryActions {
   halt(id: string, reason: string): Promise<void>;
   /** Whether an alert channel is configured. */
   canNotify(): boolean;
+  /** The state of the circuit breaker `name` (`closed`, `open`, `half_open`), undefined when unknown. */
+  breakerState?(name: string): string | undefined;
 }
+
+/** The error group of every failure that is a circuit breaker opening. */
+export const BREAKER_GROUP = 'circuit breaker open';
+
+/** What failed: a supervised component (crash) or a circuit breaker (it opened). */
+type Source = 'component' | 'breaker';
 
 /** One component in {@link RecoverySnapshot}. */
 export interface ComponentRecovery extends Omit<HistoryStats, 'total'> {
@@ -123,7 +142,7 @@ export class RecoveryStrategist {
   private readonly classes = new Map<string, LastClass>();
   private readonly active = new Map<string, Promise<void>>();
   private readonly degraded = new Map<string, string>();
-  private readonly waiters = new Map<string, { resolve: (o: Outcome) => void; timer: Timer }>();
+  private readonly waiters = new Map<string, { resolve: (o: Outcome) => void; timer: Timer; source: Source }>();
   private readonly decisions: RecoveryEvent[] = [];
   private readonly keys: string[] = [];
   private seq = 0;
@@ -163,7 +182,7 @@ export class RecoveryStrategist {
   /** Subscribes to component failures, restarts and state changes. */
   start(): void {
     if (!this.enabled || this.unsubscribe) return;
-    this.unsubscribe = subscribeAll([on(events.failure, (e) => this.onFailure(e)), on(events.restart, (e) => this.onRestart(e)), on(events.component, (e) => this.onComponent(e))]);
+    this.unsubscribe = subscribeAll([on(events.failure, (e) => this.onFailure(e)), on(events.restart, (e) => this.onRestart(e)), on(events.component, (e) => this.onComponent(e)), on(events.breaker, (e) => this.onBreaker(e))]);
   }
 
   /** Unsubscribes, ends pending attempts, and waits for decisions being written. */
@@ -208,9 +227,28 @@ export class RecoveryStrategist {
 
   /** A component failed (the supervisor is restarting or halting it). */
   onFailure(e: ComponentFailureEvent): void {
+    this.failed(e, 'component');
+  }
+
+  /** A circuit breaker changed state: opening is a failure of its component, closing ends the attempt. */
+  onBreaker(e: BreakerEvent): void {
+    if (!this.enabled || this.stopping) return;
+    if (e.to === 'open') {
+      if (e.forced) return this.settle(e.name, ['failed', `forced open by an operator: ${e.reason}`]);
+      // Settled before the failure is recorded: a probe that failed ends the running attempt.
+      this.settle(e.name, ['failed', `the breaker opened again: ${e.reason}`], 'breaker');
+      const now = this.d.clock.now();
+      this.failed({ id: e.name, kind: 'breaker', error: `${BREAKER_GROUP}: ${e.reason}`, time: now }, 'breaker', e.retryAt);
+    } else if (e.to === 'closed') {
+      this.settle(e.name, ['succeeded', `the breaker closed: ${e.reason}`], 'breaker');
+      this.clearDegraded(e.name);
+    }
+  }
+
+  private failed(e: ComponentFailureEvent, source: Source, retryAt?: number): void {
     if (!this.enabled || this.stopping) return;
     const h = this.history(e.id);
-    const rec = h.record(e.time, e.error);
+    const rec = h.record(e.time, e.error, source === 'breaker' ? BREAKER_GROUP : undefined);
     const stats = h.stats(e.time);
     const same = stats.groups.find((g) => g.group === rec.group)?.count ?? 1;
     const root = this.cascadeRoot(e.id, e.time);
@@ -233,18 +271,18 @@ export class RecoveryStrategist {
       ...(pressure ? { pressure } : {}),
     };
     // Registered now, before the supervisor publishes its restart or halt for this failure.
-    const outcome = plan.includes('attempt') ? this.watch(e.id) : undefined;
-    const run = this.run(e.id, cls, plan, evidence, root?.id, outcome).finally(() => this.active.delete(e.id));
+    const outcome = plan.includes('attempt') ? this.watch(e.id, source, retryAt) : undefined;
+    const run = this.run(e.id, cls, plan, evidence, root?.id, outcome, source).finally(() => this.active.delete(e.id));
     this.active.set(e.id, run);
   }
 
-  private async run(id: string, cls: RecoveryClass, plan: readonly RecoveryStep[], evidence: RecoveryEvent['evidence'], rootCause: string | undefined, outcome: Promise<Outcome> | undefined): Promise<void> {
+  private async run(id: string, cls: RecoveryClass, plan: readonly RecoveryStep[], evidence: RecoveryEvent['evidence'], rootCause: string | undefined, outcome: Promise<Outcome> | undefined, source: Source): Promise<void> {
     const base = { component: id, class: cls, plan: [...plan], evidence, ...(rootCause ? { rootCause } : {}) };
     this.decide({ ...base, action: 'plan', detail: `${cls} failure${rootCause ? ` (root cause: ${rootCause})` : ''}: plan ${plan.join(' → ')}` });
     for (const step of plan) {
       let o: Outcome;
       try {
-        o = await this.execute(step, id, cls, evidence, outcome);
+        o = await this.execute(step, id, cls, evidence, outcome, source);
       } catch (err) {
         o = ['failed', `step threw: ${(err as Error).message}`];
       }
@@ -258,7 +296,7 @@ export class RecoveryStrategist {
     }
   }
 
-  private async execute(step: RecoveryStep, id: string, cls: RecoveryClass, evidence: RecoveryEvent['evidence'], outcome: Promise<Outcome> | undefined): Promise<Outcome> {
+  private async execute(step: RecoveryStep, id: string, cls: RecoveryClass, evidence: RecoveryEvent['evidence'], outcome: Promise<Outcome> | undefined, source: Source): Promise<Outcome> {
     const a = this.d.actions;
     switch (step) {
       case 'attempt': {
@@ -284,6 +322,7 @@ export class RecoveryStrategist {
       case 'notify':
         return a.canNotify() ? ['succeeded', 'operators alerted'] : ['failed', 'no alert channel is configured'];
       case 'manual': {
+        if (source === 'breaker') return ['succeeded', `left to its breaker (failing fast, probing): not forced, awaiting an operator (andon breakers)`];
         const st = a.state(id);
         if (st?.startsWith('halted')) return ['succeeded', `stays ${st}, awaiting an operator`];
         await a.halt(id, `recovery exhausted (${cls}): ${evidence.error}`.slice(0, 500));
@@ -292,23 +331,34 @@ export class RecoveryStrategist {
     }
   }
 
-  /** A promise of the supervisor's next verdict on `id`: restarted, halted, or neither in time. */
-  private watch(id: string): Promise<Outcome> {
+  /**
+   * A promise of the next verdict on `id`: for a crash the supervisor's (restarted, halted, or
+   * neither in time); for a breaker its own (closed, opened again, or not closed
+   * `attemptTimeoutMs` after its retry time).
+   */
+  private watch(id: string, source: Source, retryAt?: number): Promise<Outcome> {
     this.settle(id, ['failed', 'superseded by a newer failure']);
-    const ms = this.options.attemptTimeoutMs ?? 30_000;
+    const attempt = this.options.attemptTimeoutMs ?? 30_000;
+    const ms = attempt + (retryAt === undefined ? 0 : Math.max(0, retryAt - this.d.clock.now()));
     return new Promise<Outcome>((resolve) => {
       const timer = this.d.clock.setTimeout(() => {
+        if (source === 'breaker') {
+          const st = this.d.actions.breakerState?.(id);
+          this.settle(id, st === 'closed' ? ['succeeded', 'the breaker is closed'] : ['failed', `the breaker is not closed ${ms} ms after it opened (state ${st ?? 'unknown'})`]);
+          return;
+        }
         const st = this.d.actions.state(id);
         this.settle(id, st === 'running' ? ['succeeded', 'running again'] : ['failed', `not running ${ms} ms after the failure (state ${st ?? 'unknown'})`]);
       }, ms);
       timer.unref?.();
-      this.waiters.set(id, { resolve, timer });
+      this.waiters.set(id, { resolve, timer, source });
     });
   }
 
-  private settle(id: string, o: Outcome): void {
+  /** Ends the attempt waiting on `id` (only one waiting on that source, when given). */
+  private settle(id: string, o: Outcome, source?: Source): void {
     const w = this.waiters.get(id);
-    if (!w) return;
+    if (!w || (source !== undefined && w.source !== source)) return;
     this.waiters.delete(id);
     this.d.clock.clearTimeout(w.timer);
     w.resolve(o);
@@ -317,7 +367,7 @@ export class RecoveryStrategist {
   /** The supervisor restarted a component, or halted it past its restart intensity. */
   onRestart(e: RestartEvent): void {
     if (e.intensityExceeded) return this.settle(e.id, ['failed', `restart intensity exceeded: halted by its supervisor after ${e.restarts} restarts`]);
-    this.settle(e.id, ['succeeded', `restarted by its supervisor (restart ${e.restarts})`]);
+    this.settle(e.id, ['succeeded', `restarted by its supervisor (restart ${e.restarts})`], 'component');
     this.clearDegraded(e.id);
   }
 
@@ -337,7 +387,7 @@ export class RecoveryStrategist {
     this.decisions.push(ev);
     if (this.decisions.length > this.maxDecisions) this.decisions.splice(0, this.decisions.length - this.maxDecisions);
     const line = { component: ev.component, class: ev.class, step: ev.step, result: ev.result, rootCause: ev.rootCause, detail: ev.detail };
-    if (ev.action === 'exhausted') this.d.log.error(line, 'recovery exhausted: the component stays halted until an operator resumes it');
+    if (ev.action === 'exhausted') this.d.log.error(line, 'recovery exhausted: awaiting an operator');
     else if (ev.action === 'plan') this.d.log.warn({ ...line, plan: ev.plan, evidence: ev.evidence }, 'recovery plan chosen');
     else this.d.log.info(line, 'recovery step');
     events.recovery.publish(ev);
