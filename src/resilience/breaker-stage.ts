@@ -15,81 +15,84 @@
  * created; how the task ends later is not seen here.
  *
  * Other methods pass straight through. Per call: a method compare, a Map lookup, one clock read
- * (two with `p95Ms` set) and one bucket write; no closure, no timer.
+ * (two with `p95Ms` set), one small object and one bucket write; no promise, no closure, no timer.
  */
 import { AndonError } from '../errors/catalogue.js';
-import type { AdmissionResult, Next, Stage } from '../admission/pipeline.js';
-import { ErrorCode, McpError } from '../protocol/errors.js';
+import type { Stage } from '../admission/pipeline.js';
+import type { JsonRpcResponse } from '../protocol/jsonrpc.js';
+import { ErrorCode } from '../protocol/errors.js';
 import type { IncomingRequest } from '../server/incoming.js';
 import type { McpServer } from '../server/server.js';
 import { NOT_COUNTED } from '../server/tools.js';
 import { Outcome, REFUSED, type CircuitBreaker } from './breaker.js';
 import type { BreakerRegistry } from './breakers.js';
-import type { Clock } from '../util/clock.js';
 
-/** The outcome of a call that threw (a protocol error or a refusal). */
-function thrownOutcome(err: unknown): Outcome {
-  if (err instanceof AndonError) return Outcome.Skip;
-  if (err instanceof McpError) return err.code === ErrorCode.InternalError ? Outcome.Fail : Outcome.Skip;
-  return Outcome.Fail;
+/** What the stage keeps on a request between admission and its response. */
+interface Guard {
+  b: CircuitBreaker | undefined;
+  /** The tool's name when it has no breaker yet (made by the first counted outcome). */
+  name: string;
+  token: number;
+  t0: number;
 }
 
-function settle(b: CircuitBreaker, token: number, outcome: Outcome, t0: number, clock: Clock): void {
-  if (!b.timed) return b.settle(token, outcome, 0);
-  const now = clock.now();
-  b.settle(token, outcome, now - t0, now);
+/** Per request, the guard of the breakers stage (a symbol: no other stage reads it). */
+const GUARD = Symbol('andon.breaker');
+type Guarded = IncomingRequest & { [GUARD]?: Guard };
+
+/** The outcome of a call from its response (see the module comment). */
+function outcomeOf(response: JsonRpcResponse): Outcome {
+  if ('error' in response) {
+    const e = response.error;
+    // Catalogued refusals (a downstream breaker, a later stage) carry data.code: not the tool's doing.
+    if (e.data !== null && typeof e.data === 'object' && typeof (e.data as { code?: unknown }).code === 'string') return Outcome.Skip;
+    return e.code === ErrorCode.InternalError ? Outcome.Fail : Outcome.Skip;
+  }
+  const r = response.result as { isError?: unknown; [NOT_COUNTED]?: true };
+  if (r.isError !== true) return Outcome.Ok;
+  return r[NOT_COUNTED] === true ? Outcome.Skip : Outcome.Fail;
 }
 
-/** The `breakers` stage over `registry` (see the module comment). */
+/**
+ * The `breakers` stage over `registry`. Admission is synchronous (no promise per call): an open
+ * breaker refuses, else the call's token is kept on the request, and {@link BreakerStage.settle}
+ * (called with every response, by {@link installBreakers}) counts the outcome.
+ */
 export class BreakerStage implements Stage {
   readonly name = 'breakers';
   readonly phase = 'breaker' as const;
 
   constructor(private readonly registry: BreakerRegistry) {}
 
-  around(req: IncomingRequest, next: Next): Promise<AdmissionResult> {
-    if (req.request.method !== 'tools/call') return next(req);
+  admit(req: IncomingRequest): AndonError | undefined {
+    if (req.request.method !== 'tools/call') return undefined;
     const name = req.request.params?.name;
-    if (typeof name !== 'string') return next(req);
+    if (typeof name !== 'string') return undefined;
     const b = this.registry.tool(name);
-    if (b === undefined) return this.first(name, req, next);
+    if (b === undefined) {
+      (req as Guarded)[GUARD] = { b: undefined, name, token: 0, t0: this.registry.clock.now() };
+      return undefined;
+    }
     const token = b.acquire();
-    if (token === REFUSED) return Promise.reject(b.refusal());
-    return this.guarded(b, token, req, next);
-  }
-
-  private async guarded(b: CircuitBreaker, token: number, req: IncomingRequest, next: Next): Promise<AdmissionResult> {
-    const clock = this.registry.clock;
+    if (token === REFUSED) return b.refusal();
     // Timed only when a latency threshold is set: one clock read per call otherwise (the window's).
-    const t0 = b.timed ? clock.now() : 0;
-    let result: AdmissionResult;
-    try {
-      result = await next(req);
-    } catch (err) {
-      settle(b, token, thrownOutcome(err), t0, clock);
-      throw err;
-    }
-    settle(b, token, result.isError !== true ? Outcome.Ok : (result as { [NOT_COUNTED]?: true })[NOT_COUNTED] === true ? Outcome.Skip : Outcome.Fail, t0, clock);
-    return result;
+    (req as Guarded)[GUARD] = { b, name, token, t0: b.timed ? this.registry.clock.now() : 0 };
+    return undefined;
   }
 
-  /** A tool with no breaker yet: the breaker is made by the first counted outcome. */
-  private async first(name: string, req: IncomingRequest, next: Next): Promise<AdmissionResult> {
+  /** Counts the outcome of a request this stage admitted (every other response passes untouched). */
+  settle(req: IncomingRequest, response: JsonRpcResponse): void {
+    const g = (req as Guarded)[GUARD];
+    if (g === undefined) return;
+    (req as Guarded)[GUARD] = undefined;
+    const outcome = outcomeOf(response);
     const clock = this.registry.clock;
-    // The first call of a tool: its breaker (and whether it is timed) does not exist yet.
-    const t0 = clock.now();
-    let result: AdmissionResult;
-    let outcome: Outcome;
-    try {
-      result = await next(req);
-      outcome = result.isError !== true ? Outcome.Ok : (result as { [NOT_COUNTED]?: true })[NOT_COUNTED] === true ? Outcome.Skip : Outcome.Fail;
-    } catch (err) {
-      outcome = thrownOutcome(err);
-      if (outcome !== Outcome.Skip) this.registry.toolBreaker(name)?.settle(0, outcome, clock.now() - t0);
-      throw err;
+    if (g.b !== undefined) {
+      if (!g.b.timed) return g.b.settle(g.token, outcome, 0);
+      const now = clock.now();
+      return g.b.settle(g.token, outcome, now - g.t0, now);
     }
-    if (outcome !== Outcome.Skip) this.registry.toolBreaker(name)?.settle(0, outcome, clock.now() - t0);
-    return result;
+    if (outcome !== Outcome.Skip) this.registry.toolBreaker(g.name)?.settle(0, outcome, clock.now() - g.t0);
   }
 }
 
@@ -99,6 +102,16 @@ export class BreakerStage implements Stage {
  */
 export function installBreakers(server: McpServer, registry: BreakerRegistry): void {
   if (!registry.enabled) return;
-  server.use(new BreakerStage(registry));
+  const stage = new BreakerStage(registry);
+  server.use(stage);
+  // The outcome is counted when the response is made, before the runtime's own settle step.
+  const prev = server.observer;
+  server.observer = {
+    ...prev,
+    settle: (inc, response) => {
+      stage.settle(inc, response);
+      return prev.settle?.(inc, response);
+    },
+  };
   server.downstreams = registry;
 }
