@@ -11,6 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ClusterHalts } from './cluster-halts.js';
+import { ClusterNotify, applyLocally } from './cluster-notify.js';
 import { resolve } from 'node:path';
 import type { McpServer } from '../server/server.js';
 import type { AdmissionPipeline } from '../admission/pipeline.js';
@@ -68,6 +69,8 @@ export class Runtime {
   readonly nodeId: string;
   /** Halts announced to and from the other nodes; undefined unless the store is shared. */
   private readonly clusterHalts: ClusterHalts | undefined;
+  /** Notifications to sessions whose GET stream is on another node; undefined unless the store is shared. */
+  private readonly clusterNotify: ClusterNotify | undefined;
   /** Circuit breakers: `tool:<name>` and `downstream:<name>` (GET /admin/breakers, `andon breakers`). */
   readonly breakers: BreakerRegistry;
   /** The resource guardian and degradation mode (src/resilience); undefined unless `guardian` is set. */
@@ -93,7 +96,8 @@ export class Runtime {
     this.nodeId = options.nodeId ?? `${hostname()}-${options.http ? (options.http.port ?? 'http') : 'stdio'}`;
     // On a shared store, halts of this node and its transports are its own (stored under its id).
     this.halts = new HaltRegistry(this.store, this.clock, this.store.shared ? this.nodeId : undefined);
-    this.clusterHalts = this.store.shared ? new ClusterHalts(this.store, { halt: (id, r, by) => this.tree.halt(id, r, by), resume: (id, by) => this.tree.resume(id, by) }, this.log, this.nodeId) : undefined;
+    this.clusterHalts = this.store.shared ? new ClusterHalts(this.store, { halt: (id, r, by) => applyLocally(() => this.tree.halt(id, r, by)), resume: (id, by) => applyLocally(() => this.tree.resume(id, by)) }, this.log, this.nodeId) : undefined;
+    this.clusterNotify = this.store.shared ? new ClusterNotify(this.store, this.server.fanout, () => this.http?.handler, this.log) : undefined;
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
@@ -186,6 +190,7 @@ export class Runtime {
       await this.store.close();
       throw err;
     }
+    await this.clusterNotify?.start();
     this.scheduleFlush();
     if (this.opts.guardian) {
       // Degradation refuses new connections (HTTP listener) and scales the rate limits, unless the embedder gave its own hooks.
@@ -253,14 +258,14 @@ export class Runtime {
    * automatic halts (supervisor, recovery) stay on the node that decided them.
    */
   async halt(id: string, reason: string, by = 'operator'): Promise<HaltRecord> {
-    const rec = await this.tree.halt(id, reason, by);
+    const rec = await applyLocally(() => this.tree.halt(id, reason, by));
     this.clusterHalts?.announce('halt', id, by, reason);
     return rec;
   }
 
   /** Resumes a halted component (or `node`). */
   async resume(id: string, by = 'operator'): Promise<void> {
-    await this.tree.resume(id, by);
+    await applyLocally(() => this.tree.resume(id, by));
     this.clusterHalts?.announce('resume', id, by);
   }
 
@@ -292,6 +297,7 @@ export class Runtime {
     await this.journal?.settled();
     await this.recovery?.stop();
     await this.clusterHalts?.stop();
+    await this.clusterNotify?.stop();
     await this.halts.settled();
     await this.store.close();
   }

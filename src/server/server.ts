@@ -67,7 +67,7 @@ export class McpServer {
   private readonly resources = new Map<string, ResourceEntry>();
   private readonly templates: TemplateEntry[] = [];
   private readonly prompts = new Map<string, PromptEntry>();
-  private readonly fanout: Fanout;
+  readonly fanout: Fanout;
   private readonly lists: Lists;
   private readonly inflight = new Inflight();
   private hookCount = 0;

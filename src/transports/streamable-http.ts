@@ -365,6 +365,20 @@ export class StreamableHttpHandler {
     }
     this.standaloneStreams.set(session.id, stream);
     session.standalone = (m) => stream.send(m);
+    this.onStreamAttached?.(session.id);
+  }
+
+  /** Cluster: a GET stream opened here (other nodes release theirs). */
+  onStreamAttached: ((sessionId: string) => void) | undefined;
+
+  /** Cluster: another node now holds this session's GET stream. */
+  releaseStream(sessionId: string): void {
+    const s = this.standaloneStreams.get(sessionId);
+    if (!s) return;
+    this.standaloneStreams.delete(sessionId);
+    s.close();
+    const session = this.sessions.get(sessionId);
+    if (session) session.standalone = null;
   }
 
   private delete(req: IncomingMessage, res: ServerResponse): void {
