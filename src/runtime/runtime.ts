@@ -222,7 +222,7 @@ export class Runtime {
   /** Restores sessions and the journal into the HTTP handler, then listens; then stdio. */
   private async listen(): Promise<void> {
     if (this.opts.http !== false) {
-      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true }, this.clock);
+      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true, eventLog: this.store.eventLog }, this.clock);
       await this.tree.addHttp(http);
     }
     for (const t of await listenNetTransports(this.server, this.opts, this.http, this.log)) await this.tree.addNet(t);
