@@ -52,7 +52,7 @@ export interface RedisStoreOptions {
 }
 
 /** The commands this store uses: the same on a client, a cluster and a sentinel connection. */
-type Commands = Pick<RedisClientType, 'set' | 'publish' | 'hGet' | 'hGetAll' | 'hDel' | 'hSet' | 'zAdd' | 'zRem' | 'zRangeByScore' | 'sAdd' | 'sMembers' | 'multi' | 'wait' | 'xRange' | 'del'>;
+type Commands = Pick<RedisClientType, 'set' | 'publish' | 'hGet' | 'hGetAll' | 'hDel' | 'hSet' | 'zAdd' | 'zRem' | 'zRangeByScore' | 'sAdd' | 'sMembers' | 'multi' | 'wait' | 'xRange' | 'del' | 'eval'>;
 interface Connection {
   cmd: Commands;
   /** A second connection in subscriber mode, made on the first subscribe. */
@@ -258,6 +258,13 @@ export class RedisStore implements Store {
     const k = `${this.prefix}:{${ns}}:claim:${key}`;
     const r = await bounded(this.clock, this.cmd.set(k, owner, { NX: true, PX: Math.max(1, Math.round(ttlMs)) } as never), this.budget, `claim ${ns}/${key}`);
     return r !== null;
+  }
+
+  async unclaim(ns: string, key: string, owner: string): Promise<void> {
+    checkNs(ns);
+    const k = `${this.prefix}:{${ns}}:claim:${key}`;
+    const script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+    await bounded(this.clock, this.cmd.eval(script, { keys: [k], arguments: [owner] }), this.budget, `unclaim ${ns}/${key}`);
   }
 
   async publish(channel: string, message: string): Promise<void> {

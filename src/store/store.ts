@@ -58,6 +58,11 @@ export interface Store {
    * side-effecting request id here, so two nodes never both run it.
    */
   claim?(ns: string, key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Shared stores: gives `key` of `ns` up if `owner` holds it (a claim whose answer was lost, e.g.
+   * Redis stalled and applied it after the call was refused: the id must be usable again).
+   */
+  unclaim?(ns: string, key: string, owner: string): Promise<void>;
   /** Shared stores: sends `message` to every node subscribed to `channel` (this one included). */
   publish?(channel: string, message: string): Promise<void>;
   /** Shared stores: calls `onMessage` for every message on `channel`; resolves with the unsubscribe function. */
