@@ -17,10 +17,10 @@ const MODULE = resolve(DIST, 'test/cluster/fixtures/notify-server.js');
 const { fresh } = nodeFleet(MODULE, 'andon-redis-resume-');
 const redis = await startRedis();
 
-async function redisNode(prefix: string) {
+async function redisNode(prefix: string, extra = '') {
   const f = await fresh();
   const config = join(f.stateDir, 'andon.config.yaml');
-  await writeFile(config, `store:\n  kind: redis\n  prefix: ${prefix}\n  commandTimeoutMs: 2000\n`);
+  await writeFile(config, `store:\n  kind: redis\n  prefix: ${prefix}\n  commandTimeoutMs: 2000\n${extra}`);
   return f.start({ ANDON_CONFIG: config, ANDON_REDIS_URL: redis.url });
 }
 
@@ -121,6 +121,24 @@ test('a GET stream broken on node A resumes on node B with Last-Event-ID: every 
   );
   assert.equal(again.updates().length, 2, JSON.stringify(again.updates()));
   await again.close();
+  for (const n of [a, b]) n.child.kill('SIGTERM');
+  await Promise.all([a.exited, b.exited]);
+});
+
+test('a node letting an idle copy of a session go does not erase the session the other nodes serve', async () => {
+  const prefix = `r-${randomUUID()}`;
+  const a = await redisNode(prefix);
+  const b = await redisNode(prefix, 'http:\n  sessionIdleMs: 500\n');
+  const s = new Session2025(a.url);
+  await s.initialize();
+  const ping = (url: string, id: string) => post(url, { jsonrpc: '2.0', id, method: 'ping' }, s.headers());
+  assert.equal((await ping(b.url, 'b1')).status, 200, 'B adopts the session');
+  // B's sweeper closes its idle copy (every 500 ms); the client keeps using A meanwhile.
+  for (let i = 0; i < 6; i++) {
+    await settle();
+    assert.equal((await ping(a.url, `a${i}`)).status, 200);
+  }
+  assert.equal((await ping(b.url, 'b2')).status, 200, 'B finds the session in Redis again');
   for (const n of [a, b]) n.child.kill('SIGTERM');
   await Promise.all([a.exited, b.exited]);
 });
