@@ -2,6 +2,8 @@
  * Resumable streams across nodes (Redis Streams): a client's GET stream breaks on node A; it
  * reconnects to node B with Last-Event-ID and receives every event stored after that id — the ones
  * it had not read and the ones sent while it was away — in order, once, then live events on B.
+ * Also: 2026 `subscriptions/listen` streams on both nodes each get one copy of a change made on
+ * one of them; a node's idle sweep does not erase a session the others serve.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DIST } from '../helpers/paths.js';
 import { nodeFleet } from '../helpers/node-process.js';
-import { Session2025, parseSse, post } from '../helpers/mcp-http.js';
+import { ACCEPT, Session2025, V26, meta26, parseSse, post } from '../helpers/mcp-http.js';
 import { startRedis } from '../helpers/redis.js';
 
 const MODULE = resolve(DIST, 'test/cluster/fixtures/notify-server.js');
@@ -139,6 +141,56 @@ test('a node letting an idle copy of a session go does not erase the session the
     assert.equal((await ping(a.url, `a${i}`)).status, 200);
   }
   assert.equal((await ping(b.url, 'b2')).status, 200, 'B finds the session in Redis again');
+  for (const n of [a, b]) n.child.kill('SIGTERM');
+  await Promise.all([a.exited, b.exited]);
+});
+
+test('2026 subscriptions/listen streams on two nodes each get one copy of a change made on one node', async () => {
+  const prefix = `r-${randomUUID()}`;
+  const a = await redisNode(prefix);
+  const b = await redisNode(prefix);
+  const listen = async (url: string, id: string) => {
+    const ac = new AbortController();
+    const res = await fetch(url, {
+      method: 'POST',
+      signal: ac.signal,
+      headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': V26, 'mcp-method': 'subscriptions/listen' },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true, resourceSubscriptions: ['test://watched'] }, _meta: meta26() } }),
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    const pump = (async () => {
+      try {
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) return;
+          text += dec.decode(r.value, { stream: true });
+        }
+      } catch {
+        // aborted by the test
+      }
+    })();
+    const methods = () => parseSse(text).filter((e) => e.data.trim()).map((e) => (JSON.parse(e.data) as { method?: string }).method);
+    return { methods, close: async () => (ac.abort(), await pump) };
+  };
+  const [la, lb] = [await listen(a.url, 'on-a'), await listen(b.url, 'on-b')];
+  const s = new Session2025(a.url);
+  await s.initialize();
+  await settle();
+  assert.match((await s.request('tools/call', { name: 'touch', arguments: {} })).text, /touched/);
+  assert.match((await s.request('tools/call', { name: 'grow', arguments: {} })).text, /grew/);
+  const want = ['notifications/subscriptions/acknowledged', 'notifications/resources/updated', 'notifications/tools/list_changed'];
+  const end = Date.now() + 3000;
+  while (la.methods().length < 3 || lb.methods().length < 3) {
+    assert.ok(Date.now() < end, `both listeners notified: A ${JSON.stringify(la.methods())}, B ${JSON.stringify(lb.methods())}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await settle();
+  assert.deepEqual(la.methods(), want);
+  assert.deepEqual(lb.methods(), want);
+  await Promise.all([la.close(), lb.close()]);
   for (const n of [a, b]) n.child.kill('SIGTERM');
   await Promise.all([a.exited, b.exited]);
 });
