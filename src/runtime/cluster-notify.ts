@@ -11,6 +11,9 @@
  * streams it holds. Subscriptions made through one node are published too, so a node that adopted
  * the session earlier (and holds a copy of its record from then) delivers the updates.
  *
+ * A client's DELETE of its session is announced too: nodes holding a copy drop it (a later request
+ * naming it is looked up, and answered 404).
+ *
  * Changes every node applies itself (an operator's halt, announced by src/runtime/cluster-halts.ts)
  * are not published: each node tells its own streams ({@link applyLocally}).
  *
@@ -18,7 +21,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import type { Fanout, ListKind, Relayed } from '../server/fanout.js';
+import type { ListKind, Relayed } from '../server/fanout.js';
+import type { McpServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
@@ -35,11 +39,13 @@ export function applyLocally<T>(fn: () => T): T {
   return localOnly.run(true, fn);
 }
 
-type Message = (Relayed | { op: 'stream'; session: string }) & { from: string };
+type Own = { op: 'stream'; session: string } | { op: 'gone'; session: string };
+type Message = (Relayed | Own) & { from: string };
 
 /** The HTTP handler's side: its sessions by id and its standalone streams. */
 export interface StreamHolder {
-  readonly sessions: ReadonlyMap<string, Session>;
+  readonly sessions: Map<string, Session>;
+  readonly limits: { sessionClosed(id: string): void };
   onStreamAttached: ((sessionId: string) => void) | undefined;
   releaseStream(sessionId: string): void;
 }
@@ -68,6 +74,7 @@ function parse(m: string): Message | string {
     case 'sub':
       return text(a.session) && text(a.uri) && typeof a.on === 'boolean' ? (a as Message) : 'sub: expected session, uri and on';
     case 'stream':
+    case 'gone':
       return text(a.session) ? (a as Message) : 'session: expected a string';
     default:
       return 'op: unknown';
@@ -80,13 +87,17 @@ export class ClusterNotify {
   private unsubscribe: (() => Promise<void>) | undefined;
   private pendingKinds: Set<ListKind> | undefined;
   private failing = false;
+  private restoreObserver: (() => void) | undefined;
+  private readonly fanout: McpServer['fanout'];
 
   constructor(
     private readonly store: Store,
-    private readonly fanout: Fanout,
+    private readonly server: McpServer,
     private readonly holder: () => StreamHolder | undefined,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.fanout = server.fanout;
+  }
 
   /** Subscribes and hooks the fan-out and the HTTP handler (no-op for a store without pub/sub). */
   async start(): Promise<void> {
@@ -95,10 +106,19 @@ export class ClusterNotify {
     this.fanout.relay = (r) => this.relay(r);
     const h = this.holder();
     if (h) h.onStreamAttached = (session) => this.send({ op: 'stream', session });
+    // A client's DELETE (durable first) is announced: nodes holding a copy of the session drop it.
+    const observer = this.server.observer;
+    const deleted = observer.sessionDeleted?.bind(observer);
+    this.restoreObserver = () => void (observer.sessionDeleted = deleted);
+    observer.sessionDeleted = async (s) => {
+      await deleted?.(s);
+      this.send({ op: 'gone', session: s.id });
+    };
   }
 
   async stop(): Promise<void> {
     this.fanout.relay = undefined;
+    this.restoreObserver?.();
     const h = this.holder();
     if (h) h.onStreamAttached = undefined;
     const u = this.unsubscribe;
@@ -124,7 +144,7 @@ export class ClusterNotify {
     this.send(r);
   }
 
-  private send(r: Relayed | { op: 'stream'; session: string }): void {
+  private send(r: Relayed | Own): void {
     const m: Message = { ...r, from: this.origin };
     this.store.publish!(CHANNEL, JSON.stringify(m)).then(
       () => {
@@ -166,6 +186,17 @@ export class ClusterNotify {
       case 'stream':
         this.holder()?.releaseStream(m.session);
         return;
+      case 'gone': {
+        const h = this.holder();
+        const s = h?.sessions.get(m.session);
+        if (!h || !s) return;
+        h.releaseStream(m.session);
+        h.sessions.delete(m.session);
+        h.limits.sessionClosed(m.session);
+        this.server.removeSession(s);
+        this.log.info({ session: m.session }, 'dropped a session its client deleted on another node');
+        return;
+      }
     }
   }
 }

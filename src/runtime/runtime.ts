@@ -97,7 +97,7 @@ export class Runtime {
     // On a shared store, halts of this node and its transports are its own (stored under its id).
     this.halts = new HaltRegistry(this.store, this.clock, this.store.shared ? this.nodeId : undefined);
     this.clusterHalts = this.store.shared ? new ClusterHalts(this.store, { halt: (id, r, by) => applyLocally(() => this.tree.halt(id, r, by)), resume: (id, by) => applyLocally(() => this.tree.resume(id, by)) }, this.log, this.nodeId) : undefined;
-    this.clusterNotify = this.store.shared ? new ClusterNotify(this.store, this.server.fanout, () => this.http?.handler, this.log) : undefined;
+    this.clusterNotify = this.store.shared ? new ClusterNotify(this.store, this.server, () => this.http?.handler, this.log) : undefined;
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);

@@ -4,7 +4,8 @@
  * registering another tool, a broadcast log message, an operator's halt) and the notification
  * reaches B's stream exactly once. A subscription made through A after B adopted the session (B
  * holds a copy of the record from before) is honoured by B. A GET stream that moves from A to B
- * is released on A, so its messages are not kept on two nodes.
+ * is released on A, so its messages are not kept on two nodes. A session deleted through A is
+ * dropped by B, which held a copy.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -139,6 +140,14 @@ test('a GET stream that moves from node A to node B: the update made on either n
   assert.equal(third.count('notifications/resources/updated'), 1);
   assert.equal(second.count('notifications/resources/updated'), 2);
   await third.close();
+  // The client deletes its session through A: B, which holds a copy, drops it too.
+  const del = await fetch(a.url, { method: 'DELETE', headers: s.headers() });
+  assert.equal(del.status, 200);
+  const end = Date.now() + 2000;
+  while ((await post(b.url, { jsonrpc: '2.0', id: 'gone', method: 'ping' }, s.headers())).status !== 404) {
+    assert.ok(Date.now() < end, 'the session deleted on A is unknown on B within 2 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
   for (const n of [a, b]) n.child.kill('SIGTERM');
   await Promise.all([a.exited, b.exited]);
 });
