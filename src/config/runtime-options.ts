@@ -90,6 +90,8 @@ export function redisStoreFromConfig(st: AndonConfig['store'], env: NodeJS.Proce
     prefix: st.prefix,
     waitReplicas: st.waitReplicas,
     commandTimeoutMs: st.commandTimeoutMs,
+    streamMaxLen: st.streamMaxLen,
+    streamTtlMs: st.streamTtlMs,
   });
 }
 

@@ -82,6 +82,10 @@ export const storeSchema = z
     prefix: nonEmpty.regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected letters, digits, _ . -' }).default('andon'),
     waitReplicas: z.number().int().min(0).default(0),
     commandTimeoutMs: positiveInt.default(5_000),
+    /** Redis: SSE events kept per stream (XADD MAXLEN ~), for resuming a stream on another node. */
+    streamMaxLen: positiveInt.default(256),
+    /** Redis: an SSE stream's events expire this long after its last event. */
+    streamTtlMs: positiveInt.default(3_600_000),
     /** This node's stable name among the nodes on the store. Default `<host name>-<http.port>`. */
     nodeId: nonEmpty.regex(/^[A-Za-z0-9_.:-]+$/, { error: 'expected letters, digits, _ . : -' }).optional(),
   })

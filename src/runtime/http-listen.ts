@@ -15,6 +15,8 @@ import { prepareHttpSecurity, type HttpSecurityOptions } from './http-security.j
 import type { HaltRegistry } from './halt.js';
 import type { Journal } from './journal.js';
 import type { SessionPersistence } from './session-persistence.js';
+import type { EventLog } from '../store/store.js';
+import { RedisEventStore } from '../transports/redis-event-store.js';
 
 /** What is restored into the handler before the socket listens. */
 export interface RestoreState {
@@ -23,6 +25,8 @@ export interface RestoreState {
   journal: Journal | undefined;
   /** The store is shared with other nodes (Redis). */
   sharedStore?: boolean;
+  /** A shared store's SSE event logs: streams resume on any node (unless `eventStore` is given). */
+  eventLog?: EventLog;
 }
 
 /** Applies halts and restores sessions and the journal into a handler that is not listening yet. */
@@ -61,6 +65,7 @@ export async function listenHttp(server: McpServer, o: HttpTransportOptions & Ht
               if (s) await st.journal?.adopt(s);
               return s;
             },
+            ...(st.eventLog && !o.eventStore ? { eventStore: new RedisEventStore(st.eventLog, log) } : {}),
           }
         : {}),
       beforeListen: async (h) => {

@@ -28,6 +28,7 @@ import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { randomBytes } from 'node:crypto';
+import { releaseLost } from './claim-release.js';
 import { GroupCommit } from './group-commit.js';
 
 /** Store namespace and key of the journal. */
@@ -102,6 +103,8 @@ export class Journal {
     return out;
   }
 
+  private claims = 0;
+
   /** Whether the store is shared with other nodes (request ids are claimed cluster-wide). */
   get shared(): boolean {
     return this.store.shared === true && this.store.claim !== undefined;
@@ -135,7 +138,7 @@ export class Journal {
   private async writeAhead(inc: IncomingRequest): Promise<void> {
     const session = inc.session!;
     const key = keyOf(session.id, inc.request.id);
-    if (this.store.claim) await this.claim(inc, session, key);
+    const claimed = this.store.claim ? await this.claim(inc, session, key) : undefined;
     const e: Entry = { s: session.id, id: inc.request.id, tool: String(inc.request.params!.name), at: this.clock.now(), json: '', session };
     e.json = JSON.stringify(strip(e));
     this.entries.set(key, e);
@@ -143,6 +146,8 @@ export class Journal {
       await this.writer.commit();
     } catch (err) {
       this.entries.delete(key);
+      // The call is refused: its id must stay usable for a retry.
+      if (claimed) releaseLost(this.store, JOURNAL_NS, claimed.key, claimed.owner, this.clock, this.log);
       this.log.error({ err: String(err), tool: e.tool }, 'write-ahead journal record failed; the call is refused');
       throw new AndonError(RuntimeErrors.JournalFailed, `Request not run: its journal record could not be made durable (${String(err)}); retry later`, { retryAfterMs: 1000 }).toMcpError();
     }
@@ -159,14 +164,19 @@ export class Journal {
    * another node means the id ran (or runs) there: its recorded answer is returned
    * ({@link RecordedAnswer}), or, when it has none yet, ANDON_INTERRUPTED — never a second run.
    */
-  private async claim(inc: IncomingRequest, session: Session, key: string): Promise<void> {
+  private async claim(inc: IncomingRequest, session: Session, key: string): Promise<{ key: string; owner: string }> {
     let mine: boolean;
+    const claimKey = `${session.id}:${typeof inc.request.id}:${String(inc.request.id)}`;
+    // One owner token per attempt: giving back a lost claim never drops a later attempt's claim.
+    const owner = `${this.key}:${(++this.claims).toString(36)}`;
     try {
-      mine = await this.store.claim!(JOURNAL_NS, `${session.id}:${typeof inc.request.id}:${String(inc.request.id)}`, this.key, this.retainMs + 60_000);
+      mine = await this.store.claim!(JOURNAL_NS, claimKey, owner, this.retainMs + 60_000);
     } catch (err) {
+      // Redis may still apply the claim when it wakes up: give it back, so a retry of the id can run.
+      releaseLost(this.store, JOURNAL_NS, claimKey, owner, this.clock, this.log);
       throw new AndonError(RuntimeErrors.JournalFailed, `Request not run: its id could not be claimed in the shared store (${String(err)}); retry later`, { retryAfterMs: 1000 }).toMcpError();
     }
-    if (mine) return;
+    if (mine) return { key: claimKey, owner };
     await this.adopt(session);
     const done = session.completed?.get(inc.request.id) ?? this.entries.get(key)?.resp;
     if (done) throw new RecordedAnswer(done);

@@ -11,6 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ClusterHalts } from './cluster-halts.js';
+import { ClusterNotify, applyLocally } from './cluster-notify.js';
 import { resolve } from 'node:path';
 import type { McpServer } from '../server/server.js';
 import type { AdmissionPipeline } from '../admission/pipeline.js';
@@ -69,6 +70,8 @@ export class Runtime {
   readonly nodeId: string;
   /** Halts announced to and from the other nodes; undefined unless the store is shared. */
   private readonly clusterHalts: ClusterHalts | undefined;
+  /** Notifications to sessions whose GET stream is on another node; undefined unless the store is shared. */
+  private readonly clusterNotify: ClusterNotify | undefined;
   /** Circuit breakers: `tool:<name>` and `downstream:<name>` (GET /admin/breakers, `andon breakers`). */
   readonly breakers: BreakerRegistry;
   /** Feature flags (src/flags; GET /admin/flags, `andon flags`); gate entries with `flag: 'x'`. */
@@ -96,7 +99,8 @@ export class Runtime {
     this.nodeId = options.nodeId ?? `${hostname()}-${options.http ? (options.http.port ?? 'http') : 'stdio'}`;
     // On a shared store, halts of this node and its transports are its own (stored under its id).
     this.halts = new HaltRegistry(this.store, this.clock, this.store.shared ? this.nodeId : undefined);
-    this.clusterHalts = this.store.shared ? new ClusterHalts(this.store, { halt: (id, r, by) => this.tree.halt(id, r, by), resume: (id, by) => this.tree.resume(id, by) }, this.log, this.nodeId) : undefined;
+    this.clusterHalts = this.store.shared ? new ClusterHalts(this.store, { halt: (id, r, by) => applyLocally(() => this.tree.halt(id, r, by)), resume: (id, by) => applyLocally(() => this.tree.resume(id, by)) }, this.log, this.nodeId) : undefined;
+    this.clusterNotify = this.store.shared ? new ClusterNotify(this.store, this.server, () => this.http?.handler, this.log) : undefined;
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
@@ -192,6 +196,7 @@ export class Runtime {
       await this.store.close();
       throw err;
     }
+    await this.clusterNotify?.start();
     this.scheduleFlush();
     if (this.opts.guardian) {
       // Degradation refuses new connections (HTTP listener) and scales the rate limits, unless the embedder gave its own hooks.
@@ -223,7 +228,7 @@ export class Runtime {
   /** Restores sessions and the journal into the HTTP handler, then listens; then stdio. */
   private async listen(): Promise<void> {
     if (this.opts.http !== false) {
-      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true }, this.clock);
+      const http = await listenHttp(this.server, this.opts.http ?? {}, this.log, { halts: this.halts, sessions: this.sessions, journal: this.journal, sharedStore: this.store.shared === true, eventLog: this.store.eventLog }, this.clock);
       await this.tree.addHttp(http);
     }
     for (const t of await listenNetTransports(this.server, this.opts, this.http, this.log, this.clock)) await this.tree.addNet(t);
@@ -259,14 +264,14 @@ export class Runtime {
    * automatic halts (supervisor, recovery) stay on the node that decided them.
    */
   async halt(id: string, reason: string, by = 'operator'): Promise<HaltRecord> {
-    const rec = await this.tree.halt(id, reason, by);
+    const rec = await applyLocally(() => this.tree.halt(id, reason, by));
     this.clusterHalts?.announce('halt', id, by, reason);
     return rec;
   }
 
   /** Resumes a halted component (or `node`). */
   async resume(id: string, by = 'operator'): Promise<void> {
-    await this.tree.resume(id, by);
+    await applyLocally(() => this.tree.resume(id, by));
     this.clusterHalts?.announce('resume', id, by);
   }
 
@@ -299,6 +304,7 @@ export class Runtime {
     await this.recovery?.stop();
     await this.clusterHalts?.stop();
     await this.flags.stop();
+    await this.clusterNotify?.stop();
     await this.halts.settled();
     await this.store.close();
   }

@@ -77,6 +77,12 @@ export class SessionPersistence {
     if (!m) this.byBucket.set(b, (m = new Map()));
     // Registered after persistNow() already wrote it durably: nothing new to write.
     if (change === 'open' && m.get(s.id) === s) return;
+    // Shared store: a node letting its copy go (idle sweep, shutdown) must not erase the record
+    // other nodes serve; only the client's DELETE does (persistDeletion), or the stale-state prune.
+    if (change === 'close' && this.perSession) {
+      m.delete(s.id);
+      return;
+    }
     if (change === 'close') m.delete(s.id);
     else m.set(s.id, s);
     this.dirty.add(b);

@@ -18,6 +18,16 @@ export interface Listener {
 /** The kinds of list whose changes clients are told about. */
 export type ListKind = 'tools' | 'resources' | 'prompts';
 
+/**
+ * A change other nodes sharing the sessions must hear about (src/runtime/cluster-notify.ts): they
+ * deliver it to the streams they hold with the `deliver*` methods, which do not relay again.
+ */
+export type Relayed =
+  | { op: 'resource'; uri: string }
+  | { op: 'list'; kind: ListKind }
+  | { op: 'broadcast'; method: string; params?: Record<string, unknown> }
+  | { op: 'sub'; session: string; uri: string; on: boolean };
+
 const sessionChannel = channels.session;
 
 /** Sessions, subscribers and listeners of one server. */
@@ -33,6 +43,8 @@ export class Fanout {
    */
   shed: ((method: string) => boolean) | undefined;
   private held: { kinds: Set<ListKind>; uris: Set<string> } | undefined;
+  /** Set on nodes sharing sessions: told of each change made here (not of the ones delivered for other nodes). */
+  relay: ((r: Relayed) => void) | undefined;
 
   /** `onSession` is the runtime's observer (persistence); `capabilities` the server's 2026 ones. */
   constructor(
@@ -43,7 +55,7 @@ export class Fanout {
   addSession(s: Session): void {
     this.sessions.add(s);
     // A restored session comes back with its subscriptions: index them so updates fire.
-    for (const uri of s.subscriptions) this.subscribe(s, uri);
+    for (const uri of s.subscriptions) this.index(s, uri);
     this.onSession(s, 'open');
     if (sessionChannel.hasSubscribers) sessionChannel.publish({ action: 'open', era: '2025', transport: s.transport });
   }
@@ -62,14 +74,25 @@ export class Fanout {
 
   /** 2025 `resources/subscribe`. */
   subscribe(s: Session, uri: string): void {
+    this.index(s, uri);
+    this.relay?.({ op: 'sub', session: s.id, uri, on: true });
+  }
+
+  /** 2025 `resources/unsubscribe`. */
+  unsubscribe(s: Session, uri: string): void {
+    this.unindex(s, uri);
+    this.relay?.({ op: 'sub', session: s.id, uri, on: false });
+  }
+
+  /** Records a subscription of `s` (made here or, on nodes sharing sessions, on another node). */
+  index(s: Session, uri: string): void {
     s.subscriptions.add(uri);
     let set = this.subscribers.get(uri);
     if (!set) this.subscribers.set(uri, (set = new Set()));
     set.add(s);
   }
 
-  /** 2025 `resources/unsubscribe`. */
-  unsubscribe(s: Session, uri: string): void {
+  unindex(s: Session, uri: string): void {
     s.subscriptions.delete(uri);
     this.subscribers.get(uri)?.delete(s);
   }
@@ -109,6 +132,12 @@ export class Fanout {
       this.hold().uris.add(uri);
       return 0;
     }
+    this.relay?.({ op: 'resource', uri });
+    return this.deliverResource(uri);
+  }
+
+  /** Sends a resource update to this node's subscribers (sessions whose stream is here, listeners). */
+  deliverResource(uri: string): number {
     let sent = 0;
     const msg: JsonRpcNotification = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } };
     const subs = this.subscribers.get(uri);
@@ -132,6 +161,12 @@ export class Fanout {
   /** Sends a notification to every live 2025 session's standalone stream. */
   broadcast(method: string, params?: Record<string, unknown>): void {
     if (this.shed?.(method)) return;
+    this.relay?.(params ? { op: 'broadcast', method, params } : { op: 'broadcast', method });
+    this.deliverBroadcast(method, params);
+  }
+
+  /** Sends a notification to every session whose standalone stream is on this node. */
+  deliverBroadcast(method: string, params?: Record<string, unknown>): void {
     const msg: JsonRpcNotification = params ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', method };
     for (const s of this.sessions) if (s.initialized && s.standalone) s.standalone(msg);
   }
@@ -142,6 +177,12 @@ export class Fanout {
       this.hold().kinds.add(kind);
       return;
     }
+    this.relay?.({ op: 'list', kind });
+    this.deliverList(kind);
+  }
+
+  /** Sends `notifications/<kind>/list_changed` (coalesced per microtask) to this node's sessions and listeners. */
+  deliverList(kind: ListKind): void {
     this.changed[kind] = true;
     if (this.changed.scheduled) return;
     this.changed.scheduled = true;
@@ -151,7 +192,7 @@ export class Fanout {
       for (const kind2 of ['tools', 'resources', 'prompts'] as const) {
         if (!c[kind2]) continue;
         const method = `notifications/${kind2}/list_changed`;
-        this.broadcast(method);
+        this.deliverBroadcast(method);
         const key = `${kind2}ListChanged` as const;
         for (const l of this.listeners) {
           if (l.filter[key]) l.send({ jsonrpc: '2.0', method, params: { _meta: { [META.subscriptionId]: l.id } } });

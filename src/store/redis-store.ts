@@ -25,7 +25,7 @@ import type { RedisClientType } from 'redis';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
 import { publishQuarantine } from '../events/index.js';
 import { DEFAULT_CHECKS } from './records.js';
-import { NEVER_PRUNED, type QuarantineReport, type ReadOptions, type RecordCheck, type Store, type StoredEntry } from './store.js';
+import { NEVER_PRUNED, type EventLog, type QuarantineReport, type ReadOptions, type RecordCheck, type Store, type StoredEntry } from './store.js';
 
 export interface RedisStoreOptions {
   /** `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS). Default `redis://127.0.0.1:6379`. */
@@ -40,6 +40,10 @@ export interface RedisStoreOptions {
   waitReplicas?: number;
   /** Budget of one command, ms (a stalled Redis fails the call instead of hanging it). Default 5000. */
   commandTimeoutMs?: number;
+  /** SSE events kept per stream (`XADD MAXLEN ~`). Default 256. */
+  streamMaxLen?: number;
+  /** An SSE stream's events expire this long after its last event, ms. Default 1 h. */
+  streamTtlMs?: number;
   /** Shape checks per namespace for reads that pass none. Default the runtime's (halt, sessions, journal). */
   checks?: Readonly<Record<string, RecordCheck>>;
   clock?: Clock;
@@ -48,7 +52,7 @@ export interface RedisStoreOptions {
 }
 
 /** The commands this store uses: the same on a client, a cluster and a sentinel connection. */
-type Commands = Pick<RedisClientType, 'set' | 'publish' | 'hGet' | 'hGetAll' | 'hDel' | 'hSet' | 'zAdd' | 'zRem' | 'zRangeByScore' | 'sAdd' | 'sMembers' | 'multi' | 'wait'>;
+type Commands = Pick<RedisClientType, 'set' | 'publish' | 'hGet' | 'hGetAll' | 'hDel' | 'hSet' | 'zAdd' | 'zRem' | 'zRangeByScore' | 'sAdd' | 'sMembers' | 'multi' | 'wait' | 'xRange' | 'del' | 'eval'>;
 interface Connection {
   cmd: Commands;
   /** A second connection in subscriber mode, made on the first subscribe. */
@@ -256,11 +260,44 @@ export class RedisStore implements Store {
     return r !== null;
   }
 
+  async unclaim(ns: string, key: string, owner: string): Promise<void> {
+    checkNs(ns);
+    const k = `${this.prefix}:{${ns}}:claim:${key}`;
+    const script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+    await bounded(this.clock, this.cmd.eval(script, { keys: [k], arguments: [owner] }), this.budget, `unclaim ${ns}/${key}`);
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     await bounded(this.clock, this.cmd.publish(`${this.prefix}:ch:${channel}`, message), this.budget, `publish ${channel}`);
   }
 
   private sub: Promise<Awaited<ReturnType<Connection['subscriber']>>> | undefined;
+
+  /**
+   * SSE events on Redis Streams: `p:es:<stream>` holds entries `{e: event id, d: data}`, trimmed
+   * to about `streamMaxLen` (`XADD MAXLEN ~`) and expiring `streamTtlMs` after the last event.
+   */
+  readonly eventLog: EventLog = {
+    append: async (stream, eventId, data) => {
+      const k = `${this.prefix}:es:${stream}`;
+      const trim = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: this.options.streamMaxLen ?? 256 } };
+      const m = this.cmd.multi().xAdd(k, '*', { e: eventId, d: data }, trim).pExpire(k, this.options.streamTtlMs ?? 3_600_000);
+      await bounded(this.clock, m.exec(), this.budget, `append event to ${stream}`);
+    },
+    read: async (stream) => {
+      const r = await bounded(this.clock, this.cmd.xRange(`${this.prefix}:es:${stream}`, '-', '+'), this.budget, `read events of ${stream}`);
+      const out: Array<{ eventId: string; data: string }> = [];
+      for (const x of (r ?? []) as Array<{ message: Record<string, unknown> }>) {
+        const e = x.message?.e;
+        const d = x.message?.d;
+        if (typeof e === 'string' && typeof d === 'string') out.push({ eventId: e, data: d });
+      }
+      return out;
+    },
+    drop: async (stream) => {
+      await bounded(this.clock, this.cmd.del(`${this.prefix}:es:${stream}`), this.budget, `drop events of ${stream}`);
+    },
+  };
 
   async subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>> {
     const conn = this.conn;

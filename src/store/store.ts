@@ -31,7 +31,22 @@ export interface ReadOptions {
   onReject?: (report: QuarantineReport) => void;
 }
 
+/**
+ * Shared stores: bounded, expiring logs of SSE events, one per stream, so a stream broken on one
+ * node resumes on another (src/transports/redis-event-store.ts).
+ */
+export interface EventLog {
+  /** Appends `data` (a JSON message, or '' for a priming event) under `eventId` to `stream`. */
+  append(stream: string, eventId: string, data: string): Promise<void>;
+  /** Every kept entry of `stream`, oldest first (empty when unknown or expired). */
+  read(stream: string): Promise<Array<{ eventId: string; data: string }>>;
+  /** Forgets `stream` (its session ended). */
+  drop(stream: string): Promise<void>;
+}
+
 export interface Store {
+  /** Shared stores: the SSE event logs (a node resumes a stream another node started). */
+  readonly eventLog?: EventLog;
   /**
    * True when other nodes write to the same state (Redis): the runtime then keeps one key per
    * session instead of shared buckets, and looks a session up on a miss. Default false.
@@ -43,6 +58,11 @@ export interface Store {
    * side-effecting request id here, so two nodes never both run it.
    */
   claim?(ns: string, key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Shared stores: gives `key` of `ns` up if `owner` holds it (a claim whose answer was lost, e.g.
+   * Redis stalled and applied it after the call was refused: the id must be usable again).
+   */
+  unclaim?(ns: string, key: string, owner: string): Promise<void>;
   /** Shared stores: sends `message` to every node subscribed to `channel` (this one included). */
   publish?(channel: string, message: string): Promise<void>;
   /** Shared stores: calls `onMessage` for every message on `channel`; resolves with the unsubscribe function. */

@@ -15,6 +15,11 @@ export interface EventStore {
   replayEventsAfter(lastEventId: string, send: (eventId: string, message: JsonRpcMessage) => void): string | null;
   /** Forgets a stream (its session ended). */
   deleteStream?(streamId: string): void;
+  /**
+   * Stores shared by several nodes: loads the stream of `lastEventId` before a replay (awaited by
+   * the transport before a GET with Last-Event-ID; never rejects).
+   */
+  prefetch?(lastEventId: string): Promise<void>;
 }
 
 export interface MemoryEventStoreOptions {

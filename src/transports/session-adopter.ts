@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { ErrorDef } from '../errors/catalogue.js';
 import { HttpErrors } from '../errors/http.js';
+import type { EventStore } from './event-store.js';
 
 /** Longest session id worth a lookup (ours are 43 characters). */
 const MAX_ID = 128;
@@ -28,6 +29,8 @@ export class SessionAdopter {
     private readonly register: (s: Session) => void,
     private readonly log: Logger,
     private readonly refusal: (def: ErrorDef, message: string) => Error,
+    /** A shared event store: a resumed stream (GET with Last-Event-ID) is read from it first. */
+    private readonly events?: EventStore,
   ) {}
 
   /**
@@ -37,8 +40,13 @@ export class SessionAdopter {
    */
   intercept(req: IncomingMessage, held: ReadonlyMap<string, unknown>, next: () => void, fail: (err: Error) => void): boolean {
     const sid = req.headers['mcp-session-id'];
-    if (typeof sid !== 'string' || held.has(sid) || !this.wants(sid)) return false;
-    this.adopt(sid).then(next, (err: unknown) => {
+    if (typeof sid !== 'string') return false;
+    // Only for a session that exists (held or found), so random ids cannot turn into store reads.
+    const last = req.method === 'GET' && this.events?.prefetch ? req.headers['last-event-id'] : undefined;
+    const resume = typeof last === 'string' && last.startsWith(sid) ? () => (held.has(sid) ? this.events!.prefetch!(last) : undefined) : undefined;
+    const lookup = !held.has(sid) && this.wants(sid);
+    if (!lookup && !resume) return false;
+    (lookup ? this.adopt(sid) : Promise.resolve()).then(resume).then(next, (err: unknown) => {
       this.log.warn({ session: sid, err: String(err) }, 'session lookup in the shared store failed');
       fail(this.refusal(HttpErrors.SessionStoreUnavailable, `Service Unavailable: session ${sid} is not held by this node and the shared store did not answer (${err instanceof Error ? err.message : String(err)})`));
     });

@@ -92,7 +92,7 @@ export class StreamableHttpHandler {
     const idle = options.sessionIdleMs ?? 30 * 60_000;
     this.sweeper = this.clock.setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
     this.sweeper.unref?.();
-    this.adopter = options.loadSession && new SessionAdopter(options.loadSession, this.clock, (s) => this.sessions.has(s.id) || this.restoreSession(s), this.log, (def, msg) => new HttpError(def, msg, { 'retry-after': '1' }));
+    this.adopter = options.loadSession && new SessionAdopter(options.loadSession, this.clock, (s) => this.sessions.has(s.id) || this.restoreSession(s), this.log, (def, msg) => new HttpError(def, msg, { 'retry-after': '1' }), this.eventStore);
     const limits = (this.limits = new HttpLimits(this.clock, options.connections, options.limits));
     this.maxTarget = limits.l.maxUriLength;
     server.use(limitsStage({ maxUriLength: limits.l.maxUriLength, maxSubscriptionsPerSession: limits.l.maxSubscriptionsPerSession, onRefused: (l) => limits.stageRefused(l) }));
@@ -365,6 +365,20 @@ export class StreamableHttpHandler {
     }
     this.standaloneStreams.set(session.id, stream);
     session.standalone = (m) => stream.send(m);
+    this.onStreamAttached?.(session.id);
+  }
+
+  /** Cluster: a GET stream opened here (other nodes release theirs). */
+  onStreamAttached: ((sessionId: string) => void) | undefined;
+
+  /** Cluster: another node now holds this session's GET stream. */
+  releaseStream(sessionId: string): void {
+    const s = this.standaloneStreams.get(sessionId);
+    if (!s) return;
+    this.standaloneStreams.delete(sessionId);
+    s.close();
+    const session = this.sessions.get(sessionId);
+    if (session) session.standalone = null;
   }
 
   private delete(req: IncomingMessage, res: ServerResponse): void {
