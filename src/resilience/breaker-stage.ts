@@ -36,9 +36,6 @@ interface Guard {
   t0: number;
 }
 
-/** Per request, the guard of the breakers stage (a symbol: no other stage reads it). */
-const GUARD = Symbol('andon.breaker');
-type Guarded = IncomingRequest & { [GUARD]?: Guard };
 
 /** The outcome of a call from its response (see the module comment). */
 function outcomeOf(response: JsonRpcResponse): Outcome {
@@ -70,21 +67,21 @@ export class BreakerStage implements Stage {
     if (typeof name !== 'string') return undefined;
     const b = this.registry.tool(name);
     if (b === undefined) {
-      (req as Guarded)[GUARD] = { b: undefined, name, token: 0, t0: this.registry.clock.now() };
+      req.breakerGuard = { b: undefined, name, token: 0, t0: this.registry.clock.now() } satisfies Guard;
       return undefined;
     }
     const token = b.acquire();
     if (token === REFUSED) return b.refusal();
     // Timed only when a latency threshold is set: one clock read per call otherwise (the window's).
-    (req as Guarded)[GUARD] = { b, name, token, t0: b.timed ? this.registry.clock.now() : 0 };
+    req.breakerGuard = { b, name, token, t0: b.timed ? this.registry.clock.now() : 0 } satisfies Guard;
     return undefined;
   }
 
   /** Counts the outcome of a request this stage admitted (every other response passes untouched). */
   settle(req: IncomingRequest, response: JsonRpcResponse): void {
-    const g = (req as Guarded)[GUARD];
+    const g = req.breakerGuard as Guard | undefined;
     if (g === undefined) return;
-    (req as Guarded)[GUARD] = undefined;
+    req.breakerGuard = undefined;
     const outcome = outcomeOf(response);
     const clock = this.registry.clock;
     if (g.b !== undefined) {

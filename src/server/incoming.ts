@@ -27,6 +27,8 @@ export interface IncomingRequest {
   remote?: string;
   /** The authenticated subject (an OAuth token's `sub`), set by an authentication stage. */
   subject?: string;
+  /** @internal What the breakers stage keeps between admission and the response (src/resilience/breaker-stage.ts). */
+  breakerGuard?: unknown;
 }
 
 /**
@@ -48,6 +50,8 @@ export function clientKey(req: IncomingRequest): string {
 export class Incoming implements IncomingRequest {
   remote?: string;
   subject?: string;
+  // Declared (so defined in the constructor): every request object keeps one shape.
+  breakerGuard?: unknown;
   constructor(
     readonly request: JsonRpcRequest,
     readonly peer: Peer | undefined,
