@@ -58,6 +58,7 @@ async function serve(): Promise<void> {
     guardian: with_('guardian') ? {} : false,
   });
   await rt.start();
+  if (process.env.ANDON_BENCH_PROF) process.on('SIGTERM', () => process.exit(0));
   control({});
   ready(Number(new URL(rt.url!).port));
 }
@@ -84,7 +85,9 @@ async function main(): Promise<number> {
   const servers = new Map<Variant, { child: Child; load: HttpLoad; samples: Sample[] }>();
   try {
     for (const v of VARIANTS) {
-      const child = await spawnServer({ script: fileURLToPath(import.meta.url), config: { serve: true, variant: v, full: FULL }, cpu: HAS_TASKSET ? 0 : undefined });
+      const prof = process.env.ANDON_BENCH_PROF;
+      const nodeArgs = prof ? ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${v}-${Date.now()}.cpuprofile`] : undefined;
+      const child = await spawnServer({ script: fileURLToPath(import.meta.url), config: { serve: true, variant: v, full: FULL }, cpu: HAS_TASKSET ? 0 : undefined, nodeArgs });
       const load = new HttpLoad({ origin: `http://127.0.0.1:${child.port}`, path: '/mcp', era: '2025', session: true }, concurrency);
       servers.set(v, { child, load, samples: [] });
       await load.open();

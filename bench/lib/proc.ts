@@ -120,6 +120,10 @@ export async function spawnServer(o: SpawnOptions): Promise<Child> {
     },
     async kill() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
+      if (process.env.ANDON_BENCH_PROF) {
+        proc.kill('SIGTERM');
+        if (await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))])) return;
+      }
       proc.kill('SIGKILL');
       await exited;
     },
