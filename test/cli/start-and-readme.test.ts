@@ -109,7 +109,9 @@ describe('npm start and the README server, as real processes', () => {
     const e = await env();
     // --ignore-scripts skips prestart (the build): dist/ is already built for the tests.
     const npm = start('npm', ['start', '--ignore-scripts'], ROOT, e);
-    await waitFor(() => /listening on/.test(npm.output()), 20_000, 'npm start to listen').catch((err: Error) => assert.fail(`${err.message}\n${npm.output()}`));
+    // The JSON log goes through pino's asynchronous stderr writer: the "listening on" line (a plain
+    // synchronous write) can come first, so wait for the log line that carries the pid.
+    await waitFor(() => /listening on/.test(npm.output()) && /andon runtime started/.test(npm.output()), 20_000, 'npm start to listen').catch((err: Error) => assert.fail(`${err.message}\n${npm.output()}`));
     const pid = nodePid(npm.output());
     assert.notEqual(pid, npm.child.pid);
     assert.match(await greet(e.PORT!, 'add', { a: 2, b: 3 }), /"result":5/);
@@ -123,7 +125,7 @@ describe('npm start and the README server, as real processes', () => {
     const dir = project({ 'server.mjs': server, 'package.json': JSON.stringify({ name: 'p', private: true, type: 'module', scripts: { start: 'andon serve server.mjs' } }) });
     const e = await env();
     const npm = start('npm', ['start'], dir, e);
-    await waitFor(() => /listening on/.test(npm.output()), 20_000, 'andon serve to listen').catch((err: Error) => assert.fail(`${err.message}\n${npm.output()}`));
+    await waitFor(() => /listening on/.test(npm.output()) && /andon runtime started/.test(npm.output()), 20_000, 'andon serve to listen').catch((err: Error) => assert.fail(`${err.message}\n${npm.output()}`));
     const pid = nodePid(npm.output());
     assert.equal(await greet(e.PORT!, 'greet', { name: 'Ada' }), 'Hello, Ada!');
     npm.child.kill('SIGTERM');
