@@ -302,7 +302,7 @@ export class McpServer {
     const { request } = inc;
     const started = requestChannel.hasSubscribers ? performance.now() : 0;
     let outcome: RequestEvent['outcome'] = 'ok';
-    let errorCode: number | undefined;
+    let code: number | undefined;
     // In flight from the start: drain waits for a request an async stage still holds.
     this.inflight.add(inc);
     try {
@@ -329,14 +329,13 @@ export class McpServer {
           response = refusalResponse(request.id, err);
         }
       }
-      if ('error' in response) errorCode = response.error.code;
+      if ('error' in response) code = response.error.code;
       return response;
     } finally {
       this.inflight.delete(inc);
       if (started) {
         const p = request.params;
         const name = (p?.name ?? p?.uri) as string | undefined;
-        const code = outcome === 'error' ? errorCode : undefined;
         requestChannel.publish({ method: request.method, name, era: inc.era, outcome, durationMs: performance.now() - started, code, incoming: inc } satisfies RequestEvent);
       }
     }
