@@ -10,7 +10,8 @@
  * Cohorts: every `tools/call` a client makes is counted in the flag-on cohort when the flag is on
  * for that client (the same evaluation as the gate), else in the flag-off cohort; an error is an
  * `isError` result or a -32603 internal error (refusals, e.g. rate limits or a gated tool called
- * from outside the cohort, are not the tool's failures).
+ * from outside the cohort, are not the tool's failures). The `request` channel is subscribed
+ * only while some rollout runs.
  */
 import { events, subscribeAll, on, type RequestEvent, type BreakerEvent, type AlertDeliveryEvent } from '../events/index.js';
 import type { IncomingRequest } from '../server/incoming.js';
@@ -43,6 +44,8 @@ export class RolloutManager {
   private timer: Timer | undefined;
   private unsubscribe: (() => void) | undefined;
   private writes: Promise<unknown> = Promise.resolve();
+  /** The `request` subscription, only while a rollout runs (no per-request cost otherwise). */
+  private requests: ((m: unknown) => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -69,7 +72,8 @@ export class RolloutManager {
         if (p.state === 'running') this.monitors.set(p.flag, new RolloutMonitor(this.t, this.clock));
       }
     }
-    this.unsubscribe = subscribeAll([on(events.request, (e) => this.onRequest(e)), on(events.restart, () => this.each((m) => m.restart())), on(events.breaker, (e) => this.onBreaker(e)), on(events.alert, (e) => this.onAlert(e))]);
+    this.unsubscribe = subscribeAll([on(events.restart, () => this.each((m) => m.restart())), on(events.breaker, (e) => this.onBreaker(e)), on(events.alert, (e) => this.onAlert(e))]);
+    this.watch();
     this.timer = this.clock.setInterval(() => void this.evaluate(), this.t.evaluationIntervalMs);
     this.timer.unref?.();
   }
@@ -79,6 +83,8 @@ export class RolloutManager {
     this.timer = undefined;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    if (this.requests) events.request.unsubscribe(this.requests);
+    this.requests = undefined;
     await this.writes.catch(() => undefined);
   }
 
@@ -105,6 +111,7 @@ export class RolloutManager {
       const f = this.flags.get(flag);
       await this.apply(p, by, `rollout started: phase 1/${phases.length}`, f?.kind === 'boolean' || f === undefined ? 'percentage' : undefined);
       this.monitors.set(flag, new RolloutMonitor(this.t, this.clock));
+      this.watch();
       this.publish(p, 'start', by);
       return p;
     });
@@ -122,6 +129,7 @@ export class RolloutManager {
       this.plans.set(flag, next);
       if (next.state === 'completed') this.monitors.delete(flag);
       else this.monitors.get(flag)?.reset();
+      this.watch();
       this.publish(next, next.state === 'completed' ? 'complete' : 'advance', by);
       return next;
     });
@@ -150,6 +158,7 @@ export class RolloutManager {
     await this.apply(next, by, reason);
     this.plans.set(flag, next);
     this.monitors.delete(flag);
+    this.watch();
     const level = trigger ? 'error' : 'warn';
     this.log[level]({ flag, by, metric: trigger?.metric ?? 'manual', values: trigger?.values, phase: next.phase + 1 }, 'rollout rolled back');
     this.publish(next, 'rollback', by, reason, trigger);
@@ -192,6 +201,18 @@ export class RolloutManager {
     const p = this.writes.then(fn, fn);
     this.writes = p.catch(() => undefined);
     return p;
+  }
+
+  /** Subscribes to `request` while some rollout runs, unsubscribes when none does. */
+  private watch(): void {
+    if (this.unsubscribe === undefined) return;
+    if (this.monitors.size > 0 && this.requests === undefined) {
+      this.requests = (m) => this.onRequest(m as RequestEvent);
+      events.request.subscribe(this.requests);
+    } else if (this.monitors.size === 0 && this.requests !== undefined) {
+      events.request.unsubscribe(this.requests);
+      this.requests = undefined;
+    }
   }
 
   private each(fn: (m: RolloutMonitor) => void): void {

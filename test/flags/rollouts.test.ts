@@ -111,12 +111,15 @@ test('state machine: start → minimum duration → gates → advance → comple
 test('manual rollback: the flag off (or the previous phase), audited with the reason, an event naming it manual', async () => {
   const { flags, rollouts, seen, stop } = await setup();
   try {
+    assert.equal(events.request.hasSubscribers, false, 'no rollout running: no per-request cost');
     await rollouts.begin('f', checkPhases([10, 50]), 'alice');
+    assert.equal(events.request.hasSubscribers, true);
     await rollouts.advance('f', 'alice', true);
     const back = await rollouts.rollback('f', 'bob', 'customer complaints', true);
     assert.equal(back.state, 'rolled_back');
     assert.equal(back.phase, 0);
     assert.equal(flags.get('f')!.percent, 10);
+    assert.equal(events.request.hasSubscribers, false, 'unsubscribed once nothing runs');
     await assert.rejects(rollouts.rollback('f', 'bob', 'again'), /nothing to roll back/);
     await rollouts.begin('f', checkPhases([10, 50]), 'alice');
     const off = await rollouts.rollback('f', 'bob', 'stop it');
