@@ -133,6 +133,7 @@ test('a gated tool failing 30 % in the on-cohort while the off-cohort is healthy
   const took = rolledBackAt - began;
   process.stderr.write(`rollout: on-cohort ${on.length}, off-cohort ${off.length}; rolled back ${took} ms after traffic began (${round} rounds, ${failures} tool failures; evaluation interval ${EVAL_MS} ms)\n`);
   assert.ok(failures > 0);
+  assert.ok(took < 5000, `rolled back ${took} ms after traffic began`);
 
   const status = await runCli(['rollout', 'status', 'new-search', '--json', ...auth]);
   assert.equal(status.code, 0, status.stderr);
