@@ -67,6 +67,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     breakers: c.breakers.enabled ? c.breakers : false,
     rateLimits: c.rateLimits,
     flags: c.flags,
+    rollouts: c.rollouts,
     guardian: guardianOptions(c),
     observability: o.enabled
       ? {

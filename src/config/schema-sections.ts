@@ -245,3 +245,16 @@ const flagSchema = z.strictObject({
  * already in the store keeps its stored value (changes through the admin API or CLI win).
  */
 export const flagsSchema = z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, { error: 'flag names: letters, digits, ".", "_", ":" and "-", at most 128' }).refine((n) => n !== 'audit', { error: 'the flag name "audit" is reserved' }), flagSchema);
+
+/** Automatic rollback of rollouts (src/flags/rollouts.ts; docs/flags.md "Rollouts"). */
+export const rolloutsSchema = z.strictObject({
+  evaluationIntervalMs: z.number().int().min(10).default(5000),
+  windowMs: z.number().int().min(100).default(60_000),
+  errorRate: z.number().gt(0).max(1).default(0.05),
+  minCalls: z.number().int().min(1).default(20),
+  latencyFactor: z.number().gt(1).default(2),
+  maxRestartsPerMinute: z.number().int().min(0).default(10),
+  minAlertDeliveryRate: z.number().min(0).max(1).default(0.95),
+  minAlertDeliveries: z.number().int().min(1).default(5),
+  rollbackOnBreakerOpen: z.boolean().default(true),
+});

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { assertNoSecretLiterals } from '../observability/alerts/config.js';
 import { port, ms, positiveInt, nonEmpty, envName, stringList, listOrAll, logLevel, requestLevel, severities, recipients, url } from './schema-primitives.js';
 import { transportSecurityProblems } from './transport-security.js';
-import { authSchema, breakersSchema, connectionsSchema, dashboardSchema, flagsSchema, guardianSchema, legacySseSchema, limitsSchema, rateLimitsSchema, recoverySchema, storeSchema, tcpSchema, tlsSchema, websocketSchema } from './schema-sections.js';
+import { authSchema, breakersSchema, connectionsSchema, dashboardSchema, flagsSchema, guardianSchema, rolloutsSchema, legacySseSchema, limitsSchema, rateLimitsSchema, recoverySchema, storeSchema, tcpSchema, tlsSchema, websocketSchema } from './schema-sections.js';
 
 export * from './schema-sections.js';
 
@@ -142,6 +142,7 @@ export const configSchema = z.strictObject({
   rateLimits: rateLimitsSchema.prefault({}),
   guardian: guardianSchema.prefault({}),
   flags: flagsSchema.default({}),
+  rollouts: rolloutsSchema.prefault({}),
 });
 
 /** The effective configuration: every default filled in. */

@@ -39,6 +39,8 @@ export interface RequestEvent {
   era: EventEra;
   outcome: 'ok' | 'error' | 'tool_error' | 'input_required';
   durationMs: number;
+  /** The JSON-RPC error code of an `error` outcome (e.g. -32603 internal error). */
+  code?: number;
   /** The object published on `requestStart` for this request (correlates the two events). */
   incoming?: RequestStartEvent;
 }
@@ -354,6 +356,25 @@ export interface FlagChangeEvent {
   loaded?: boolean;
 }
 
+/** A rollout (src/flags/rollouts.ts) started, advanced, completed or was rolled back. */
+export interface RolloutEvent {
+  flag: string;
+  action: 'start' | 'advance' | 'complete' | 'rollback';
+  by: string;
+  at: number;
+  /** The phase after the step (1-based; 0: the flag off) and the number of phases. */
+  phase: number;
+  phases: number;
+  /** The flag's percentage after the step (0 when off). */
+  percent: number;
+  /** True for an automatic rollback (a trigger fired). */
+  automatic?: boolean;
+  /** The trigger's metric (`error_rate`, `p99_latency`, `restarts`, `breaker`, `alert_delivery`) or `manual`. */
+  metric?: string;
+  /** Why: the metric and its values, or the operator's reason. */
+  reason?: string;
+}
+
 /** Every channel and its payload type, by name. */
 export interface EventMap {
   request: RequestEvent;
@@ -381,6 +402,7 @@ export interface EventMap {
   guardian: GuardianEvent;
   degradation: DegradationEvent;
   flagChange: FlagChangeEvent;
+  rollout: RolloutEvent;
 }
 
 /** The channels, typed. Subscribe with `events.drain.subscribe((m) => …)`. */
@@ -410,6 +432,7 @@ export const events: { readonly [K in keyof EventMap]: TypedChannel<EventMap[K]>
   guardian: typed('andon:guardian'),
   degradation: typed('andon:degradation'),
   flagChange: typed('andon:flag-change'),
+  rollout: typed('andon:rollout'),
 };
 
 /** A (channel, handler) pair, for subscribing and unsubscribing a group at once. */

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { events } from '../events/index.js';
 import type { FlagEvaluator, FlagSubject } from '../server/context.js';
 import type { ListKind } from '../server/fanout.js';
+import type { IncomingRequest } from '../server/incoming.js';
 import type { McpServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
 import type { Store } from '../store/store.js';
@@ -36,6 +37,8 @@ export interface FlagAuditRecord {
   to: Flag | null;
   /** The node that made the change (shared stores). */
   node?: string;
+  /** Why (a rollout's rollback names the metric and its values). */
+  reason?: string;
 }
 
 export interface FlagRegistryOptions {
@@ -112,6 +115,11 @@ export class FlagRegistry implements FlagEvaluator {
     return f !== undefined && evaluateFlag(f, subject)[0];
   }
 
+  /** Who `req` is, for a flag (undefined before attach()). */
+  subjectOf(req: IncomingRequest): FlagSubject | undefined {
+    return this.stage?.subjectOf(req);
+  }
+
   /** The answer and its reason, or undefined for an unknown flag. */
   evaluate(name: string, subject: FlagSubject): [boolean, FlagReason] | undefined {
     const f = this.flags.get(name);
@@ -122,12 +130,12 @@ export class FlagRegistry implements FlagEvaluator {
    * Creates or changes flag `name` (a partial update: what `input` leaves out stays), persists
    * it, audits it, announces it. Throws ANDON_FLAG_INVALID on a malformed input.
    */
-  set(name: string, input: FlagInput, by: string): Promise<Flag> {
+  set(name: string, input: FlagInput, by: string, reason?: string): Promise<Flag> {
     return this.serial(async () => {
       const old = this.flags.get(name);
       const next = applyInput(name, old, input, by, this.clock.now());
       await this.store.set(NS, name, next);
-      await this.record({ at: next.updatedAt, flag: name, by, action: 'set', from: old ?? null, to: next });
+      await this.record({ at: next.updatedAt, flag: name, by, action: 'set', from: old ?? null, to: next, ...(reason !== undefined ? { reason } : {}) });
       this.applied(name, old, next, by, false);
       this.announce(name, by);
       return next;

@@ -13,6 +13,7 @@ import type { RecoveryOptions } from './recovery/strategist.js';
 import type { HttpSecurityOptions } from './http-security.js';
 import type { BreakersOptions } from '../resilience/breakers.js';
 import type { FlagInput } from '../flags/model.js';
+import type { RolloutThresholds } from '../flags/rollout-monitor.js';
 import type { NetTransportOptions } from './net-transports.js';
 import type { RateLimitsOptions } from '../resilience/rate-limits.js';
 import type { RuntimeGuardianOptions } from './guardian-wiring.js';
@@ -69,6 +70,8 @@ export interface RuntimeOptions extends NetTransportOptions {
   breakers?: BreakersOptions | false;
   /** Feature flags seeded into the store when absent (src/flags; docs/flags.md). Later changes (admin API, CLI) win over these. */
   flags?: Record<string, FlagInput>;
+  /** Thresholds of automatic rollback of rollouts (src/flags/rollouts.ts; docs/flags.md "Rollouts"). */
+  rollouts?: Partial<RolloutThresholds>;
   /**
    * Rate limits per client, per tool and global (defaults: 100 messages/s and 50 tools/call/s per
    * client, 10,000 messages/s for the node). `false` or `{ enabled: false }` turns them off.

@@ -43,6 +43,7 @@ import { startRecovery, type RecoveryStrategist } from './recovery/index.js';
 import { BreakerRegistry } from '../resilience/breakers.js';
 import { installBreakers } from '../resilience/breaker-stage.js';
 import { FlagRegistry } from '../flags/registry.js';
+import { RolloutManager } from '../flags/rollouts.js';
 import { listenNetTransports, type NetTransport } from './net-transports.js';
 import { startGuardian, type RuntimeGuardian } from './guardian-wiring.js';
 
@@ -76,6 +77,8 @@ export class Runtime {
   readonly breakers: BreakerRegistry;
   /** Feature flags (src/flags; GET /admin/flags, `andon flags`); gate entries with `flag: 'x'`. */
   readonly flags: FlagRegistry;
+  /** Rollouts of feature flags with automatic rollback (src/flags/rollouts.ts; /admin/rollouts, `andon rollout`). */
+  readonly rollouts: RolloutManager;
   /** The resource guardian and degradation mode (src/resilience); undefined unless `guardian` is set. */
   guardian: RuntimeGuardian | undefined;
   private readonly opts: RuntimeOptions;
@@ -107,6 +110,7 @@ export class Runtime {
     this.breakers = new BreakerRegistry(options.breakers === false ? { enabled: false } : (options.breakers ?? {}), this.clock, this.log);
     this.flags = new FlagRegistry(this.store, this.clock, this.log, { initial: options.flags, nodeId: this.nodeId });
     this.flags.attach(this.server);
+    this.rollouts = new RolloutManager(this.store, this.flags, this.server, this.clock, this.log, options.rollouts);
     this.rateLimits = installRateLimits(this.server, options.rateLimits, this.clock, this.log);
     const phase = () => this.drainer.phase;
     const { server, log, clock, halts, failures } = this;
@@ -178,6 +182,7 @@ export class Runtime {
     const d = { log: this.log, stateDir: this.stateDir, store: this.store, halts: this.halts, http: () => this.http, phase: () => this.drainer.phase };
     if (this.opts.observability !== false) this.obs = await startObservability(this.opts, d);
     await this.flags.start();
+    await this.rollouts.start();
     this.recovery = await startRecovery(this.opts.recovery, { host: { components: () => this.components(), halt: (id, r, by) => this.tree.halt(id, r, by), canNotify: () => !!this.obs?.alerts, breakerState: (n) => this.breakers.get(n)?.state.kind }, clock: this.clock, log: this.log, store: this.store });
     wireServer(this.server, { failures: this.failures, sessions: this.sessions, journal: this.journal, gate: { phase: d.phase, halts: this.halts, serverHalted: () => this.tree.serverHalted } });
     installBreakers(this.server, this.breakers);
@@ -303,6 +308,7 @@ export class Runtime {
     await this.journal?.settled();
     await this.recovery?.stop();
     await this.clusterHalts?.stop();
+    await this.rollouts.stop();
     await this.flags.stop();
     await this.clusterNotify?.stop();
     await this.halts.settled();

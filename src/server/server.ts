@@ -302,6 +302,7 @@ export class McpServer {
     const { request } = inc;
     const started = requestChannel.hasSubscribers ? performance.now() : 0;
     let outcome: RequestEvent['outcome'] = 'ok';
+    let code: number | undefined;
     // In flight from the start: drain waits for a request an async stage still holds.
     this.inflight.add(inc);
     try {
@@ -328,13 +329,14 @@ export class McpServer {
           response = refusalResponse(request.id, err);
         }
       }
+      if ('error' in response) code = response.error.code;
       return response;
     } finally {
       this.inflight.delete(inc);
       if (started) {
         const p = request.params;
         const name = (p?.name ?? p?.uri) as string | undefined;
-        requestChannel.publish({ method: request.method, name, era: inc.era, outcome, durationMs: performance.now() - started, incoming: inc } satisfies RequestEvent);
+        requestChannel.publish({ method: request.method, name, era: inc.era, outcome, durationMs: performance.now() - started, code, incoming: inc } satisfies RequestEvent);
       }
     }
   }

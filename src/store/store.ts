@@ -89,7 +89,7 @@ export interface Store {
  * old halt record would silently bring a halted component back. Feature flags and their audit
  * trail (src/flags) likewise live until an operator changes them.
  */
-export const NEVER_PRUNED: readonly string[] = ['halt', 'flags', 'flag-audit'];
+export const NEVER_PRUNED: readonly string[] = ['halt', 'flags', 'flag-audit', 'rollouts'];
 
 /** A corrupt or torn entry that was moved aside instead of being loaded. */
 export interface QuarantineReport {

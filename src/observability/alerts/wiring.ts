@@ -15,6 +15,7 @@ import type { AlertManager } from './manager.js';
 import { wireRecoveryAlerts } from './recovery-alerts.js';
 import { breakerAlerts } from './breaker-alerts.js';
 import { flagAlerts } from './flag-alerts.js';
+import { rolloutAlerts } from './rollout-alerts.js';
 import { rateLimitAlerts } from './rate-limit-alerts.js';
 import { wireGuardianAlerts } from './guardian-alerts.js';
 
@@ -78,6 +79,7 @@ export function wireAlerts(alerts: AlertManager, options: AlertWiringOptions = {
     on(events.health, onHealth as (e: HealthEvent) => void),
     on(events.quarantine, onQuarantine),
     breakerAlerts(alerts),
+    rolloutAlerts(alerts),
     flagAlerts(alerts),
     rateLimitAlerts(alerts),
   ]);
