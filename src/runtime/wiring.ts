@@ -8,6 +8,7 @@ import { mountRecoveryApi, type RecoveryTarget } from '../admin/recovery-api.js'
 import { mountBreakersApi, type BreakersAdminTarget } from '../admin/breakers-api.js';
 import { mountGuardianApi, type GuardianTarget } from '../admin/guardian-api.js';
 import { mountFlagsApi, type FlagsAdminTarget } from '../admin/flags-api.js';
+import { mountNodesApi, type NodesAdminTarget } from '../admin/nodes-api.js';
 import type { McpServer } from '../server/server.js';
 import type { Store } from '../store/store.js';
 import { FileStore } from '../store/file-store.js';
@@ -88,7 +89,7 @@ export async function startObservability(
 
 /** Opens the ops listener: admin API (bearer token) plus metrics and health when observability is on. */
 export async function startOps(
-  rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & GuardianTarget & FlagsAdminTarget & PanelSource & { adminToken: string; obs: Observability | undefined; rateLimits?: RateLimits | undefined; halts: HaltRegistry; clock: Clock; server: McpServer },
+  rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & GuardianTarget & FlagsAdminTarget & NodesAdminTarget & PanelSource & { adminToken: string; obs: Observability | undefined; rateLimits?: RateLimits | undefined; halts: HaltRegistry; clock: Clock; server: McpServer },
   o: { port?: number; host?: string; dashboard?: DashboardOptions | false },
   log?: Logger,
 ): Promise<OpsServer> {
@@ -99,6 +100,7 @@ export async function startOps(
   mountRateLimitsApi(ops, rt);
   mountGuardianApi(ops, rt);
   mountFlagsApi(ops, rt);
+  mountNodesApi(ops, rt);
   if (rt.obs) (await import('../observability/mount.js')).mountObservability(ops, rt.obs);
   // The dashboard (src/dashboard): later parts add their panel providers here (breakers, rateLimits, guardian, recovery, flags, nodes).
   if (o.dashboard !== false) {
