@@ -111,7 +111,7 @@ export class Runtime {
     this.breakers = new BreakerRegistry(options.breakers === false ? { enabled: false } : (options.breakers ?? {}), this.clock, this.log);
     this.flags = new FlagRegistry(this.store, this.clock, this.log, { initial: options.flags, nodeId: this.nodeId });
     this.flags.attach(this.server);
-    this.rateLimits = installRateLimits(this.server, options.rateLimits, this.clock, this.log);
+    this.rateLimits = installRateLimits(this.server, options.rateLimits, this.clock, this.log, this.store);
     const phase = () => this.drainer.phase;
     const { server, log, clock, halts, failures } = this;
     const { intensity, backoff } = options;

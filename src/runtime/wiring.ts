@@ -27,6 +27,7 @@ import { McpError } from '../protocol/errors.js';
 import type { RuntimeOptions } from './options.js';
 import type { SessionPersistence } from './session-persistence.js';
 import { RateLimits } from '../resilience/rate-limits.js';
+import { redisRateLimitStore, type RateLimitRedis } from '../resilience/redis-rate-limits.js';
 import { mountRateLimitsApi } from '../admin/rate-limits-api.js';
 import { resiliencePanels, type PanelSource } from './dashboard-panels.js';
 
@@ -67,9 +68,11 @@ export function wireServer(server: McpServer, p: { failures: FailureDetector; se
   installGate(server, p.gate);
 }
 
-/** Creates the node's rate limits and installs their stage (`false`: none). */
-export function installRateLimits(server: McpServer, o: RuntimeOptions['rateLimits'], clock: Clock, logger: Logger): RateLimits | undefined {
-  return o === false ? undefined : new RateLimits({ ...o, clock, logger }).install(server.admission);
+/** Creates the node's rate limits and installs their stage (`false`: none); on a Redis store the counts are shared (src/resilience/redis-rate-limits.ts). */
+export function installRateLimits(server: McpServer, o: RuntimeOptions['rateLimits'], clock: Clock, logger: Logger, store?: Store): RateLimits | undefined {
+  if (o === false) return undefined;
+  const redis = store?.shared && !o?.store && typeof (store as Partial<RateLimitRedis>).commandClient === 'function' ? { store: redisRateLimitStore(store as unknown as RateLimitRedis, clock, logger) } : {};
+  return new RateLimits({ ...o, ...redis, clock, logger }).install(server.admission);
 }
 
 /** Creates metrics, health and alerts (loaded lazily: heavy imports) and registers the runtime's health checks. */
