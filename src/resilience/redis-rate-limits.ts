@@ -84,6 +84,6 @@ class SharedLimiter implements FlexibleLimiter {
 /** The rate-limit store of a node on a Redis store (`global` stays in memory, per node). */
 export function redisRateLimitStore(store: RateLimitRedis, clock: Clock, logger: Logger): RateLimitStore {
   const bypass = { until: 0 };
-  const s = flexibleStore((o) => (o.keyPrefix.endsWith(':global') ? new RateLimiterMemory(o) : new SharedLimiter(o, store, clock, bypass)), logger);
+  const s = flexibleStore((o) => (o.keyPrefix === 'andon-rl:global' ? new RateLimiterMemory(o) : new SharedLimiter(o, store, clock, bypass)), logger);
   return { ...s, kind: 'redis' };
 }
