@@ -9,6 +9,8 @@ import { TestClock } from '../../src/util/clock.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { ClusterMembers, type MemberSource } from '../../src/runtime/cluster-members.js';
 import type { Logger } from '../../src/util/logger.js';
+import { resiliencePanels } from '../../src/runtime/dashboard-panels.js';
+import { BreakerRegistry } from '../../src/resilience/breakers.js';
 
 /** A MemoryStore with publish/subscribe, like a shared store. */
 function sharedStore(clock: TestClock) {
@@ -50,6 +52,9 @@ test('heartbeats list every node; a node missing three heartbeats is down; a sto
   await clock.advance(1_001);
   assert.equal((await a.m.list()).find((n) => n.id === 'b')!.status, 'down');
   assert.equal(a.m.snapshot().find((n) => n.id === 'b')!.status, 'down');
+  // The dashboard's nodes panel draws the same list (from memory, as of the last heartbeat).
+  const panel = resiliencePanels({ breakers: new BreakerRegistry({ enabled: false }, clock), members: a.m }).nodes!() as { rows: Array<{ id: string; state: string; sessions: number }> };
+  assert.deepEqual(panel.rows.map((r) => [r.id, r.state, r.sessions]), [['a (this node)', 'up', 2], ['b', 'down', 2]]);
   assert.deepEqual(await a.m.requestDrain('b', 'x', 'test'), { ok: false, status: 409, error: 'node "b" is down (last heartbeat 4 s ago): nobody would act on a drain request' });
   await a.m.stop();
   await b.m.stop();
