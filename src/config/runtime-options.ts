@@ -56,6 +56,7 @@ export function runtimeOptionsFromConfig(c: AndonConfig): Omit<RuntimeOptions, '
     stateDir: c.stateDir,
     ...(c.store.kind === 'redis' ? { store: redisStoreFromConfig(c.store) } : {}),
     ...(c.store.nodeId ? { nodeId: c.store.nodeId } : {}),
+    heartbeatMs: c.store.heartbeatMs,
     ops: opsOn ? { port: c.ops.port, host: c.ops.host, dashboard: c.dashboard.enabled ? { sessionTtlMs: c.dashboard.sessionTtlMs } : false } : false,
     drain: { graceMs: c.drain.graceMs, haltMs: c.drain.haltMs },
     intensity: c.intensity,

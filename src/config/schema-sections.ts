@@ -88,6 +88,8 @@ export const storeSchema = z
     streamTtlMs: positiveInt.default(3_600_000),
     /** This node's stable name among the nodes on the store. Default `<host name>-<http.port>`. */
     nodeId: nonEmpty.regex(/^[A-Za-z0-9_.:-]+$/, { error: 'expected letters, digits, _ . : -' }).optional(),
+    /** Shared store: membership heartbeat period (`andon nodes`); a node missing 3 is shown down. */
+    heartbeatMs: positiveInt.default(2_000),
   })
   .superRefine((st, ctx) => {
     const targets = [st.url, st.cluster, st.sentinel].filter((x) => x !== undefined).length;

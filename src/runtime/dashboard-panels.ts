@@ -10,6 +10,7 @@ import type { RuntimeGuardian } from './guardian-wiring.js';
 import type { RecoveryStrategist } from './recovery/index.js';
 import type { PanelProvider } from '../dashboard/sources.js';
 import type { FlagRegistry } from '../flags/registry.js';
+import type { ClusterMembers } from './cluster-members.js';
 
 /** What the panels read (the Runtime). */
 export interface PanelSource {
@@ -18,12 +19,21 @@ export interface PanelSource {
   guardian?: RuntimeGuardian | undefined;
   recovery?: RecoveryStrategist | undefined;
   flags?: FlagRegistry | undefined;
+  members?: ClusterMembers | undefined;
 }
 
 const epoch = (iso: string | null | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 
-export function resiliencePanels(rt: PanelSource): { breakers?: PanelProvider; rateLimits?: PanelProvider; guardian?: PanelProvider; recovery?: PanelProvider; flags?: PanelProvider } {
+export function resiliencePanels(rt: PanelSource): { breakers?: PanelProvider; rateLimits?: PanelProvider; guardian?: PanelProvider; recovery?: PanelProvider; flags?: PanelProvider; nodes?: PanelProvider } {
   return {
+    ...(rt.members
+      ? {
+          nodes: () => ({
+            rows: rt.members!.snapshot().map((n) => ({ id: n.id + (n.self ? ' (this node)' : ''), state: n.status, phase: n.phase, degraded: n.degraded, sessions: n.sessions, mcpUrl: n.mcpUrl ?? '', opsUrl: n.opsUrl ?? '', pid: n.pid, lastHeartbeatAgoMs: n.ageMs, started: new Date(n.startedAt).toISOString() })),
+            note: `heartbeat every ${rt.members!.heartbeatMs} ms; down after 3 missed; drain one with \`andon drain --node ID\``,
+          }),
+        }
+      : {}),
     ...(rt.flags
       ? {
           flags: () => ({

@@ -35,6 +35,8 @@ export interface RuntimeOptions extends NetTransportOptions {
    * `transport:*`) are kept under it. Default `<host name>-<HTTP port>`.
    */
   nodeId?: string;
+  /** Shared store: how often this node writes its membership heartbeat (`andon nodes`); down after 3 missed. Default 2000 ms. */
+  heartbeatMs?: number;
   /** Ops listener (admin API, metrics, health). Default `{ port: OPS_PORT or 9464, host: '127.0.0.1' }`; false for none. */
   ops?: { port?: number; host?: string; /** The operations dashboard at /dashboard (default on); false for none. */ dashboard?: DashboardOptions | false } | false;
   /** Admin bearer token. Default `ANDON_ADMIN_TOKEN`, else generated once into `<stateDir>/admin-token` (0600). */

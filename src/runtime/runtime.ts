@@ -12,6 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ClusterHalts } from './cluster-halts.js';
 import { ClusterNotify, applyLocally } from './cluster-notify.js';
+import { ClusterMembers } from './cluster-members.js';
 import { resolve } from 'node:path';
 import type { McpServer } from '../server/server.js';
 import type { AdmissionPipeline } from '../admission/pipeline.js';
@@ -73,6 +74,8 @@ export class Runtime {
   private readonly clusterHalts: ClusterHalts | undefined;
   /** Notifications to sessions whose GET stream is on another node; undefined unless the store is shared. */
   private readonly clusterNotify: ClusterNotify | undefined;
+  /** Membership (heartbeats, `andon nodes`, `andon drain --node`); undefined unless the store is shared. */
+  readonly members: ClusterMembers | undefined;
   /** Circuit breakers: `tool:<name>` and `downstream:<name>` (GET /admin/breakers, `andon breakers`). */
   readonly breakers: BreakerRegistry;
   /** Feature flags (src/flags; GET /admin/flags, `andon flags`); gate entries with `flag: 'x'`. */
@@ -104,6 +107,7 @@ export class Runtime {
     this.halts = new HaltRegistry(this.store, this.clock, this.store.shared ? this.nodeId : undefined);
     this.clusterHalts = this.store.shared ? new ClusterHalts(this.store, { halt: (id, r, by) => applyLocally(() => this.tree.halt(id, r, by)), resume: (id, by) => applyLocally(() => this.tree.resume(id, by)) }, this.log, this.nodeId) : undefined;
     this.clusterNotify = this.store.shared ? new ClusterNotify(this.store, this.server, () => this.http?.handler, this.log) : undefined;
+    this.members = this.store.shared ? new ClusterMembers(this.store, this.clock, this.log, this.nodeId, options.heartbeatMs ?? 2_000, { mcpUrl: () => this.url, opsUrl: () => this.ops?.url, phase: () => this.drainer.phase, degraded: () => (this.guardian?.status() as { mode?: string } | undefined)?.mode === 'degraded', sessions: () => this.server.sessionCount(), drain: (r) => void this.drain(r).then((x) => this.exitAfterDrain(x.graceExpired ? EXIT.graceExpired : EXIT.ok)) }) : undefined;
     this.sessions = new SessionPersistence(this.store, this.log);
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
@@ -111,7 +115,7 @@ export class Runtime {
     this.flags = new FlagRegistry(this.store, this.clock, this.log, { initial: options.flags, nodeId: this.nodeId });
     this.flags.attach(this.server);
     this.rollouts = new RolloutManager(this.store, this.flags, this.server, this.clock, this.log, options.rollouts);
-    this.rateLimits = installRateLimits(this.server, options.rateLimits, this.clock, this.log);
+    this.rateLimits = installRateLimits(this.server, options.rateLimits, this.clock, this.log, this.store);
     const phase = () => this.drainer.phase;
     const { server, log, clock, halts, failures } = this;
     const { intensity, backoff } = options;
@@ -210,6 +214,7 @@ export class Runtime {
       this.guardian = startGuardian(node, { ...this.opts.guardian, actuators });
     }
     if (this.opts.ops !== false) this.ops = await startOps(this, this.opts.ops ?? {}, this.log);
+    await this.members?.start();
     if (this.opts.signals !== false) {
       installProcessHandlers({
         log: this.log,
@@ -287,7 +292,9 @@ export class Runtime {
    */
   drain(reason = 'shutdown'): Promise<DrainResult> {
     this.guardian?.stop();
-    return this.drainer.drain(reason);
+    const d = this.drainer.drain(reason);
+    void this.members?.beat(); // the others see `draining` at once
+    return d;
   }
 
   private async halting(): Promise<void> {
@@ -311,6 +318,7 @@ export class Runtime {
     await this.rollouts.stop();
     await this.flags.stop();
     await this.clusterNotify?.stop();
+    await this.members?.stop();
     await this.halts.settled();
     await this.store.close();
   }

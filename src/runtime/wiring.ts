@@ -9,6 +9,7 @@ import { mountBreakersApi, type BreakersAdminTarget } from '../admin/breakers-ap
 import { mountGuardianApi, type GuardianTarget } from '../admin/guardian-api.js';
 import { mountFlagsApi, type FlagsAdminTarget } from '../admin/flags-api.js';
 import { mountRolloutsApi, type RolloutsAdminTarget } from '../admin/rollouts-api.js';
+import { mountNodesApi, type NodesAdminTarget } from '../admin/nodes-api.js';
 import type { McpServer } from '../server/server.js';
 import type { Store } from '../store/store.js';
 import { FileStore } from '../store/file-store.js';
@@ -27,6 +28,7 @@ import { McpError } from '../protocol/errors.js';
 import type { RuntimeOptions } from './options.js';
 import type { SessionPersistence } from './session-persistence.js';
 import { RateLimits } from '../resilience/rate-limits.js';
+import { redisRateLimitStore, type RateLimitRedis } from '../resilience/redis-rate-limits.js';
 import { mountRateLimitsApi } from '../admin/rate-limits-api.js';
 import { resiliencePanels, type PanelSource } from './dashboard-panels.js';
 
@@ -67,9 +69,11 @@ export function wireServer(server: McpServer, p: { failures: FailureDetector; se
   installGate(server, p.gate);
 }
 
-/** Creates the node's rate limits and installs their stage (`false`: none). */
-export function installRateLimits(server: McpServer, o: RuntimeOptions['rateLimits'], clock: Clock, logger: Logger): RateLimits | undefined {
-  return o === false ? undefined : new RateLimits({ ...o, clock, logger }).install(server.admission);
+/** Creates the node's rate limits and installs their stage (`false`: none); on a Redis store the counts are shared (src/resilience/redis-rate-limits.ts). */
+export function installRateLimits(server: McpServer, o: RuntimeOptions['rateLimits'], clock: Clock, logger: Logger, store?: Store): RateLimits | undefined {
+  if (o === false) return undefined;
+  const redis = store?.shared && !o?.store && typeof (store as Partial<RateLimitRedis>).commandClient === 'function' ? { store: redisRateLimitStore(store as unknown as RateLimitRedis, clock, logger) } : {};
+  return new RateLimits({ ...o, ...redis, clock, logger }).install(server.admission);
 }
 
 /** Creates metrics, health and alerts (loaded lazily: heavy imports) and registers the runtime's health checks. */
@@ -89,7 +93,7 @@ export async function startObservability(
 
 /** Opens the ops listener: admin API (bearer token) plus metrics and health when observability is on. */
 export async function startOps(
-  rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & GuardianTarget & FlagsAdminTarget & RolloutsAdminTarget & PanelSource & { adminToken: string; obs: Observability | undefined; rateLimits?: RateLimits | undefined; halts: HaltRegistry; clock: Clock; server: McpServer },
+  rt: AdminTarget & RecoveryTarget & BreakersAdminTarget & GuardianTarget & FlagsAdminTarget & RolloutsAdminTarget & NodesAdminTarget & PanelSource & { adminToken: string; obs: Observability | undefined; rateLimits?: RateLimits | undefined; halts: HaltRegistry; clock: Clock; server: McpServer },
   o: { port?: number; host?: string; dashboard?: DashboardOptions | false },
   log?: Logger,
 ): Promise<OpsServer> {
@@ -101,6 +105,7 @@ export async function startOps(
   mountGuardianApi(ops, rt);
   mountFlagsApi(ops, rt);
   mountRolloutsApi(ops, rt);
+  mountNodesApi(ops, rt);
   if (rt.obs) (await import('../observability/mount.js')).mountObservability(ops, rt.obs);
   // The dashboard (src/dashboard): later parts add their panel providers here (breakers, rateLimits, guardian, recovery, flags, nodes).
   if (o.dashboard !== false) {

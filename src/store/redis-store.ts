@@ -267,6 +267,24 @@ export class RedisStore implements Store {
     await bounded(this.clock, this.cmd.eval(script, { keys: [k], arguments: [owner] }), this.budget, `unclaim ${ns}/${key}`);
   }
 
+  /**
+   * The node-redis command client once open (undefined before `open()` and after `close()`): the
+   * distributed rate limits (src/resilience/redis-rate-limits.ts) run rate-limiter-flexible on it.
+   */
+  commandClient(): unknown {
+    return this.conn?.cmd;
+  }
+
+  /** The key prefix of this cluster's keys. */
+  get keyPrefix(): string {
+    return this.prefix;
+  }
+
+  /** Every command's budget (`commandTimeoutMs`). */
+  get commandBudgetMs(): number {
+    return this.budget;
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     await bounded(this.clock, this.cmd.publish(`${this.prefix}:ch:${channel}`, message), this.budget, `publish ${channel}`);
   }
