@@ -208,7 +208,7 @@ function cell(key, v) {
   return h('td', { class: typeof v === 'number' ? 'num' : null }, typeof v === 'number' ? fmt(v) : String(v));
 }
 
-function panelBody(p) {
+function panelBody(p, key) {
   if (p.error) return [h('p', { class: 'error' }, `unavailable: ${p.error}`)];
   const d = p.data;
   const rows = Array.isArray(d) ? d : Array.isArray(d?.rows) ? d.rows : null;
@@ -217,15 +217,76 @@ function panelBody(p) {
   if (!rows) return [...out, h('pre', {}, h('code', {}, JSON.stringify(d, null, 2)))];
   if (rows.length === 0) return [...out, h('p', { class: 'muted' }, 'Nothing to show.')];
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const actions = key === 'flags' && d.actions ? d.actions : null;
   return [...out, h('div', { class: 'scroll' }, h('table', {},
-    h('thead', {}, h('tr', {}, keys.map((k) => h('th', { scope: 'col' }, k)))),
-    h('tbody', {}, rows.map((r) => h('tr', { dataset: { component: String(r.id ?? r.component ?? r.name ?? '') } }, keys.map((k) => cell(k, r[k])))))))];
+    h('thead', {}, h('tr', {}, keys.map((k) => h('th', { scope: 'col' }, k)), actions ? h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Actions')) : null)),
+    h('tbody', {}, rows.map((r) => h('tr', { dataset: { component: String(r.id ?? r.component ?? r.name ?? ''), ...(actions ? { flag: String(r.id), state: String(r.state ?? '') } : {}) } },
+      keys.map((k) => cell(k, r[k])), actions ? flagControls(r, actions) : null)))))];
 }
 
+// The flags panel's controls: Enable / Disable, Set percent, and Roll back for a running rollout.
+function flagControls(r, actions) {
+  const name = String(r.id);
+  const on = r.state === 'enabled';
+  const pct = h('input', { type: 'number', min: 0, max: 100, step: 'any', value: r.percent ?? 0, class: 'pct', 'aria-label': `Percent for ${name}`, dataset: { pct: name } });
+  const controls = [
+    on
+      ? h('button', { type: 'button', 'aria-label': `Disable ${name}`, onclick: () => flagAct(name, 'disable') }, 'Disable')
+      : h('button', { type: 'button', class: 'primary', 'aria-label': `Enable ${name}`, onclick: () => flagAct(name, 'enable') }, 'Enable'),
+    h('span', { class: 'pct-form' }, pct, h('button', { type: 'button', 'aria-label': `Set percent of ${name}`, onclick: () => flagAct(name, 'percent', pct.value) }, 'Set %')),
+  ];
+  if (actions.rollback && String(r.rollout ?? '').startsWith('running')) {
+    controls.push(h('button', { type: 'button', class: 'danger', 'aria-label': `Roll back ${name}`, onclick: () => askRollback(name) }, 'Roll back'));
+  }
+  return h('td', { class: 'actions' }, controls);
+}
+
+async function flagAct(name, verb, value) {
+  try {
+    const body = verb === 'percent' ? { percent: value === '' ? null : Number(value) } : {};
+    const f = await post(`/dashboard/api/flags/${encodeURIComponent(name)}/${verb}`, body);
+    notice(verb === 'percent' ? `${name} at ${f.percent} %` : `${verb}d ${name}`);
+  } catch (err) {
+    notice(`${verb === 'percent' ? 'set percent of' : verb} ${name} failed: ${err.message}`, 'error');
+  }
+}
+
+let rollbackTarget = '';
+function askRollback(name) {
+  rollbackTarget = name;
+  $('rollback-id').textContent = name;
+  $('rollback-reason').value = '';
+  $('rollback-dialog').showModal();
+  $('rollback-reason').focus();
+}
+$('rollback-form').addEventListener('submit', (ev) => {
+  const reason = $('rollback-reason').value.trim();
+  if (!reason) {
+    ev.preventDefault();
+    return;
+  }
+  const name = rollbackTarget;
+  post(`/dashboard/api/rollouts/${encodeURIComponent(name)}/rollback`, { reason }).then(() => notice(`rolled back ${name}: ${reason}`), (err) => notice(`roll back ${name} failed: ${err.message}`, 'error'));
+});
+$('rollback-cancel').addEventListener('click', () => $('rollback-dialog').close());
+
+// A panel is redrawn only when its JSON changed (a percent being typed survives other panels' updates).
+const panelText = new Map();
 function renderPanels(panels) {
   const box = $('panels');
-  box.replaceChildren(...Object.entries(panels).map(([key, p]) =>
-    h('section', { class: 'card wide', id: `panel-${key}`, dataset: { panel: key }, 'aria-labelledby': `h-${key}` }, h('h2', { id: `h-${key}` }, p.title), panelBody(p))));
+  const order = [];
+  for (const [key, p] of Object.entries(panels)) {
+    const text = JSON.stringify(p);
+    let sec = box.querySelector(`[data-panel="${key}"]`);
+    if (!sec || panelText.get(key) !== text) {
+      const fresh = h('section', { class: 'card wide', id: `panel-${key}`, dataset: { panel: key }, 'aria-labelledby': `h-${key}` }, h('h2', { id: `h-${key}` }, p.title), panelBody(p, key));
+      if (sec) sec.replaceWith(fresh);
+      sec = fresh;
+      panelText.set(key, text);
+    }
+    order.push(sec);
+  }
+  box.replaceChildren(...order);
 }
 
 // ───────────── gauges ─────────────

@@ -13,6 +13,8 @@
  * | POST /dashboard/api/components/:id/halt  | session + CSRF      | halts with `{ reason }`                 |
  * | POST /dashboard/api/components/:id/resume| session + CSRF      | resumes                                 |
  * | POST /dashboard/api/drain                | session + CSRF      | 202, then drains and exits like SIGTERM |
+ * | POST /dashboard/api/flags/:name/…        | session + CSRF      | enable, disable, percent (./flag-actions.ts) |
+ * | POST /dashboard/api/rollouts/:flag/rollback | session + CSRF   | rolls a rollout back with `{ reason }`  |
  *
  * Every answer carries a strict Content-Security-Policy (scripts, styles and connections from the
  * same origin only; no inline script or style; no framing). The admin bearer token is not
@@ -27,6 +29,7 @@ import { EXIT } from '../runtime/exit.js';
 import { systemClock } from '../util/clock.js';
 import { escapeHtml, loadAssets } from './assets.js';
 import { DashboardLive } from './live.js';
+import { mountFlagActions } from './flag-actions.js';
 import { overTls, sameSecret, SessionStore, type DashboardSession } from './sessions.js';
 import type { DashboardOptions, DashboardSources } from './sources.js';
 
@@ -173,6 +176,9 @@ export function mountDashboard(ops: OpsServer, src: DashboardSources, token: str
   };
   ops.route('POST', '/dashboard/api/components/:id/halt', act('halt'), open);
   ops.route('POST', '/dashboard/api/components/:id/resume', act('resume'), open);
+
+  // The flags panel's Enable, Disable, Set percent and Roll back (./flag-actions.ts).
+  mountFlagActions(ops, src, { guarded: (req, res) => guarded(req, res) !== undefined, changed: () => live.schedule(), headers: SECURITY_HEADERS });
 
   ops.route('POST', '/dashboard/api/drain', (req, res) => {
     if (!guarded(req, res)) return;

@@ -65,6 +65,25 @@ export interface DashboardSources {
   flags?: PanelProvider;
   /** Cluster nodes. */
   nodes?: PanelProvider;
+
+  /** The flag operations behind the flags panel's Enable, Disable and Set percent (./flag-actions.ts). */
+  flagActions?: DashboardFlagActions;
+  /** The rollout operations behind the flags panel's Roll back (./flag-actions.ts). */
+  rolloutActions?: DashboardRolloutActions;
+}
+
+/** What the flags panel's buttons call: the flag registry (the same operations as PUT /admin/flags/:name). */
+export interface DashboardFlagActions {
+  /** Whether flag `name` exists (the dashboard changes existing flags only). */
+  has(name: string): boolean;
+  /** A partial update of flag `name`, audited as `by`; throws ANDON_FLAG_INVALID on bad input. */
+  set(name: string, input: { enabled?: boolean; percent?: number }, by: string): Promise<unknown>;
+}
+
+/** What the flags panel's Roll back calls: the rollout manager (as POST /admin/rollouts/:flag/rollback). */
+export interface DashboardRolloutActions {
+  /** Rolls back the running rollout of `flag` (the flag off); throws when there is none. */
+  rollback(flag: string, by: string, reason: string): Promise<unknown>;
 }
 
 /** The optional panels, in page order, with their headings. */

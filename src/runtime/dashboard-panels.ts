@@ -8,9 +8,10 @@ import type { BreakerRegistry } from '../resilience/breakers.js';
 import type { RateLimits } from '../resilience/rate-limits.js';
 import type { RuntimeGuardian } from './guardian-wiring.js';
 import type { RecoveryStrategist } from './recovery/index.js';
-import type { PanelProvider } from '../dashboard/sources.js';
+import type { DashboardFlagActions, DashboardRolloutActions, PanelProvider } from '../dashboard/sources.js';
 import type { FlagRegistry } from '../flags/registry.js';
 import type { ClusterMembers } from './cluster-members.js';
+import type { RolloutManager } from '../flags/rollouts.js';
 
 /** What the panels read (the Runtime). */
 export interface PanelSource {
@@ -20,9 +21,20 @@ export interface PanelSource {
   recovery?: RecoveryStrategist | undefined;
   flags?: FlagRegistry | undefined;
   members?: ClusterMembers | undefined;
+  rollouts?: RolloutManager | undefined;
 }
 
 const epoch = (iso: string | null | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
+
+/** The flags panel's operations: the same registry and rollout-manager calls as the admin API. */
+export function flagActions(rt: PanelSource): { flagActions?: DashboardFlagActions; rolloutActions?: DashboardRolloutActions } {
+  const flags = rt.flags;
+  const rollouts = rt.rollouts;
+  return {
+    ...(flags ? { flagActions: { has: (name: string) => flags.get(name) !== undefined, set: (name: string, input: { enabled?: boolean; percent?: number }, by: string) => flags.set(name, input, by) } } : {}),
+    ...(rollouts ? { rolloutActions: { rollback: (flag: string, by: string, reason: string) => rollouts.rollback(flag, by, reason) } } : {}),
+  };
+}
 
 export function resiliencePanels(rt: PanelSource): { breakers?: PanelProvider; rateLimits?: PanelProvider; guardian?: PanelProvider; recovery?: PanelProvider; flags?: PanelProvider; nodes?: PanelProvider } {
   return {
@@ -36,10 +48,18 @@ export function resiliencePanels(rt: PanelSource): { breakers?: PanelProvider; r
       : {}),
     ...(rt.flags
       ? {
-          flags: () => ({
-            rows: rt.flags!.list().map((f) => ({ id: f.name, kind: f.kind, state: f.enabled ? 'enabled' : 'disabled', percent: f.percent, rules: f.rules.length, updatedBy: f.updatedBy, updated: new Date(f.updatedAt).toISOString() })),
-            note: 'change with PUT /admin/flags/:name or `andon flags set|enable|disable`',
-          }),
+          flags: () => {
+            const plans = new Map((rt.rollouts?.list() ?? []).map((p) => [p.flag, p]));
+            const rollout = (name: string) => {
+              const p = plans.get(name);
+              return p ? (p.state === 'running' ? `running ${p.phase + 1}/${p.phases.length}` : p.state) : '';
+            };
+            return {
+              rows: rt.flags!.list().map((f) => ({ id: f.name, kind: f.kind, state: f.enabled ? 'enabled' : 'disabled', percent: f.percent, rules: f.rules.length, rollout: rollout(f.name), updatedBy: f.updatedBy, updated: new Date(f.updatedAt).toISOString() })),
+              note: 'change here, with PUT /admin/flags/:name or `andon flags set|enable|disable`; roll back a running rollout here or with `andon rollout rollback`',
+              actions: { flags: true, rollback: rt.rollouts !== undefined },
+            };
+          },
         }
       : {}),
     ...(rt.breakers.enabled

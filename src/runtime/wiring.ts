@@ -30,7 +30,7 @@ import type { SessionPersistence } from './session-persistence.js';
 import { RateLimits } from '../resilience/rate-limits.js';
 import { redisRateLimitStore, type RateLimitRedis } from '../resilience/redis-rate-limits.js';
 import { mountRateLimitsApi } from '../admin/rate-limits-api.js';
-import { resiliencePanels, type PanelSource } from './dashboard-panels.js';
+import { flagActions, resiliencePanels, type PanelSource } from './dashboard-panels.js';
 
 /** Connects `server` to the runtime's failure detection, persistence, journal and gate. */
 export function wireServer(server: McpServer, p: { failures: FailureDetector; sessions: SessionPersistence; journal: Journal | undefined; gate: GateState }): void {
@@ -109,7 +109,7 @@ export async function startOps(
   if (rt.obs) (await import('../observability/mount.js')).mountObservability(ops, rt.obs);
   // The dashboard (src/dashboard): later parts add their panel providers here (breakers, rateLimits, guardian, recovery, flags, nodes).
   if (o.dashboard !== false) {
-    const panels = resiliencePanels(rt);
+    const panels = { ...resiliencePanels(rt), ...flagActions(rt) };
     (await import('../dashboard/mount.js')).mountDashboard(ops, { target: rt, halts: rt.halts, alerts: rt.obs?.alerts, clock: rt.clock, logger: log, name: rt.server.info.name, ...panels }, rt.adminToken, o.dashboard);
   }
   try {
