@@ -179,7 +179,9 @@ test('kill -9 of one of three nodes under load: no session lost, every subscript
     assert.match((await sessions[50]!.request('tools/call', { name: 'touch', arguments: {} })).text, /touched/);
     for (const st of streams) await st.waitFor('notifications/resources/updated', 1);
 
-    // Load: tools/call echo over all sessions; a request cut by the kill is retried (fresh connection).
+    // Load: tools/call echo over all sessions; a request cut by the kill is retried on a fresh
+    // connection with a new JSON-RPC id (`echo` is not idempotent: the same id, claimed by the dead
+    // node, is answered ANDON_INTERRUPTED by design — see redis-nodes.test.ts).
     const victim = streamNode[0]!;
     let killedAt = 0;
     let stop = false;
