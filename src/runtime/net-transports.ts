@@ -140,6 +140,33 @@ function httpsFactory(tls: TlsContext): (h: RequestListener) => HttpServer {
   };
 }
 
+/** A transport on the MCP HTTP listener: the listener's crash is transport:http's, not its own. */
+function onShared(kind: 'ws' | 'sse', url: string, t: { readonly connections: number; close(): Promise<void> }): NetTransport {
+  return {
+    kind,
+    url,
+    get connections() {
+      return t.connections;
+    },
+    listener: undefined,
+    close: () => t.close(),
+  };
+}
+
+/** A transport on its own HTTP(S) port (its listener's `error` is its crash). */
+function onOwnPort(kind: 'ws' | 'sse', url: string, tls: TlsContext | undefined, ep: { transport: { readonly connections: number }; httpServer: HttpServer; close(): Promise<void> }): NetTransport {
+  return {
+    kind,
+    url,
+    ...(tls ? { tls } : {}),
+    get connections() {
+      return ep.transport.connections;
+    },
+    listener: ep.httpServer,
+    close: () => ep.close(),
+  };
+}
+
 function noListener(what: string, key: string): AndonError {
   return new AndonError(RuntimeErrors.ListenFailed, `ANDON_LISTEN_FAILED: ${what} shares the MCP HTTP listener, which is off; set ${key}.port to give it its own`, {});
 }
@@ -150,30 +177,12 @@ async function openWebSocket(server: McpServer, o: ServeWebSocketOptions, http: 
     if (!http) throw noListener('the WebSocket transport', 'websocket');
     const t = new WebSocketTransport(server, opts);
     t.attach(http.httpServer);
-    const base = new URL(http.url);
-    return {
-      kind: 'ws',
-      url: `${http.tls ? 'wss' : 'ws'}://${base.host}${t.path}`,
-      get connections() {
-        return t.connections;
-      },
-      listener: undefined,
-      close: () => t.close(),
-    };
+    return onShared('ws', `${http.tls ? 'wss' : 'ws'}://${new URL(http.url).host}${t.path}`, t);
   }
   const host = o.host ?? '127.0.0.1';
   try {
     const ep = await serveWebSocket(server, sec.tls ? { createServer: httpsFactory(sec.tls), ...opts } : opts);
-    return {
-      kind: 'ws',
-      url: sec.tls ? ep.url.replace(/^ws:/, 'wss:') : ep.url,
-      ...(sec.tls ? { tls: sec.tls } : {}),
-      get connections() {
-        return ep.transport.connections;
-      },
-      listener: ep.httpServer,
-      close: () => ep.close(),
-    };
+    return onOwnPort('ws', sec.tls ? ep.url.replace(/^ws:/, 'wss:') : ep.url, sec.tls, ep);
   } catch (err) {
     throw listenFailed('WebSocket', host, o.port, err);
   }
@@ -217,29 +226,12 @@ async function openLegacySse(server: McpServer, o: ServeLegacySseOptions, http: 
     if (!http) throw noListener('the legacy SSE transport', 'legacySse');
     const t = new LegacySseTransport(server, opts);
     t.attach(http.httpServer);
-    return {
-      kind: 'sse',
-      url: `${new URL(http.url).origin}${t.ssePath}`,
-      get connections() {
-        return t.connections;
-      },
-      listener: undefined,
-      close: () => t.close(),
-    };
+    return onShared('sse', `${new URL(http.url).origin}${t.ssePath}`, t);
   }
   const host = o.host ?? '127.0.0.1';
   try {
     const ep = await serveLegacySse(server, sec.tls ? { createServer: httpsFactory(sec.tls), ...opts } : opts);
-    return {
-      kind: 'sse',
-      url: sec.tls ? ep.url.replace(/^http:/, 'https:') : ep.url,
-      ...(sec.tls ? { tls: sec.tls } : {}),
-      get connections() {
-        return ep.transport.connections;
-      },
-      listener: ep.httpServer,
-      close: () => ep.close(),
-    };
+    return onOwnPort('sse', sec.tls ? ep.url.replace(/^http:/, 'https:') : ep.url, sec.tls, ep);
   } catch (err) {
     throw listenFailed('legacy SSE', host, o.port, err);
   }
