@@ -41,7 +41,8 @@ async function redisNode(prefix: string, nodeId: string) {
     config,
     `store:\n  kind: redis\n  prefix: ${prefix}\n  nodeId: ${nodeId}\n  commandTimeoutMs: 2000\nrateLimits:\n  perClient:\n    messagesPerSec: 100000\n    toolCallsPerSec: 100000\n  global:\n    messagesPerSec: 100000\n`,
   );
-  return { port: f.port, node: await f.start({ ANDON_CONFIG: config, ANDON_REDIS_URL: redis.url }) };
+  const node = await f.start({ ANDON_CONFIG: config, ANDON_REDIS_URL: redis.url });
+  return { port: f.port, node };
 }
 
 /** Round-robin TCP proxy: each client connection is piped to the next node that accepts it. */

@@ -75,14 +75,26 @@ export function nodeFleet(module: string, prefix = 'andon-node-') {
   async function fresh(env?: Record<string, string>) {
     const stateDir = await mkdtemp(join(tmpdir(), prefix));
     dirs.push(stateDir);
-    const port = await freePort();
-    const opsPort = await freePort();
-    const start = async (extra?: Record<string, string>) => {
-      const p = await startNode(module, { stateDir, port, opsPort, env: { ...env, ...extra } });
-      procs.push(p);
-      return p;
-    };
-    return { stateDir, port, opsPort, start };
+    const f = { stateDir, port: await freePort(), opsPort: await freePort(), start };
+    let started = false;
+    async function start(extra?: Record<string, string>): Promise<NodeProc> {
+      // A port from freePort() is free when picked, not when the node binds it: another test file
+      // (or a node started alongside) may take it first. A first start retries on new ports;
+      // restarts keep theirs (a test restarting on the same port means it).
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const p = await startNode(module, { stateDir, port: f.port, opsPort: f.opsPort, env: { ...env, ...extra } });
+          started = true;
+          procs.push(p);
+          return p;
+        } catch (err) {
+          if (started || attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+          f.port = await freePort();
+          f.opsPort = await freePort();
+        }
+      }
+    }
+    return f;
   }
   return { dirs, procs, fresh };
 }
