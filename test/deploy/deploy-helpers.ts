@@ -4,9 +4,10 @@
  * runtime stage would have it, and a node started from a command line taken from an artefact.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { ROOT } from '../helpers/paths.js';
+import { freePort } from '../helpers/node-process.js';
 
 export const DEPLOY = join(ROOT, 'deploy');
 
@@ -257,6 +258,46 @@ export async function startCommand(argv: string[], opts: { cwd: string; env: Rec
     await new Promise((r) => setTimeout(r, 25));
   }
   return { child, stderr: () => err, exited };
+}
+
+/**
+ * {@link startCommand} on two free ports (`spawnWith(port, opsPort)` gives argv and env): a port
+ * picked free may be taken by another test before the node binds it, so an EADDRINUSE start is
+ * retried on new ports, three times at most.
+ */
+export async function startOnFreePorts(spawnWith: (port: number, opsPort: number) => { argv: string[]; cwd: string; env: Record<string, string> }): Promise<Started & { port: number; opsPort: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const opsPort = await freePort();
+    const { argv, cwd, env } = spawnWith(port, opsPort);
+    try {
+      return { ...(await startCommand(argv, { cwd, env })), port, opsPort };
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+}
+
+/** Every file under `root` (symbolic links not followed) with its size and mtime, except under `skip`. */
+export function snapshot(root: string, skip: string[] = []): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (skip.includes(p)) continue;
+      const st = lstatSync(p);
+      out.set(p, e.isDirectory() ? 'dir' : `${st.size}:${st.mtimeMs}`);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Paths added, removed or changed between two {@link snapshot}s. */
+export function changed(before: Map<string, string>, after: Map<string, string>): string[] {
+  const keys = new Set([...before.keys(), ...after.keys()]);
+  return [...keys].filter((k) => before.get(k) !== after.get(k)).sort();
 }
 
 /** Runs a command to its end: exit code, stdout and stderr. */

@@ -17,7 +17,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/node-process.js';
 import { withTimeout } from '../helpers/wait.js';
-import { cleanEnv, copyTarget, dockerIgnored, envOf, execForm, layOutRuntimeStage, parseCopy, parseDockerfile, readDockerignore, run, startCommand, type Stage } from './deploy-helpers.js';
+import { cleanEnv, copyTarget, dockerIgnored, envOf, execForm, layOutRuntimeStage, parseCopy, parseDockerfile, readDockerignore, run, startOnFreePorts, type Stage } from './deploy-helpers.js';
 
 const DOCKERFILE = join(ROOT, 'deploy/docker/Dockerfile');
 const { stages } = parseDockerfile(readFileSync(DOCKERFILE, 'utf8'));
@@ -149,13 +149,14 @@ test('the runtime stage\'s ENTRYPOINT + CMD serve from /app with production depe
   // Container paths in ENV moved under the stand-in root; ports moved to free ones (as `docker run -e` would).
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(imageEnv)) env[k] = v.startsWith('/') ? host(v) : v;
-  const port = await freePort();
-  const opsPort = await freePort();
-  env.PORT = String(port);
-  env.OPS_PORT = String(opsPort);
   env.ANDON_ADMIN_TOKEN = '';
   const argv = [...execForm(last(runtime, 'ENTRYPOINT'), 'ENTRYPOINT'), ...execForm(last(runtime, 'CMD'), 'CMD')];
-  const node = await startCommand(argv, { cwd: host(workdir), env: cleanEnv(tmp, env) });
+  const node = await startOnFreePorts((port, opsPort) => {
+    env.PORT = String(port);
+    env.OPS_PORT = String(opsPort);
+    return { argv, cwd: host(workdir), env: cleanEnv(tmp, env) };
+  });
+  const { opsPort } = node;
   try {
     assert.match(node.stderr(), new RegExp(`config: ${host('/etc/andon/andon.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'the image\'s config file was read');
     // HEALTHCHECK CMD ["node", "-e", ...] in exec form, with the container's environment.

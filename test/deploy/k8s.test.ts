@@ -15,9 +15,8 @@ import { join, posix } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { ROOT } from '../helpers/paths.js';
-import { freePort } from '../helpers/node-process.js';
 import { withTimeout } from '../helpers/wait.js';
-import { cleanEnv, execForm, layOutRuntimeStage, parseDockerfile, startCommand } from './deploy-helpers.js';
+import { changed, cleanEnv, execForm, layOutRuntimeStage, parseDockerfile, snapshot, startOnFreePorts } from './deploy-helpers.js';
 
 const K8S = join(ROOT, 'deploy/k8s');
 
@@ -134,33 +133,43 @@ test('the pod\'s command (image ENTRYPOINT + args, container env, ConfigMap file
   const { stages } = parseDockerfile(readFileSync(join(ROOT, 'deploy/docker/Dockerfile'), 'utf8'));
   const runtime = stages[stages.length - 1]!;
   const { workdir, host } = layOutRuntimeStage(runtime, join(tmp, 'image'));
+  const state = host(config.stateDir);
   const entry = execForm(runtime.instructions.filter((i) => i.op === 'ENTRYPOINT').pop()!.args, 'ENTRYPOINT');
   assert.equal(container.command, undefined, 'the image\'s ENTRYPOINT runs');
   const argv = [...entry, ...(container.args as string[])];
-  const state = host(config.stateDir);
   mkdirSync(state, { recursive: true });
-  const port = await freePort();
-  const opsPort = await freePort();
   const env: Record<string, string> = {};
   for (const e of container.env as Array<{ name: string; value?: string }>) if (e.value !== undefined) env[e.name] = e.value;
   env.ANDON_CONFIG = configFile;
   env.ANDON_STATE_DIR = state;
   env.ANDON_ADMIN_TOKEN = 'k8s-secret-token-for-the-test';
-  env.PORT = String(port);
-  env.OPS_PORT = String(opsPort);
-  const node = await startCommand(argv, { cwd: host(workdir), env: cleanEnv(tmp, env) });
+  // readOnlyRootFilesystem: whatever the node writes must be on a volume (state, /tmp).
+  const imageRoot = join(tmp, 'image');
+  const before = snapshot(imageRoot, [state]);
+  const node = await startOnFreePorts((port, opsPort) => {
+    env.PORT = String(port);
+    env.OPS_PORT = String(opsPort);
+    return { argv, cwd: host(workdir), env: cleanEnv(tmp, env) };
+  });
+  const { opsPort } = node;
   try {
     for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
       const res = await fetch(`http://127.0.0.1:${opsPort}${container[probe].httpGet.path as string}`);
       assert.equal(res.status, 200, `${probe} ${container[probe].httpGet.path}: ${await res.text()}`);
     }
-    const admin = await fetch(`http://127.0.0.1:${opsPort}/admin/components`, { headers: { authorization: `Bearer ${env.ANDON_ADMIN_TOKEN}` } });
-    assert.equal(admin.status, 200, 'the Secret\'s token is the admin token');
-    await admin.text();
+    // The Secret's token opens the admin API; a halt is state, persisted on the state volume.
+    const halt = await fetch(`http://127.0.0.1:${opsPort}/admin/components/tool:divide/halt`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.ANDON_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'deploy test' }),
+    });
+    assert.equal(halt.status, 200, `halt with the Secret's token: ${await halt.text()}`);
     node.child.kill('SIGTERM');
     const r = await withTimeout(node.exited, pod.terminationGracePeriodSeconds * 1000, 'the node to drain within terminationGracePeriodSeconds');
     assert.deepEqual(r, { code: 0, signal: null }, node.stderr());
   } finally {
     if (node.child.exitCode === null) node.child.kill('SIGKILL');
   }
+  assert.deepEqual(changed(before, snapshot(imageRoot, [state])), [], 'nothing written outside the state volume');
+  assert.ok(readdirSync(state).length > 0, 'state written to the state volume');
 });

@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadConfig } from '../../src/config/load.js';
 import { ROOT } from '../helpers/paths.js';
-import { freePort } from '../helpers/node-process.js';
 import { withTimeout } from '../helpers/wait.js';
-import { DEPLOY, cleanEnv, parseUnit, run, startCommand, systemdSpanMs } from './deploy-helpers.js';
+import { DEPLOY, cleanEnv, parseUnit, run, startOnFreePorts, systemdSpanMs } from './deploy-helpers.js';
 
 const UNIT_FILE = join(DEPLOY, 'systemd/andon.service');
 const CONFIG_FILE = join(DEPLOY, 'systemd/andon.yaml');
@@ -122,15 +121,14 @@ test('ExecStart with the shipped config serves: /health/live and /health/ready 2
     .match(/^ExecStart=(.*)$/m)![1]!
     .split(/\s+/)
     .map((a) => (a === '/etc/andon/andon.yaml' ? CONFIG_FILE : a));
-  const port = await freePort();
-  const opsPort = await freePort();
   // The unit's Environment= lines, the state directory moved to a temp dir, the ports to free ones.
   const env: Record<string, string> = {};
   for (const e of service.get('Environment') ?? []) {
     const [k, ...v] = e.split('=');
     env[k!] = v.join('=');
   }
-  const node = await startCommand(argv, { cwd: state, env: cleanEnv(tmp, { ...env, ANDON_STATE_DIR: state, PORT: String(port), OPS_PORT: String(opsPort) }) });
+  const node = await startOnFreePorts((port, opsPort) => ({ argv, cwd: state, env: cleanEnv(tmp, { ...env, ANDON_STATE_DIR: state, PORT: String(port), OPS_PORT: String(opsPort) }) }));
+  const { opsPort } = node;
   try {
     for (const path of ['/health/live', '/health/ready']) {
       const res = await fetch(`http://127.0.0.1:${opsPort}${path}`);
