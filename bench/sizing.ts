@@ -1,10 +1,13 @@
 /**
  * Sizing: what one live 2025 session costs a node. Starts the demo node (`andon start`, the same
  * command line an operator uses) with a temp state directory, opens 1,000 / 2,000 / 5,000 sessions
- * (initialize + notifications/initialized each; optionally a standalone GET stream each) and
- * reads the node's RSS and open fds from /proc and its V8 heap from its own metrics
- * (`andon_nodejs_heap_size_used_bytes`) after each step. Each run is a fresh node per mode;
- * the report gives per-run numbers and the median over runs.
+ * (initialize + notifications/initialized each; optionally a standalone GET stream each) and after
+ * each step forces a full GC in the node (through the inspector: the node runs with
+ * `--inspect=127.0.0.1:0`, the only difference from the operator's command line) and reads its
+ * `process.memoryUsage()` (RSS, heap used) and its open fds (/proc/<pid>/fd). Each run is a fresh
+ * node per mode; the report gives the median over runs: the delta from the idle node, and the
+ * marginal cost per 1,000 sessions between the first and the last step (start-up effects such as
+ * JIT-compiled code and pools grown on first use fall out of it).
  *
  *   node dist/bench/sizing.js [--runs 3] [--steps 1000,2000,5000] [--modes post,stream] [--json out.json]
  *
@@ -18,6 +21,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { median } from './lib/stats.js';
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli/andon.js');
@@ -56,6 +60,8 @@ interface Node {
   opsPort: number;
   dir: string;
   token: string;
+  inspector: WebSocket;
+  nextId: number;
 }
 
 async function startNode(): Promise<Node> {
@@ -71,22 +77,34 @@ async function startNode(): Promise<Node> {
   );
   const port = await freePort();
   const opsPort = await freePort();
-  const child = spawn(process.execPath, [CLI, 'start', '--port', String(port), '--ops-port', String(opsPort), '--state-dir', join(dir, 'state'), '--config', config], {
+  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', CLI, 'start', '--port', String(port), '--ops-port', String(opsPort), '--state-dir', join(dir, 'state'), '--config', config], {
     env: { ...process.env, ANDON_ADMIN_TOKEN: '', ANDON_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const deadline = Date.now() + 20_000;
-  while (!err.includes('listening on')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`node did not start:\n${err}`);
+  while (!/andon-mcp: .* listening on/.test(err)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`node did not start:\n${err}`);
+    }
     await sleep(50);
   }
   const token = readFileSync(join(dir, 'state', 'admin-token'), 'utf8').trim();
-  return { child, port, opsPort, dir, token };
+  const wsUrl = /Debugger listening on (ws:\/\/\S+)/.exec(err)?.[1];
+  if (!wsUrl) throw new Error(`no inspector URL:\n${err}`);
+  const inspector = new WebSocket(wsUrl);
+  await new Promise((ok, fail) => {
+    inspector.once('open', ok);
+    inspector.once('error', fail);
+  });
+  return { child, port, opsPort, dir, token, inspector, nextId: 1 };
 }
 
 async function stopNode(n: Node): Promise<void> {
+  n.inspector.close();
   if (n.child.exitCode === null) {
     const exited = new Promise((r) => n.child.once('exit', r));
     n.child.kill('SIGKILL');
@@ -143,21 +161,31 @@ async function openSession(agent: Agent, port: number, i: number): Promise<strin
   return init.sessionId;
 }
 
-async function heapUsed(n: Node): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${n.opsPort}/metrics`, { headers: { authorization: `Bearer ${n.token}` } });
-  const text = await res.text();
-  const m = /^andon_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
-  return m ? Number(m[1]) : NaN;
+/** One Chrome DevTools Protocol call on the node's inspector. */
+function cdp(n: Node, method: string, params: Record<string, unknown> = {}): Promise<any> {
+  const id = n.nextId++;
+  return new Promise((ok, fail) => {
+    const onMessage = (data: WebSocket.RawData) => {
+      const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string } };
+      if (msg.id !== id) return;
+      n.inspector.off('message', onMessage);
+      if (msg.error) fail(new Error(`${method}: ${msg.error.message}`));
+      else ok(msg.result);
+    };
+    n.inspector.on('message', onMessage);
+    n.inspector.send(JSON.stringify({ id, method, params }));
+  });
 }
 
 async function sample(n: Node, sessions: number): Promise<Sample> {
-  // Let the flush (flushMs) and any GC settle before reading.
-  await sleep(3000);
-  const pid = n.child.pid!;
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
-  const fds = readdirSync(`/proc/${pid}/fd`).length;
-  return { sessions, rssBytes: rssKb * 1024, heapUsedBytes: await heapUsed(n), fds };
+  // Let the session flush (flushMs) settle, then a full GC, then read.
+  await sleep(2000);
+  await cdp(n, 'HeapProfiler.collectGarbage');
+  await cdp(n, 'HeapProfiler.collectGarbage');
+  const r = await cdp(n, 'Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
+  const mem = JSON.parse(r.result.value as string) as { rss: number; heapUsed: number };
+  const fds = readdirSync(`/proc/${n.child.pid!}/fd`).length;
+  return { sessions, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, fds };
 }
 
 async function runOnce(mode: Mode, steps: number[]): Promise<Sample[]> {
@@ -214,20 +242,26 @@ async function main(): Promise<void> {
     }
   }
   const lines = [
-    `# Sizing: ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${runs} runs, medians`,
+    `# Sizing: ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${runs} runs, medians (after a full GC)`,
     '',
-    '| mode | sessions | RSS Δ (MiB) | RSS Δ per 1,000 sessions (MiB) | heap used Δ (MiB) | heap Δ per 1,000 (MiB) | fds Δ | fds per session |',
-    '|---|---|---|---|---|---|---|---|',
+    '| mode | sessions | RSS Δ (MiB) | heap used Δ (MiB) | fds Δ | fds per session |',
+    '|---|---|---|---|---|---|',
   ];
+  const mid = (mode: string, k: number, f: (s: Sample) => number) => median(out[mode]!.map((s) => (f(s[k]!) - f(s[0]!))));
   for (const mode of modes) {
     for (let k = 0; k < steps.length; k++) {
-      const rss = out[mode]!.map((s) => (s[k + 1]!.rssBytes - s[0]!.rssBytes) / MiB);
-      const heap = out[mode]!.map((s) => (s[k + 1]!.heapUsedBytes - s[0]!.heapUsedBytes) / MiB);
-      const fds = out[mode]!.map((s) => s[k + 1]!.fds - s[0]!.fds);
       const n = steps[k]!;
-      lines.push(
-        `| ${mode === 'post' ? 'POST only' : 'POST + GET stream'} | ${n} | ${median(rss).toFixed(1)} | ${((median(rss) * 1000) / n).toFixed(1)} | ${median(heap).toFixed(1)} | ${((median(heap) * 1000) / n).toFixed(1)} | ${median(fds)} | ${(median(fds) / n).toFixed(3)} |`,
-      );
+      const fds = mid(mode, k + 1, (x) => x.fds);
+      lines.push(`| ${mode === 'post' ? 'POST only' : 'POST + GET stream'} | ${n} | ${(mid(mode, k + 1, (x) => x.rssBytes) / MiB).toFixed(1)} | ${(mid(mode, k + 1, (x) => x.heapUsedBytes) / MiB).toFixed(1)} | ${fds} | ${(fds / n).toFixed(3)} |`);
+    }
+  }
+  if (steps.length > 1) {
+    const first = steps[0]!;
+    const last = steps[steps.length - 1]!;
+    lines.push('', `Marginal cost per 1,000 sessions between ${first} and ${last} (median of the runs' own slopes):`, '', '| mode | RSS (MiB) | heap used (MiB) |', '|---|---|---|');
+    for (const mode of modes) {
+      const slope = (f: (s: Sample) => number) => median(out[mode]!.map((s) => ((f(s[steps.length]!) - f(s[1]!)) * 1000) / (last - first))) / MiB;
+      lines.push(`| ${mode === 'post' ? 'POST only' : 'POST + GET stream'} | ${slope((x) => x.rssBytes).toFixed(1)} | ${slope((x) => x.heapUsedBytes).toFixed(1)} |`);
     }
   }
   const base = modes.map((m) => `${m}: RSS ${median(out[m]!.map((s) => s[0]!.rssBytes / MiB)).toFixed(1)} MiB, heap ${median(out[m]!.map((s) => s[0]!.heapUsedBytes / MiB)).toFixed(1)} MiB, fds ${median(out[m]!.map((s) => s[0]!.fds))}`);
