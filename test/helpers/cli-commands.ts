@@ -14,9 +14,9 @@ export async function andonProgram(): Promise<Command> {
   if (program) return program;
   const original = Command.prototype.parseAsync;
   let captured: Command | undefined;
-  Command.prototype.parseAsync = async function (this: Command) {
-    captured = this;
-    return this;
+  const keep = (p: Command) => (captured = p);
+  Command.prototype.parseAsync = function (this: Command) {
+    return Promise.resolve(keep(this));
   } as typeof original;
   try {
     await import(pathToFileURL(CLI).href);
