@@ -3,7 +3,7 @@
  * `test/`) path exists; the admission phases are listed in the order src/admission/pipeline.ts
  * runs them (in the text, the table and the picture); the layer table is eslint/architecture.js's
  * list in its order; the pipeline picture exists, is well-formed SVG and names every phase; and the
- * relative links of the operator guides resolve to files.
+ * relative links of the operator guides and README.md resolve to files.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,13 +61,13 @@ test('the pipeline picture is well-formed SVG and is shown by the document', () 
 
 test('relative links in the operator guides resolve', () => {
   const problems: string[] = [];
-  for (const f of ['architecture.md', 'quickstart.md', 'common-errors.md', 'tuning.md', 'runbooks/README.md']) {
-    const file = join(ROOT, 'docs', f);
+  for (const f of ['docs/architecture.md', 'docs/quickstart.md', 'docs/common-errors.md', 'docs/tuning.md', 'docs/runbooks/README.md', 'README.md']) {
+    const file = join(ROOT, f);
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/\]\(([^)#\s]+)(#[^)\s]*)?\)/g)) {
       const target = m[1]!;
       if (/^[a-z]+:/.test(target)) continue;
-      if (!existsSync(join(dirname(file), target))) problems.push(`docs/${f}: ${target}`);
+      if (!existsSync(join(dirname(file), target))) problems.push(`${f}: ${target}`);
     }
   }
   assert.deepEqual(problems, []);
