@@ -66,7 +66,8 @@ function shell() {
   let out = '';
   sh.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   sh.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  sh.stdin!.write(`andon() { node ${JSON.stringify(CLI)} "$@"; }\n`);
+  // The guide's alias (`alias andon="node $PWD/dist/src/cli/andon.js"`), with this test's Node.
+  sh.stdin!.write(`andon() { ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"; }\n`);
   let n = 0;
   return async function run(block: string): Promise<{ code: number; out: string }> {
     const marker = `__quickstart_${++n}__`;
