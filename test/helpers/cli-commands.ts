@@ -78,6 +78,8 @@ export function checkAndonLine(root: Command, words: string[], opts: { loose?: b
   const problems: string[] = [];
   // Synopsis style `[--json]` / `[<flag>]`: the brackets mark optional parts; check what is inside.
   const ws = words.map((w) => w.replace(/^\[+/, '').replace(/\]+$/, '')).filter((w) => w !== '' && w !== '…' && w !== '...');
+  // Prose may say "every `andon …` command": a bare `andon` names the CLI, not a command line.
+  if (ws.length === 0) return opts.loose ? [] : ['no command after "andon"'];
   let cmd = root;
   let i = 0;
   while (i < ws.length && !ws[i]!.startsWith('-')) {
