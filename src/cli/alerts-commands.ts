@@ -16,9 +16,6 @@ import { resolve } from 'node:path';
 import { OPS_ENV_HELP, adminCall, withOpsTarget, type OpsTargetFlags } from './ops-client.js';
 import { AndonError } from '../errors/catalogue.js';
 import { CliErrors } from '../errors/cli.js';
-import { AlertManager } from '../observability/alerts/manager.js';
-import { buildAlertChannels, loadAlertsConfig } from '../observability/alerts/config.js';
-import { readHistoryFile } from '../observability/alerts/history.js';
 import { SEVERITIES, type AlertRecord, type Severity } from '../observability/alerts/types.js';
 
 interface ListFlags extends OpsTargetFlags {
@@ -83,7 +80,7 @@ async function list(flags: ListFlags): Promise<void> {
   // --token the operator asks the node, and --state-dir only says where admin-token is.
   const fromFile = flags.stateDir !== undefined && flags.opsUrl === undefined && flags.token === undefined;
   const records = fromFile
-    ? readHistoryFile(resolve(flags.stateDir!)).slice(0, limit)
+    ? (await import('../observability/alerts/history.js')).readHistoryFile(resolve(flags.stateDir!)).slice(0, limit)
     : ((await adminCall('GET', `/admin/alerts?limit=${limit}`, undefined, { ...flags, onRouteNotFound: alertsOff })) as { alerts: AlertRecord[] }).alerts;
   if (flags.json) out(JSON.stringify(records, null, 2));
   else printRecords(records);
@@ -94,6 +91,8 @@ async function sendTest(flags: TestFlags): Promise<void> {
   if (!SEVERITIES.includes(severity)) throw new AndonError(CliErrors.Usage, `--severity must be one of ${SEVERITIES.join(', ')}`);
   let record: AlertRecord;
   if (flags.config) {
+    // The channels (nodemailer among them) load only for a local test send.
+    const [{ AlertManager }, { buildAlertChannels, loadAlertsConfig }] = await Promise.all([import('../observability/alerts/manager.js'), import('../observability/alerts/config.js')]);
     const config = loadAlertsConfig(resolve(flags.config));
     const built = buildAlertChannels(config, process.env, flags.channel ? [flags.channel] : undefined);
     if (flags.channel && !built.channels.some((c) => c.name === flags.channel)) {

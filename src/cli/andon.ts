@@ -1,15 +1,11 @@
 #!/usr/bin/env node
 /**
- * The `andon` command: serve a user's server module, run an example, or start the demo.
- * Output for people goes to stderr; stdout is left to the stdio transport.
+ * The `andon` command: serve a user's server module, run an example, or start the demo, and the
+ * operator commands. Output for people goes to stderr; stdout is left to the stdio transport.
+ * Only command registrations load here; what a command needs loads when it runs (src/cli/serve.ts
+ * for the serving commands), so the operator commands start fast.
  */
 import { Command } from 'commander';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-import { McpServer, createServer } from '../server/server.js';
-import { createRuntime, type RuntimeOptions } from '../runtime/runtime.js';
-import { createLogger } from '../util/logger.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerAlertCommands } from './alerts-commands.js';
 import { registerRecoveryCommands } from './recovery-commands.js';
@@ -18,64 +14,17 @@ import { registerFlagCommands } from './flags-commands.js';
 import { registerRolloutCommands } from './rollout-commands.js';
 import { registerLimitsCommands } from './limits-commands.js';
 import { registerClientCommands } from './client-commands.js';
-import { registerDoctorCommand } from './doctor.js';
-import { CONFIG_OPTION, exitOnConfigError, loadCliConfig, registerConfigCommands, type ConfigFlags } from './config-commands.js';
-import { ConfigReloader } from '../config/reload.js';
-import { loggerOptionsFromConfig, runtimeOptionsFromConfig } from '../config/runtime-options.js';
-import { runtimeReloadTarget } from '../config/runtime-target.js';
+import { registerDoctorCommand } from './doctor-command.js';
+import { CONFIG_OPTION, registerConfigCommands } from './config-commands.js';
+import type { ConfigFlags } from './cli-config.js';
 import { OPS_ENV_HELP } from './ops-client.js';
-import { watchParent } from './parent-watch.js';
-import { AndonError } from '../errors/catalogue.js';
-import { CliErrors } from '../errors/cli.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
+type ServeFlags = ConfigFlags;
 const EXAMPLES = ['simple', 'calculator', 'weather'];
+const serving = () => import('./serve.js');
 
 function say(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-/** Loads a module and finds the server it exports: default or `server`, an instance or a factory. */
-export async function loadServer(spec: string): Promise<McpServer> {
-  const path = resolve(spec);
-  if (!existsSync(path)) throw new AndonError(CliErrors.ModuleNotFound, `Cannot find module ${spec} (looked at ${path})`);
-  const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  for (const key of ['default', 'server', 'createServer']) {
-    let v = mod[key];
-    if (typeof v === 'function' && !(v instanceof McpServer)) v = await (v as () => unknown)();
-    if (v instanceof McpServer) return v;
-    if (v && typeof v === 'object' && typeof (v as McpServer).handleRequest === 'function') return v as McpServer;
-  }
-  throw new AndonError(CliErrors.NoServerExport, `${spec} does not export a server: export default an McpServer (or a function returning one), or export "server"`);
-}
-
-type ServeFlags = ConfigFlags;
-
-/** Serves `server` inside the andon runtime, configured by file < environment < flags (src/config). */
-async function run(server: McpServer, flags: ServeFlags): Promise<void> {
-  let loaded;
-  try {
-    loaded = loadCliConfig(flags);
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  const log = createLogger(loggerOptionsFromConfig(loaded.config));
-  const options: RuntimeOptions = { server, ...runtimeOptionsFromConfig(loaded.config), logger: log };
-  const rt = createRuntime(options);
-  await rt.start();
-  // Under `npm start` without `exec`, npm's SIGTERM never reaches node: drain when npm goes away.
-  watchParent();
-  rt.reloader = new ConfigReloader({ load: () => loadCliConfig(flags), current: loaded.config, target: runtimeReloadTarget(rt, { options, logger: log }), logger: log });
-  if (loaded.config.stdio) {
-    // The client closing stdin is the end of a stdio session: drain and exit.
-    void rt.stdio?.closed.then(() => rt.drain('stdin closed').then((r) => process.exit(r.graceExpired ? 3 : 0)));
-  }
-  if (rt.url) say(`andon-mcp: ${server.info.name} listening on ${rt.url} (ops: ${rt.ops?.url ?? 'off'}, state: ${rt.stateDir}, config: ${loaded.file ?? 'none'})`);
-}
-
-async function example(name: string): Promise<McpServer> {
-  if (!EXAMPLES.includes(name)) throw new AndonError(CliErrors.Usage, `Unknown example "${name}". Choose one of: ${EXAMPLES.join(', ')}`);
-  return loadServer(resolve(here, '../../examples', `${name}.js`));
 }
 
 const program = new Command();
@@ -91,7 +40,10 @@ program
   .option('--ops-port <port>', 'ops listener port: admin API, metrics, health (default $OPS_PORT or 9464)')
   .option('--state-dir <dir>', 'state directory (default $ANDON_STATE_DIR or ./.andon)')
   .option(...CONFIG_OPTION)
-  .action(async (mod: string, flags: ServeFlags) => run(await loadServer(mod), flags));
+  .action(async (mod: string, flags: ServeFlags) => {
+    const { run, loadServer } = await serving();
+    await run(await loadServer(mod), flags);
+  });
 
 program
   .command('example')
@@ -103,7 +55,10 @@ program
   .option('--ops-port <port>', 'ops listener port (default $OPS_PORT or 9464)')
   .option('--state-dir <dir>', 'state directory (default $ANDON_STATE_DIR or ./.andon)')
   .option(...CONFIG_OPTION)
-  .action(async (name: string, flags: ServeFlags) => run(await example(name), flags));
+  .action(async (name: string, flags: ServeFlags) => {
+    const { run, example } = await serving();
+    await run(await example(name), flags);
+  });
 
 program
   .command('start')
@@ -113,14 +68,7 @@ program
   .option('--ops-port <port>', 'ops listener port (default $OPS_PORT or 9464)')
   .option('--state-dir <dir>', 'state directory (default $ANDON_STATE_DIR or ./.andon)')
   .option(...CONFIG_OPTION)
-  .action(async (flags: ServeFlags) => {
-    const server = createServer({ name: 'andon-demo', version: '0.1.0', instructions: 'Demo: weather (deterministic) and calculator tools.' });
-    const { registerWeather } = (await import(pathToFileURL(resolve(here, '../../examples/weather.js')).href)) as typeof import('../../examples/weather.js');
-    const { registerCalculator } = (await import(pathToFileURL(resolve(here, '../../examples/calculator.js')).href)) as typeof import('../../examples/calculator.js');
-    registerWeather(server);
-    registerCalculator(server);
-    await run(server, flags);
-  });
+  .action(async (flags: ServeFlags) => (await serving()).demo(flags));
 
 registerOpsCommands(program);
 registerAlertCommands(program);

@@ -12,7 +12,7 @@
  * (`isError`), 2 anything else failed.
  */
 import type { Command } from 'commander';
-import { createClient, type ClientTarget, type McpClient } from '../client/client.js';
+import type { ClientTarget, McpClient } from '../client/client.js';
 import { splitCommand } from '../client/shell-split.js';
 import { ClientError, McpError } from '../client/errors.js';
 import type { CallToolResult, ContentBlock, ResourceContents, Tool } from '../client/types.js';
@@ -108,6 +108,8 @@ async function withClient<T>(target: string, flags: ClientFlags, fn: (c: McpClie
     loopback = await loopbackAuthorizer();
     oauth = { authorize: loopback.authorize, redirectUri: loopback.redirectUri, clientName: 'andon CLI' };
   }
+  // The client (and its transports) load only when a client command runs.
+  const { createClient } = await import('../client/client.js');
   const client = createClient(spec, {
     protocolVersion: flags.protocol ?? 'auto',
     headers: pairs(flags.header, ':', '--header'),

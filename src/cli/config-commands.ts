@@ -3,62 +3,20 @@
  * ({@link loadCliConfig}), and `andon config print|check|reload`.
  */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
-import { alertsConfigFromSection } from '../config/runtime-options.js';
 import type { AlertsSection } from '../config/schema.js';
-import { buildAlertChannels } from '../observability/alerts/config.js';
-import { printConfig } from '../config/print.js';
 import type { ReloadReport } from '../config/reload.js';
 import { adminCall, withOpsTarget, type OpsTargetFlags } from './ops-client.js';
 
-/** Flags of the serving commands that map onto configuration keys. */
-export interface ConfigFlags {
-  config?: string;
-  port?: string;
-  host?: string;
-  stdio?: boolean;
-  opsPort?: string;
-  stateDir?: string;
-}
-
-const num = (v: string): unknown => (/^\s*\d+\s*$/.test(v) ? Number(v) : v);
-
-/** Loads file + environment + these flags (flags win). Throws ConfigError. */
-export function loadCliConfig(flags: ConfigFlags, env: Record<string, string | undefined> = process.env): LoadedConfig {
-  const overrides: Record<string, unknown> = {};
-  const names: Record<string, string> = {};
-  const put = (path: string, v: unknown, flag: string) => {
-    overrides[path] = v;
-    names[path] = flag;
-  };
-  if (flags.port !== undefined) put('http.port', num(flags.port), '--port');
-  if (flags.host !== undefined) put('http.host', flags.host, '--host');
-  if (flags.stdio) {
-    put('stdio', true, '--stdio');
-    put('http.enabled', false, '--stdio');
-  }
-  if (flags.opsPort !== undefined) {
-    put('ops.port', num(flags.opsPort), '--ops-port');
-    put('ops.enabled', true, '--ops-port');
-  }
-  if (flags.stateDir !== undefined) put('stateDir', flags.stateDir, '--state-dir');
-  return loadConfig({ file: flags.config, env, overrides, overrideNames: names });
-}
-
-/** Prints a configuration error as `config error: path: problem` and exits 2 (other errors rethrow). */
-export function exitOnConfigError(err: unknown): never {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+// The configuration schema, printer and alert channels load only when a command needs them
+// (`andon --help` and the operator commands start without them).
+const cliConfig = () => import('./cli-config.js');
 
 /** The `--config` option text, shared by every command that takes it. */
 export const CONFIG_OPTION = ['--config <file>', 'configuration file (default $ANDON_CONFIG, else andon.config.yaml|.json here)'] as const;
 
 /** Why the alert channels cannot be built in this environment (an unset secret variable), if so. */
-function alertsProblem(section: AlertsSection): string | undefined {
+async function alertsProblem(section: AlertsSection): Promise<string | undefined> {
+  const [{ alertsConfigFromSection }, { buildAlertChannels }] = await Promise.all([import('../config/runtime-options.js'), import('../observability/alerts/config.js')]);
   try {
     const built = buildAlertChannels(alertsConfigFromSection(section), process.env);
     for (const c of built.channels) c.close?.();
@@ -81,7 +39,8 @@ export function registerConfigCommands(program: Command): void {
     .description('print the effective configuration (defaults < file < environment), secrets redacted; YAML by default')
     .option('--json', 'print JSON')
     .option(...CONFIG_OPTION)
-    .action((flags: { json?: boolean; config?: string }) => {
+    .action(async (flags: { json?: boolean; config?: string }) => {
+      const [{ loadCliConfig, exitOnConfigError }, { printConfig }] = await Promise.all([cliConfig(), import('../config/print.js')]);
       try {
         const loaded = loadCliConfig({ config: flags.config });
         out(printConfig(loaded.config, { json: flags.json, file: loaded.file, sources: loaded.sources }));
@@ -95,12 +54,13 @@ export function registerConfigCommands(program: Command): void {
     .description('validate the configuration file and environment; exit 2 naming each bad key')
     .option(...CONFIG_OPTION)
     .option('--strict', 'also require every secret variable the alert channels name to be set here')
-    .action((flags: { config?: string; strict?: boolean }) => {
+    .action(async (flags: { config?: string; strict?: boolean }) => {
+      const { loadCliConfig, exitOnConfigError, ConfigError } = await cliConfig();
       try {
         const loaded = loadCliConfig({ config: flags.config });
         // Channels are built too, to find secret variables unset in this environment: a warning
         // (CI rarely holds production secrets), an error with --strict.
-        const problem = loaded.config.alerts ? alertsProblem(loaded.config.alerts) : undefined;
+        const problem = loaded.config.alerts ? await alertsProblem(loaded.config.alerts) : undefined;
         if (problem && flags.strict) throw new ConfigError([problem]);
         if (problem) process.stderr.write(`warning: ${problem}\n`);
         process.stderr.write(`config ok: ${loaded.file ?? 'no file (defaults and environment)'}\n`);

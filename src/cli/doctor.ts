@@ -3,10 +3,9 @@
  * Every check answers pass, warn, fail (or skip, when it does not apply) with a one-line fix. Exit
  * code 1 when any check fails, 0 otherwise (warnings alone pass), 2 on a usage error.
  */
-import type { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCliConfig, CONFIG_OPTION } from './config-commands.js';
+import { loadCliConfig } from './cli-config.js';
 import type { LoadedConfig } from '../config/load.js';
 import { checkAdminToken, checkExposure, checkNodeVersion, checkPorts, checkPromRules, checkStateDir, checkTls, checkUlimit, defaultRulesFile } from './doctor-host.js';
 import { checkAlertChannels, checkHalts, checkLimits, checkLogLevel, checkSecrets } from './doctor-config.js';
@@ -117,23 +116,4 @@ export function formatReport(r: DoctorReport): string {
   lines.push('');
   lines.push(`${r.counts.pass} passed, ${r.counts.warn} warning(s), ${r.counts.fail} failed, ${r.counts.skip} skipped: ${r.ok ? 'ready to deploy' : 'NOT ready to deploy'}`);
   return `${lines.join('\n')}\n`;
-}
-
-/** Registers `andon doctor`. */
-export function registerDoctorCommand(program: Command): void {
-  program
-    .command('doctor')
-    .description('pre-deployment checklist: each check pass/warn/fail with a fix; exit 1 when any fails (docs/doctor.md)')
-    .option('--json', 'machine-readable report')
-    .option(...CONFIG_OPTION)
-    .option('--state-dir <dir>', 'state directory to check (default: the configuration\'s stateDir)')
-    .option('--no-send', 'do not send a test alert through each channel')
-    .option('--ops-url <url>', 'ops API of a running node (default: the configured ops listener)')
-    .option('--token <token>', 'admin token for the running node (default $ANDON_ADMIN_TOKEN, else <state dir>/admin-token)')
-    .option('--prometheus-rules <file>', 'Prometheus rules file to check with promtool (default deploy/prometheus/alerts.yml of this install)')
-    .action(async (flags: DoctorFlags) => {
-      const report = await runDoctor(flags);
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-      process.exitCode = report.ok ? 0 : 1;
-    });
 }
