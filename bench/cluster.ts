@@ -25,10 +25,13 @@
  *    bytes per stored event — and end to end: notifications/resources/updated delivered on a GET
  *    stream (a burst of --events per round), events/s and node CPU µs per event, each node.
  *
- * Nodes pinned to CPU 0 and redis-server to CPU 1 (with the load client) when taskset exists.
+ * Nodes pinned to CPU 0 when taskset exists; redis-server not pinned unless --redis-cpu N.
+ * --tool readonly serves the echo with `readOnlyHint: true` (not journaled: no claim, no journal
+ * writes), to separate the journal's share of the cost from the rest.
  *
  *   node dist/bench/cluster.js [--rounds 7] [--calls 6000] [--concurrency 64] [--min-ratio 0.6]
  *        [--sessions 1000] [--events 5000] [--sse-rounds 3] [--append-events 20000] [--json FILE]
+ *        [--tool journaled|readonly] [--redis-cpu N]
  *   npm run bench:cluster
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,11 +55,13 @@ import { startBenchRedis, type BenchRedis } from './lib/redis-server.js';
 type Kind = 'file' | 'redis';
 const KINDS: Kind[] = ['file', 'redis'];
 const PREFIX = 'bench';
+/** ANDON_BENCH_PROF=DIR: both nodes run with --cpu-prof, profiles written to DIR (bench/tools/profile.ts reads the format). */
+const PROF = process.env.ANDON_BENCH_PROF;
 /**
  * Rate limits stay on (on the Redis store the per-client limits count in Redis: a round trip per
  * limit per request), with rates no bench reaches, so they count and never refuse.
  */
-const LIMITS = 'rateLimits:\n  perClient: { messagesPerSec: 1000000000, toolCallsPerSec: 1000000000 }\n  global: { messagesPerSec: 1000000000 }\n';
+const LIMITS = 'rateLimits:\n  perClient: { messagesPerSec: 1000000000, toolCallsPerSec: 1000000000 }\n  global: { messagesPerSec: 1000000000 }\nlimits:\n  maxSessionsPerClient: 1000000\n';
 
 interface ServeCfg {
   serve: boolean;
@@ -64,12 +69,16 @@ interface ServeCfg {
   redisUrl: string;
   stateDir: string;
   opsPort: number;
+  tool: Tool;
 }
+
+/** `journaled`: an unannotated echo (side-effecting to the runtime); `readonly`: `readOnlyHint: true`, never journaled. */
+type Tool = 'journaled' | 'readonly';
 
 /** The node: the server module a user would write, served the way `andon serve` serves it. */
 async function serve(c: ServeCfg): Promise<void> {
   const server = createServer({ name: `andon-cluster-bench-${c.kind}`, version: '0.0.0' });
-  server.tool('echo', { description: ECHO_DESCRIPTION, inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } }, ({ text }: { text: string }) => text);
+  server.tool('echo', { description: ECHO_DESCRIPTION, ...(c.tool === 'readonly' ? { annotations: { readOnlyHint: true } } : {}), inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } }, ({ text }: { text: string }) => text);
   server.resource(RESOURCE_URI, { name: 'counter', mimeType: 'text/plain' }, () => '0');
   const file = join(c.stateDir, 'andon.config.yaml');
   writeFileSync(file, `${c.kind === 'redis' ? `store:\n  kind: redis\n  prefix: ${PREFIX}\n  nodeId: bench-redis\n` : '# store: the default file store\n'}${LIMITS}`);
@@ -169,6 +178,11 @@ async function main(): Promise<number> {
   const nEvents = arg(argv, 'events', 5000);
   const sseRounds = arg(argv, 'sse-rounds', 3);
   const appendEvents = arg(argv, 'append-events', 20_000);
+  const toolIdx = argv.indexOf('--tool');
+  const tool: Tool = toolIdx !== -1 ? (argv[toolIdx + 1] as Tool) : 'journaled';
+  if (tool !== 'journaled' && tool !== 'readonly') throw new Error('--tool: journaled or readonly');
+  const redisCpuIdx = argv.indexOf('--redis-cpu');
+  const redisCpu = redisCpuIdx !== -1 && HAS_TASKSET ? Number(argv[redisCpuIdx + 1]) : undefined;
   const jsonIdx = argv.indexOf('--json');
   const jsonFile = jsonIdx !== -1 ? argv[jsonIdx + 1] : undefined;
   const say = (s: string) => process.stderr.write(`${s}\n`);
@@ -180,17 +194,17 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     node: process.version,
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg1: loadavg()[0], pinned: HAS_TASKSET },
-    params: { rounds, calls, concurrency, minRatio, sessions: nSessions, events: nEvents, sseRounds, appendEvents },
+    params: { rounds, calls, concurrency, minRatio, sessions: nSessions, events: nEvents, sseRounds, appendEvents, tool, redisCpu: redisCpu ?? null },
   };
   try {
-    redis = await startBenchRedis(HAS_TASKSET ? 1 : undefined);
+    redis = await startBenchRedis(redisCpu);
     rc = createClient({ url: redis.url });
     rc.on('error', () => {});
     await rc.connect();
     const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await rc!.info('memory'))![1]);
     for (const kind of KINDS) {
       const stateDir = mkdtempSync(join(tmpdir(), `andon-bench-cluster-${kind}-`));
-      const child = await spawnServer({ script: fileURLToPath(import.meta.url), config: { serve: true, kind, redisUrl: redis.url, stateDir, opsPort: await freePort() } satisfies ServeCfg, cpu: HAS_TASKSET ? 0 : undefined, readyTimeoutMs: 30_000 });
+      const child = await spawnServer({ script: fileURLToPath(import.meta.url), config: { serve: true, kind, redisUrl: redis.url, stateDir, opsPort: await freePort(), tool } satisfies ServeCfg, cpu: HAS_TASKSET ? 0 : undefined, readyTimeoutMs: 30_000, nodeArgs: PROF ? ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : undefined });
       const origin = `http://127.0.0.1:${child.port}`;
       const load = new HttpLoad({ origin, path: '/mcp', era: '2025', session: true }, concurrency);
       nodes.set(kind, { kind, child, stateDir, origin, load, samples: [] });
@@ -315,6 +329,12 @@ async function main(): Promise<number> {
   } finally {
     for (const n of nodes.values()) {
       await n.load.close().catch(() => {});
+      if (PROF && n.child.proc.exitCode === null) {
+        // A clean exit, so that --cpu-prof writes its file.
+        const exited = new Promise((r) => n.child.proc.once('exit', r));
+        await n.child.ask('exit').catch(() => {});
+        await Promise.race([exited, sleep(10_000)]);
+      }
       await n.child.kill();
       rmSync(n.stateDir, { recursive: true, force: true });
     }
@@ -322,7 +342,6 @@ async function main(): Promise<number> {
     await redis?.stop();
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Loose = any;
   const tp = result.throughput as Loose;
   const fp = result.footprint as Loose;
@@ -345,7 +364,7 @@ async function main(): Promise<number> {
       `sessions/s (initialize + subscribe, 32 in flight): file ${fp.sessionsPerSec.file.toFixed(0)}, redis ${fp.sessionsPerSec.redis.toFixed(0)}`,
       `SSE append: memory ${f2(sse.append.memoryStoreUsPerEvent)} µs/event; Redis Streams ${f2(sse.append.redisSyncUsPerEvent)} µs/event on the event loop, ${f2(sse.append.redisUntilAckedUsPerEvent)} µs/event until acknowledged (pipelined, ${f1(sse.append.redisNodeCpuUsPerEvent)} µs CPU/event), ${sse.append.redisAwaitedAppendUs.toFixed(0)} µs one awaited append, ${sse.append.redisBytesPerEvent.toFixed(0)} Redis bytes/event`,
       `SSE delivery on a GET stream (${nEvents} resources/updated per round, ${sseRounds} rounds): file ${sse.delivery.file.eventsPerSec.toFixed(0)} events/s (${f1(sse.delivery.file.cpuPerEventUs)} µs CPU/event), redis ${sse.delivery.redis.eventsPerSec.toFixed(0)} events/s (${f1(sse.delivery.redis.cpuPerEventUs)} µs CPU/event)`,
-      `${rounds} interleaved rounds of ${calls} tools/call per node (C=${concurrency}, one 2025 session each, unannotated echo: journaled)${HAS_TASKSET ? ', nodes on CPU 0, redis-server and the load client on CPU 1' : ''}, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at the end.`,
+      `${rounds} interleaved rounds of ${calls} tools/call per node (C=${concurrency}, one 2025 session each, ${tool === 'journaled' ? 'unannotated echo: journaled' : 'read-only echo: not journaled'})${HAS_TASKSET ? `, nodes on CPU 0, redis-server ${redisCpu === undefined ? 'not pinned' : `on CPU ${redisCpu}`}` : ''}, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at the end.`,
       '',
     ].join('\n'),
   );
@@ -355,6 +374,6 @@ async function main(): Promise<number> {
   return allAnswered && sseOk && tp.ratio.median >= minRatio ? 0 : 1;
 }
 
-const cfg: ServeCfg = process.argv[2]?.startsWith('{') ? config<ServeCfg>({ serve: false, kind: 'file', redisUrl: '', stateDir: '', opsPort: 0 }) : { serve: false, kind: 'file', redisUrl: '', stateDir: '', opsPort: 0 };
+const cfg: ServeCfg = process.argv[2]?.startsWith('{') ? config<ServeCfg>({ serve: false, kind: 'file', redisUrl: '', stateDir: '', opsPort: 0, tool: 'journaled' }) : { serve: false, kind: 'file', redisUrl: '', stateDir: '', opsPort: 0, tool: 'journaled' };
 if (cfg.serve) await serve(cfg);
 else process.exitCode = await main();
