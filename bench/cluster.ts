@@ -59,9 +59,11 @@ const PREFIX = 'bench';
 const PROF = process.env.ANDON_BENCH_PROF;
 /**
  * Rate limits stay on (on the Redis store the per-client limits count in Redis: a round trip per
- * limit per request), with rates no bench reaches, so they count and never refuse.
+ * limit per request), with rates no bench reaches, so they count and never refuse. The session
+ * limit per client is raised for the footprint's sessions. The resource guardian is off: on a
+ * loaded shared machine its degradation mode (event-loop delay) refuses calls and ends the run.
  */
-const LIMITS = 'rateLimits:\n  perClient: { messagesPerSec: 1000000000, toolCallsPerSec: 1000000000 }\n  global: { messagesPerSec: 1000000000 }\nlimits:\n  maxSessionsPerClient: 1000000\n';
+const LIMITS = 'rateLimits:\n  perClient: { messagesPerSec: 1000000000, toolCallsPerSec: 1000000000 }\n  global: { messagesPerSec: 1000000000 }\nlimits:\n  maxSessionsPerClient: 1000000\nguardian:\n  enabled: false\n';
 
 interface ServeCfg {
   serve: boolean;

@@ -84,6 +84,8 @@ export class Journal {
   /** Shared store: one store key per record; the records changed or pruned since the last write. */
   private readonly perRecord: boolean;
   private readonly dirty = new Set<string>();
+  /** Shared store: record writes not yet acknowledged. */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly server: McpServer,
@@ -156,7 +158,7 @@ export class Journal {
     this.entries.set(key, e);
     this.touched(key);
     try {
-      await this.writer.commit();
+      await this.commit();
     } catch (err) {
       this.entries.delete(key);
       this.touched(key);
@@ -231,7 +233,7 @@ export class Journal {
     this.touched(key);
     (session.completed ??= new Map()).set(inc.request.id, response);
     try {
-      await this.writer.commit();
+      await this.commit();
     } catch (err) {
       // The tool ran; its answer still goes out. Only a retry after a crash could miss the record.
       this.log.error({ err: String(err), tool: e.tool }, 'failed to journal a completed call');
@@ -301,13 +303,14 @@ export class Journal {
       this.touched(key);
       (session.completed ??= new Map()).set(rec.id, rec.resp);
     }
-    if (interrupted || completed) await this.writer.commit();
+    if (interrupted || completed) await this.commit();
     return { completed, interrupted };
   }
 
   /** Resolves when no journal write is running or queued. */
-  settled(): Promise<void> {
-    return this.writer.settled();
+  async settled(): Promise<void> {
+    if (!this.perRecord) return this.writer.settled();
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
   }
 
   private prune(): void {
@@ -336,6 +339,25 @@ export class Journal {
     const lines: string[] = [];
     for (const e of this.entries.values()) lines.push(e.json);
     await this.store.set(JOURNAL_NS, this.key, lines);
+  }
+
+  /**
+   * Makes the caller's change durable. File store: group commit (concurrent callers share one write
+   * of the journal). Shared store: the changed records are written at once, without waiting for
+   * writes in flight — each record is its own key, and the writes of one key reach Redis in the
+   * order they were issued (one connection; the `{journal}` namespace is one Cluster slot), so a
+   * record's outcome never lands before its write-ahead.
+   */
+  private commit(): Promise<void> {
+    if (!this.perRecord) return this.writer.commit();
+    this.prune();
+    this.writer.stats.commits++;
+    this.writer.stats.writes++;
+    const p = this.writeRecords();
+    this.inflight.add(p);
+    const done = () => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   /** Shared store: writes the records changed since the last write, deletes the removed ones. */

@@ -169,7 +169,7 @@ class SharedMemoryStore extends GatedStore {
   readonly shared = true;
 }
 
-test('shared store: one key per record, a group commit writes only the records it covers, pruned records are deleted, another node restores them', async () => {
+test('shared store: one key per record, a commit writes only the records it covers without queueing behind writes in flight, pruned records are deleted, another node restores them', async () => {
   const store = new SharedMemoryStore();
   const clock = new TestClock();
   const s = new Session('s1');
@@ -196,13 +196,26 @@ test('shared store: one key per record, a group commit writes only the records i
   await clock.advance(60_001);
   await j1.settle(inc(s, 7, 'record'), resultResponse(7, { content: [] }));
   assert.equal((await store.list<string[]>(JOURNAL_NS)).filter((e) => e.key.startsWith(nodePart(keys[0]!))).length, 1, 'only the new record is left under j1');
+  // Concurrent commits do not queue behind a write in flight: each record's write is issued at once.
+  store.gated = true;
+  const a = j1.begin(inc(s, 20, 'charge'))!;
+  await tick();
+  const b = j1.begin(inc(s, 21, 'charge'))!;
+  await tick();
+  assert.equal(store.waiting, 2, 'the second record is written while the first is still in flight');
+  store.gated = false;
+  store.release();
+  await Promise.all([a, b]);
+  await j1.settle(inc(s, 20, 'charge'), resultResponse(20, { content: [] }));
+  await j1.settle(inc(s, 21, 'charge'), resultResponse(21, { content: [] }));
+  await j1.settled();
   // A failed write leaves the records to the next write.
   store.fail = true;
   await assert.rejects(j1.begin(inc(s, 8, 'charge'))!);
   store.fail = false;
   await j1.begin(inc(s, 9, 'charge'));
   const mine = (await store.list<string[]>(JOURNAL_NS)).filter((e) => e.key.startsWith(nodePart(keys[0]!))).map((e) => e.key.slice(e.key.lastIndexOf(':') + 1));
-  assert.deepEqual(mine.sort(), ['7', '9'], 'the refused call is not recorded; the others are');
+  assert.deepEqual(mine.sort(), ['20', '21', '7', '9'], 'the refused call is not recorded; the others are');
 });
 
 /** The `log-<node>:` part of a record's key. */
