@@ -11,10 +11,13 @@
  * - At start, records of calls that never finished become an `ANDON_INTERRUPTED` (-32001) answer
  *   for their id. Completed outcomes are kept `retainMs`, at most `maxCompleted`.
  *
- * The whole journal is one store key: each record is serialised once, when it changes. On a store
- * shared by several nodes (Redis) each node writes its own key (`log-<node>`), so nodes never erase
- * each other's records; a node reads every node's records at start, and those of one session when it
- * takes over a session another node served ({@link Journal.adopt}).
+ * On the file store the whole journal is one store key: each record is serialised once, when it
+ * changes. On a store shared by several nodes (Redis) each record is its own key under the node's
+ * (`log-<node>:<record>`), so nodes never erase each other's records and a group commit writes the
+ * records it covers, not the whole journal (one Redis write per record, pipelined; a pruned record is
+ * deleted); a node reads every node's records at start, and those of one session when it takes over
+ * a session another node served ({@link Journal.adopt}). Records written as one array under
+ * `log-<node>` (earlier versions) are still read.
  */
 import type { IncomingRequest } from '../server/incoming.js';
 import type { McpServer } from '../server/server.js';
@@ -78,6 +81,11 @@ export class Journal {
   private readonly maxBytes: number;
   /** This node's store key: the shared key, or one per node process on a shared store. */
   private readonly key: string;
+  /** Shared store: one store key per record; the records changed or pruned since the last write. */
+  private readonly perRecord: boolean;
+  private readonly dirty = new Set<string>();
+  /** Shared store: record writes not yet acknowledged. */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly server: McpServer,
@@ -90,6 +98,12 @@ export class Journal {
     this.maxCompleted = options.maxCompleted ?? 1000;
     this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.key = store.shared === true ? `${JOURNAL_KEY}-${randomBytes(6).toString('hex')}` : JOURNAL_KEY;
+    this.perRecord = store.shared === true;
+  }
+
+  /** A record was added, changed or removed: the next write stores (or deletes) it (shared store). */
+  private touched(key: string): void {
+    if (this.perRecord) this.dirty.add(key);
   }
 
   /** Every stored record line: this node's key, or every node's on a shared store. */
@@ -142,10 +156,12 @@ export class Journal {
     const e: Entry = { s: session.id, id: inc.request.id, tool: String(inc.request.params!.name), at: this.clock.now(), json: '', session };
     e.json = JSON.stringify(strip(e));
     this.entries.set(key, e);
+    this.touched(key);
     try {
-      await this.writer.commit();
+      await this.commit();
     } catch (err) {
       this.entries.delete(key);
+      this.touched(key);
       // The call is refused: its id must stay usable for a retry.
       if (claimed) releaseLost(this.store, JOURNAL_NS, claimed.key, claimed.owner, this.clock, this.log);
       this.log.error({ err: String(err), tool: e.tool }, 'write-ahead journal record failed; the call is refused');
@@ -209,13 +225,15 @@ export class Journal {
     } catch (err) {
       this.log.error({ err: String(err), tool: e.tool }, 'a tool result cannot be serialised; its outcome is not journaled');
       this.entries.delete(key);
+      this.touched(key);
       return;
     }
     this.entries.delete(key);
     this.entries.set(key, e); // re-inserted: the map stays in completion order for pruning
+    this.touched(key);
     (session.completed ??= new Map()).set(inc.request.id, response);
     try {
-      await this.writer.commit();
+      await this.commit();
     } catch (err) {
       // The tool ran; its answer still goes out. Only a retry after a crash could miss the record.
       this.log.error({ err: String(err), tool: e.tool }, 'failed to journal a completed call');
@@ -282,15 +300,17 @@ export class Journal {
       } else completed++;
       const e: Entry = { ...rec, json: JSON.stringify(rec), session };
       this.entries.set(key, e);
+      this.touched(key);
       (session.completed ??= new Map()).set(rec.id, rec.resp);
     }
-    if (interrupted || completed) await this.writer.commit();
+    if (interrupted || completed) await this.commit();
     return { completed, interrupted };
   }
 
   /** Resolves when no journal write is running or queued. */
-  settled(): Promise<void> {
-    return this.writer.settled();
+  async settled(): Promise<void> {
+    if (!this.perRecord) return this.writer.settled();
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
   }
 
   private prune(): void {
@@ -306,6 +326,7 @@ export class Journal {
       if (e.done === undefined) continue;
       if (done <= this.maxCompleted && bytes <= this.maxBytes && e.done >= cutoff) continue;
       this.entries.delete(k);
+      this.touched(k);
       e.session?.completed?.delete(e.id);
       done--;
       bytes -= e.json.length;
@@ -314,9 +335,49 @@ export class Journal {
 
   private async write(): Promise<void> {
     this.prune();
+    if (this.perRecord) return this.writeRecords();
     const lines: string[] = [];
     for (const e of this.entries.values()) lines.push(e.json);
     await this.store.set(JOURNAL_NS, this.key, lines);
+  }
+
+  /**
+   * Makes the caller's change durable. File store: group commit (concurrent callers share one write
+   * of the journal). Shared store: the changed records are written at once, without waiting for
+   * writes in flight — each record is its own key, and the writes of one key reach Redis in the
+   * order they were issued (one connection; the `{journal}` namespace is one Cluster slot), so a
+   * record's outcome never lands before its write-ahead.
+   */
+  private commit(): Promise<void> {
+    if (!this.perRecord) return this.writer.commit();
+    this.prune();
+    this.writer.stats.commits++;
+    this.writer.stats.writes++;
+    const p = this.writeRecords();
+    this.inflight.add(p);
+    const done = () => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Shared store: writes the records changed since the last write, deletes the removed ones. */
+  private async writeRecords(): Promise<void> {
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    try {
+      // Issued together: the store pipelines them on its connection; each is acknowledged by Redis.
+      await Promise.all(
+        keys.map((k) => {
+          const e = this.entries.get(k);
+          const field = `${this.key}:${k}`;
+          return e ? this.store.set(JOURNAL_NS, field, [e.json]) : this.store.delete(JOURNAL_NS, field);
+        }),
+      );
+    } catch (err) {
+      // Not durable: written again by the next write (a record removed meanwhile is deleted then).
+      for (const k of keys) this.dirty.add(k);
+      throw err;
+    }
   }
 }
 

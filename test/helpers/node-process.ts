@@ -38,7 +38,7 @@ export async function startNode(module: string, opts: { stateDir: string; port: 
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   while (!err.includes('listening on')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`node did not start:\n${err}`);
     await new Promise((r) => setTimeout(r, 20));

@@ -163,3 +163,62 @@ test('the journal stays bounded in bytes; a journal of the previous format is re
   assert.equal((restored.completed!.get('c-1') as { error: { data: { code: string } } }).error.data.code, 'ANDON_INTERRUPTED');
   assert.equal(await old.get(JOURNAL_NS, 'inflight'), undefined);
 });
+
+/** A MemoryStore that says it is shared (as RedisStore does): the journal keeps one key per record. */
+class SharedMemoryStore extends GatedStore {
+  readonly shared = true;
+}
+
+test('shared store: one key per record, a commit writes only the records it covers without queueing behind writes in flight, pruned records are deleted, another node restores them', async () => {
+  const store = new SharedMemoryStore();
+  const clock = new TestClock();
+  const s = new Session('s1');
+  const j1 = new Journal(server(), store, clock, nullLogger, { retainMs: 60_000, maxCompleted: 100 });
+  for (let i = 1; i <= 5; i++) {
+    await j1.begin(inc(s, i, 'charge'));
+    await j1.settle(inc(s, i, 'charge'), resultResponse(i, { content: [{ type: 'text', text: `charged ${i}` }] }));
+  }
+  await j1.begin(inc(s, 6, 'charge')); // still running
+  const keys = (await store.list<string[]>(JOURNAL_NS)).map((e) => e.key);
+  assert.equal(keys.length, 6, `one key per record: ${keys.join(', ')}`);
+  assert.ok(keys.every((k) => k.startsWith(`${JOURNAL_KEY}-`)), 'under this node\'s key');
+  for (const e of await store.list<string[]>(JOURNAL_NS)) assert.equal(e.value.length, 1);
+  // The next commit writes the one record it covers, not the journal.
+  store.ops.length = 0;
+  await j1.settle(inc(s, 6, 'charge'), resultResponse(6, { content: [] }));
+  assert.deepEqual(store.ops, [`set ${JOURNAL_NS}/${keys.find((k) => k.endsWith(':6'))}`]);
+  // Another node (a restart, or a node adopting the session) reads them back.
+  const restored = new Session('s1');
+  const j2 = new Journal(server(), store, clock, nullLogger);
+  assert.deepEqual(await j2.restore(new Map([['s1', restored]])), { completed: 6, interrupted: 0 });
+  assert.deepEqual((restored.completed!.get(3) as { result: unknown }).result, { content: [{ type: 'text', text: 'charged 3' }] });
+  // Past retention, j1's next write deletes its retired records.
+  await clock.advance(60_001);
+  await j1.settle(inc(s, 7, 'record'), resultResponse(7, { content: [] }));
+  assert.equal((await store.list<string[]>(JOURNAL_NS)).filter((e) => e.key.startsWith(nodePart(keys[0]!))).length, 1, 'only the new record is left under j1');
+  // Concurrent commits do not queue behind a write in flight: each record's write is issued at once.
+  store.gated = true;
+  const a = j1.begin(inc(s, 20, 'charge'))!;
+  await tick();
+  const b = j1.begin(inc(s, 21, 'charge'))!;
+  await tick();
+  assert.equal(store.waiting, 2, 'the second record is written while the first is still in flight');
+  store.gated = false;
+  store.release();
+  await Promise.all([a, b]);
+  await j1.settle(inc(s, 20, 'charge'), resultResponse(20, { content: [] }));
+  await j1.settle(inc(s, 21, 'charge'), resultResponse(21, { content: [] }));
+  await j1.settled();
+  // A failed write leaves the records to the next write.
+  store.fail = true;
+  await assert.rejects(j1.begin(inc(s, 8, 'charge'))!);
+  store.fail = false;
+  await j1.begin(inc(s, 9, 'charge'));
+  const mine = (await store.list<string[]>(JOURNAL_NS)).filter((e) => e.key.startsWith(nodePart(keys[0]!))).map((e) => e.key.slice(e.key.lastIndexOf(':') + 1));
+  assert.deepEqual(mine.sort(), ['20', '21', '7', '9'], 'the refused call is not recorded; the others are');
+});
+
+/** The `log-<node>:` part of a record's key. */
+function nodePart(recordKey: string): string {
+  return recordKey.slice(0, recordKey.indexOf(':') + 1);
+}
