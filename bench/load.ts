@@ -6,9 +6,9 @@
  *   npm run load -- [--clients N] [--ramp-seconds S] [--hold-seconds S] [--steps N]
  *                   [--mix sse,ws,post] [--callers N] [--call-interval-ms MS] [--notify-ms MS]
  *                   [--post-interval-ms MS] [--per-worker N] [--scenario normal|heap]
- *                   [--heap-mb MB] [--recover-seconds S] [--out FILE.json]
+ *                   [--heap-mb MB] [--no-guardian] [--recover-seconds S] [--out FILE.json]
  *
- * `--scenario heap` runs the node with `--max-old-space-size=<heap-mb>` (default 64): the guardian
+ * `--scenario heap` runs the node with `--max-old-space-size=<heap-mb>` (default 96): the guardian
  * must refuse new sessions before the heap runs out, and recover once the clients have left.
  */
 import { writeFile } from 'node:fs/promises';
@@ -31,7 +31,7 @@ const scenario = (opt('scenario') ?? 'normal') as LoadOptions['scenario'];
 if (scenario !== 'normal' && scenario !== 'heap') throw new Error(`--scenario: normal or heap, got ${scenario}`);
 const mixArg = (opt('mix') ?? '60,20,20').split(',').map(Number);
 const o: Partial<LoadOptions> = {
-  clients: num('clients', DEFAULTS.clients),
+  clients: num('clients', scenario === 'heap' ? 6000 : DEFAULTS.clients),
   rampSeconds: num('ramp-seconds', scenario === 'heap' ? 60 : DEFAULTS.rampSeconds),
   holdSeconds: num('hold-seconds', DEFAULTS.holdSeconds),
   steps: num('steps', DEFAULTS.steps),
@@ -43,6 +43,7 @@ const o: Partial<LoadOptions> = {
   perWorker: num('per-worker', DEFAULTS.perWorker),
   scenario,
   heapMb: num('heap-mb', DEFAULTS.heapMb),
+  guardian: !argv.includes('--no-guardian'),
   recoverSeconds: num('recover-seconds', DEFAULTS.recoverSeconds),
 };
 

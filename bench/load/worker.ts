@@ -373,7 +373,7 @@ async function closeAll(): Promise<void> {
       h.alive = false;
     }
   };
-  await Promise.race([Promise.all(Array.from({ length: 32 }, worker)), sleep(60_000)]);
+  await Promise.race([Promise.all(Array.from({ length: 64 }, worker)), sleep(120_000)]);
   for (const h of held) h.close();
   await pool?.destroy().catch(() => {});
 }
