@@ -580,9 +580,9 @@ export async function runLoad(opts: Partial<LoadOptions> = {}): Promise<LoadSumm
       const k = await notifyOnce(notifyPool, notifySid, notifyId++);
       notifyCalls++;
       if (Number.isFinite(k)) notifySent += k;
-      await sleep(1000);
+      await sleep(500);
     }
-    await sleep(3000);
+    await sleep(2000);
     const deliveries: Record<string, Record<string, number>> = { sse: {}, ws: {} };
     for (const w of workers) {
       const d = (await ask(w, 'deliveries', 'deliveries'))?.deliveries as Record<string, Record<string, number>> | undefined;
