@@ -5,7 +5,7 @@
  *
  *   npm run load -- [--clients N] [--ramp-seconds S] [--hold-seconds S] [--steps N]
  *                   [--mix sse,ws,post] [--callers N] [--call-interval-ms MS] [--notify-ms MS]
- *                   [--post-interval-ms MS] [--per-worker N] [--scenario normal|heap]
+ *                   [--post-interval-ms MS] [--tool echo|echo_ro] [--per-worker N] [--scenario normal|heap]
  *                   [--heap-mb MB] [--no-guardian] [--recover-seconds S] [--out FILE.json]
  *
  * `--scenario heap` runs the node with `--max-old-space-size=<heap-mb>` (default 96): the guardian
@@ -41,6 +41,7 @@ const o: Partial<LoadOptions> = {
   notifyMs: num('notify-ms', DEFAULTS.notifyMs),
   postIntervalMs: num('post-interval-ms', DEFAULTS.postIntervalMs),
   perWorker: num('per-worker', DEFAULTS.perWorker),
+  tool: opt('tool') === 'echo_ro' ? 'echo_ro' : 'echo',
   scenario,
   heapMb: num('heap-mb', DEFAULTS.heapMb),
   guardian: !argv.includes('--no-guardian'),

@@ -43,6 +43,8 @@ export interface LoadOptions {
   callIntervalMs: number;
   /** How often the notifier calls `notify` (0: never during the ramp). */
   notifyMs: number;
+  /** The tool the steady callers and POST clients call: `echo` (journaled) or `echo_ro` (read-only, not journaled). */
+  tool: 'echo' | 'echo_ro';
   /** Pause between one POST client's tools/call, ms (jittered ±50 %). */
   postIntervalMs: number;
   /** Clients per worker process at most (keeps each under its fd limit). */
@@ -67,6 +69,7 @@ export const DEFAULTS: LoadOptions = {
   callIntervalMs: 50,
   notifyMs: 5000,
   postIntervalMs: 20_000,
+  tool: 'echo',
   perWorker: 4000,
   scenario: 'normal',
   heapMb: 96,
@@ -324,7 +327,7 @@ async function sampleNode(n: NodeChild): Promise<ServerSample> {
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 /** One steady caller: a session on its own connection, a tools/call, a pause, again. */
-async function caller(origin: string, stop: () => boolean, intervalMs: number, rec: Array<[number, number, boolean]>, errs: { first?: string }, t0: number): Promise<void> {
+async function caller(origin: string, tool: string, stop: () => boolean, intervalMs: number, rec: Array<[number, number, boolean]>, errs: { first?: string }, t0: number): Promise<void> {
   const pool = new Pool(origin, { connections: 1, pipelining: 1, keepAliveTimeout: 120_000 });
   let sid = '';
   for (let attempt = 0; !sid && !stop(); attempt++) {
@@ -341,7 +344,7 @@ async function caller(origin: string, stop: () => boolean, intervalMs: number, r
     const start = performance.now();
     let ok = false;
     try {
-      const r = await pool.request({ path: MCP_PATH, method: 'POST', headers, body: `{"jsonrpc":"2.0","id":${id++},"method":"tools/call","params":{"name":"echo","arguments":{"text":"steady"}}}`, headersTimeout: 60_000, bodyTimeout: 60_000 });
+      const r = await pool.request({ path: MCP_PATH, method: 'POST', headers, body: `{"jsonrpc":"2.0","id":${id++},"method":"tools/call","params":{"name":"${tool}","arguments":{"text":"steady"}}}`, headersTimeout: 60_000, bodyTimeout: 60_000 });
       const text = await r.body.text();
       ok = r.statusCode === 200 && text.includes('"steady"') && !text.includes('"isError":true');
       if (!ok) errs.first ??= `${r.statusCode} ${text.slice(0, 300)}`;
@@ -436,7 +439,7 @@ export async function runLoad(opts: Partial<LoadOptions> = {}): Promise<LoadSumm
     let stopCallers = false;
     const rec: Array<[number, number, boolean]> = [];
     const callErr: { first?: string } = {};
-    const callers = Array.from({ length: o.callers }, () => caller(origin, () => stopCallers, o.callIntervalMs, rec, callErr, t0));
+    const callers = Array.from({ length: o.callers }, () => caller(origin, o.tool, () => stopCallers, o.callIntervalMs, rec, callErr, t0));
 
     let notifyCalls = 0;
     let notifySent = 0;
@@ -455,7 +458,7 @@ export async function runLoad(opts: Partial<LoadOptions> = {}): Promise<LoadSumm
     // Ramp.
     for (let i = 0; i < workers.length; i++) {
       const share = (k: Kind) => Math.floor(counts[k] / workers.length) + (i < counts[k] % workers.length ? 1 : 0);
-      workers[i]!.proc.send({ cmd: 'open', port: n.port, path: MCP_PATH, wsPath: WS_PATH, uri: TICK_URI, counts: { sse: share('sse'), ws: share('ws'), post: share('post') }, seconds: o.rampSeconds, postIntervalMs: o.postIntervalMs });
+      workers[i]!.proc.send({ cmd: 'open', port: n.port, path: MCP_PATH, wsPath: WS_PATH, uri: TICK_URI, counts: { sse: share('sse'), ws: share('ws'), post: share('post') }, seconds: o.rampSeconds, postIntervalMs: o.postIntervalMs, tool: o.tool });
     }
 
     const steps: StepRow[] = [];

@@ -26,6 +26,7 @@ export interface OpenCmd {
   counts: Record<Kind, number>;
   seconds: number;
   postIntervalMs: number;
+  tool: string;
 }
 
 export interface WorkerStatus {
@@ -267,7 +268,7 @@ async function openPost(c: OpenCmd): Promise<void> {
   const tick = async () => {
     if (closing || !h.alive) return;
     try {
-      const r = await client.request({ path: c.path, method: 'POST', headers: headers(sid), body: `{"jsonrpc":"2.0","id":${id++},"method":"tools/call","params":{"name":"echo","arguments":{"text":"post"}}}` });
+      const r = await client.request({ path: c.path, method: 'POST', headers: headers(sid), body: `{"jsonrpc":"2.0","id":${id++},"method":"tools/call","params":{"name":"${c.tool}","arguments":{"text":"post"}}}` });
       const text = await r.body.text();
       postCalls++;
       if (r.statusCode !== 200 || !text.includes('"result"') || text.includes('"isError":true')) {

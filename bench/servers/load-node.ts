@@ -1,5 +1,6 @@
 /**
- * The module `npm run load` serves with `andon serve`: `echo` (the measured tools/call), `notify`
+ * The module `npm run load` serves with `andon serve`: `echo` (the measured tools/call; `echo_ro`
+ * is the same marked read-only, which the exactly-once journal skips), `notify`
  * (sends one notifications/resources/updated for `load://tick` to every subscriber and returns how
  * many were sent), `heap` (a full GC, then the live heap and RSS in bytes: the load reads it before
  * the ramp and at the peak, never in the constrained-heap scenario, where the node must recover on
@@ -17,6 +18,8 @@ const gc = runInNewContext('gc') as () => void;
 export default function create(): McpServer {
   const s = createServer({ name: 'andon-load', version: '0.0.0' });
   s.tool('echo', { inputSchema: { type: 'object', properties: { text: { type: 'string' } } } }, ({ text }: { text?: string }) => text ?? '');
+  // The same tool marked read-only: not journaled (src/runtime/journal.ts), for comparison.
+  s.tool('echo_ro', { inputSchema: { type: 'object', properties: { text: { type: 'string' } } }, annotations: { readOnlyHint: true } }, ({ text }: { text?: string }) => text ?? '');
   s.tool('notify', { inputSchema: { type: 'object', properties: {} } }, () => String(s.notifyResourceUpdated(TICK_URI)));
   s.tool('heap', { inputSchema: { type: 'object', properties: {} } }, () => {
     for (let i = 0; i < 3; i++) gc();
