@@ -310,7 +310,8 @@ async function sampleNode(n: NodeChild): Promise<ServerSample> {
     // the node is too busy to answer in 5 s: the sample says so (NaN)
   }
   try {
-    const g = (await (await fetch(`${n.opsUrl}/admin/guardian`, { headers: { authorization: `Bearer ${n.token}` }, signal: timeout })).json()) as {
+    const res = await fetch(`${n.opsUrl}/admin/guardian`, { headers: { authorization: `Bearer ${n.token}` }, signal: timeout });
+    const g = (res.status === 404 ? { mode: 'off', reason: null } : await res.json()) as {
       mode: string;
       reason: string | null;
       sample?: { heapUsedBytes: number; heapLimitBytes: number; eventLoopDelayMs: number };
