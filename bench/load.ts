@@ -31,7 +31,7 @@ const scenario = (opt('scenario') ?? 'normal') as LoadOptions['scenario'];
 if (scenario !== 'normal' && scenario !== 'heap') throw new Error(`--scenario: normal or heap, got ${scenario}`);
 const mixArg = (opt('mix') ?? '60,20,20').split(',').map(Number);
 const o: Partial<LoadOptions> = {
-  clients: num('clients', scenario === 'heap' ? 6000 : DEFAULTS.clients),
+  clients: num('clients', DEFAULTS.clients),
   rampSeconds: num('ramp-seconds', scenario === 'heap' ? 60 : DEFAULTS.rampSeconds),
   holdSeconds: num('hold-seconds', DEFAULTS.holdSeconds),
   steps: num('steps', DEFAULTS.steps),

@@ -48,6 +48,8 @@ const MARKER = 'notifications/resources/updated';
 interface Held {
   kind: Kind;
   notes: number;
+  /** Held when the delivery check was armed (a client opened later cannot have its notifies). */
+  armed?: boolean;
   sid: string;
   close(): void;
   alive: boolean;
@@ -351,7 +353,7 @@ function status(): WorkerStatus {
 function deliveries(): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = { sse: {}, ws: {} };
   for (const h of held) {
-    if (!h.alive || h.kind === 'post') continue;
+    if (!h.alive || !h.armed || h.kind === 'post') continue;
     const b = out[h.kind]!;
     b[h.notes] = (b[h.notes] ?? 0) + 1;
   }
@@ -389,7 +391,10 @@ process.on('message', (raw: unknown) => {
       reply(status() as unknown as Record<string, unknown>);
       return;
     case 'arm':
-      for (const h of held) h.notes = 0;
+      for (const h of held) {
+        h.notes = 0;
+        h.armed = h.alive;
+      }
       reply({ event: 'armed' });
       return;
     case 'deliveries':
