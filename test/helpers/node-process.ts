@@ -38,9 +38,14 @@ export async function startNode(module: string, opts: { stateDir: string; port: 
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // Generous: a node's start on the shared, loaded 2-core machine took over 10 s at times.
   const deadline = Date.now() + 30_000;
   while (!err.includes('listening on')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`node did not start:\n${err}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      // Not started in time: this process is nobody's to kill later, so kill it now.
+      if (child.exitCode === null) child.kill('SIGKILL');
+      throw new Error(`node did not start:\n${err}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   const opsUrl = `http://127.0.0.1:${opts.opsPort}`;

@@ -171,6 +171,37 @@ describe('resource guardian', () => {
     g.stop();
   });
 
+  test('degraded or restoring by the heap and not under recover, each sample asks for a full collection (at most once a second); never in normal mode or for another resource', async () => {
+    const collects: number[] = [];
+    const f = fakeSampler();
+    const c = { ...make({ sampler: { ...f.sampler, collect: () => void collects.push(c.clock.now()) } }), s: f.s };
+    c.s.heap = 0.85;
+    await c.clock.advance(1000);
+    assert.deepEqual(collects, [], 'normal mode: no collection');
+    c.s.heap = 0.95;
+    await c.clock.advance(1000);
+    assert.equal(modeOf(c.g), 'degraded');
+    assert.equal(collects.length, 1, 'degraded by the heap, over recover: collect');
+    c.s.heap = 0.85;
+    await c.clock.advance(1000);
+    assert.equal(collects.length, 2);
+    c.s.heap = 0.5;
+    for (let i = 0; i < 3; i++) await c.clock.advance(1000);
+    assert.equal(modeOf(c.g), 'restoring');
+    assert.equal(collects.length, 2, 'under recover: no collection');
+    c.s.heap = 0.85;
+    await c.clock.advance(1000);
+    assert.equal(modeOf(c.g), 'restoring');
+    assert.equal(collects.length, 3, 'restoring, over recover: collect');
+    // A slow event loop degrades, but collecting would not help it.
+    c.s.heap = 0.1;
+    c.s.loopMs = 2000;
+    await c.clock.advance(1000);
+    assert.equal(modeOf(c.g), 'degraded');
+    assert.equal(collects.length, 3);
+    c.g.stop();
+  });
+
   test('thresholds out of order are refused', () => {
     const { sampler } = fakeSampler();
     assert.throws(() => new ResourceGuardian({ sampler, recover: 0.9, degrade: 0.9 }), /recover < degrade/);
