@@ -23,6 +23,22 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Every process a soak spawned and that has not exited yet. */
+const spawned = new Set<ChildProcess>();
+function track(child: ChildProcess): ChildProcess {
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  return child;
+}
+
+/** Kills (SIGKILL, after SIGCONT for a paused Redis) every process a soak spawned that still runs: for an interrupted soak. */
+export function killSpawned(): void {
+  for (const c of spawned) {
+    c.kill('SIGCONT');
+    c.kill('SIGKILL');
+  }
+}
+
 function redisPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ host: '127.0.0.1', port });
@@ -53,7 +69,7 @@ export interface Redis {
 /** A `redis-server` without persistence in `dir`. */
 export async function startRedis(dir: string): Promise<Redis> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const deadline = Date.now() + 15_000;
@@ -132,10 +148,10 @@ export class AndonNode {
   private async startOnce(): Promise<void> {
     this.expectExit = false;
     this.stderr = '';
-    const child = spawn(process.execPath, [this.cli, 'serve', this.module, '--port', String(this.port), '--ops-port', String(this.opsPort), '--state-dir', this.stateDir], {
+    const child = track(spawn(process.execPath, [this.cli, 'serve', this.module, '--port', String(this.port), '--ops-port', String(this.opsPort), '--state-dir', this.stateDir], {
       env: { ...process.env, ANDON_ADMIN_TOKEN: '', ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    }));
     this.child = child;
     child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();

@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS, TABLE_HEADER, formatRow, runSoak, type SoakOptions } from './soak.js';
+import { killSpawned } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DIST = resolve(here, '../..');
@@ -58,6 +59,11 @@ function parse(argv: string[]): { opts: Partial<SoakOptions>; json?: string } {
 }
 
 const { opts, json } = parse(process.argv.slice(2));
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    killSpawned();
+    process.exit(130);
+  });
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const summary = await runSoak({ cli: resolve(DIST, 'src/cli/andon.js'), module: resolve(DIST, 'bench/soak/soak-server.js'), ...opts, log: (l) => out(`${new Date().toISOString()} ${l}`) });
 const ids = Array.from({ length: summary.options.nodes }, (_, i) => `node-${String.fromCharCode(97 + i)}`);

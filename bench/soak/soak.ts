@@ -139,6 +139,9 @@ export interface SoakSummary {
   sessions: { total: number; lost: number; finalOk: number };
   subscriptions: { streams: number; fired: number; missed: number; duplicated: number; reopens: number };
   toolRestarts: Record<string, number | null>;
+  /** Retryable refusals (retried under the same id) and final failures, by status and code. */
+  refusals: Record<string, number>;
+  failedBy: Record<string, number>;
   trends: Trend[];
   maxJudgedRssSlopeMbPerMin: number | null;
   unexpectedExits: string[];
@@ -284,6 +287,9 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
       return rows[m]!;
     };
     const outcomes = new Map<string, Outcome>();
+    /** Retryable refusals and final failures, by HTTP status and error code (or message). */
+    const refusals = new Map<string, number>();
+    const failures_ = new Map<string, number>();
     const failedSamplesMax = 20;
 
     /** One logical operation: `count` with id `op`, retried under the same request id. */
@@ -324,6 +330,8 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
           return 'interrupted';
         }
         const retryable = r.status === 503 || r.status === 429 || r.response?.error?.data?.retryable === true;
+        const why = `${r.status} ${r.response?.error?.data?.code ?? r.response?.error?.message ?? (text.slice(0, 60) || r.text.slice(0, 60))}`;
+        (retryable ? refusals : failures_).set(why, ((retryable ? refusals : failures_).get(why) ?? 0) + 1);
         if (retryable && Date.now() - start <= o.giveUpMs) {
           row().retried++;
           await sleep(200);
@@ -611,6 +619,8 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
       sessions: { total: sessions.length, lost: lost.size, finalOk },
       subscriptions: { streams: streams.length, fired, missed, duplicated, reopens },
       toolRestarts,
+      refusals: Object.fromEntries(refusals),
+      failedBy: Object.fromEntries(failures_),
       trends: tr,
       maxJudgedRssSlopeMbPerMin: maxSlope,
       unexpectedExits,

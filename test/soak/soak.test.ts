@@ -8,11 +8,15 @@
  * ran twice), every subscription fires exactly once, no node crashed. The memory trend is reported,
  * not asserted, at this size (the run is mostly warm-up).
  */
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { CLI, DIST } from '../helpers/paths.js';
 import { FAILURE_KINDS, runSoak } from '../../bench/soak/soak.js';
+import { killSpawned } from '../../bench/soak/proc.js';
+
+// A soak cut short (timeout) leaves nothing running.
+after(killSpawned);
 
 test('soak (CI size): a failure of each kind under steady load — no session lost, no duplicate execution, every subscription fires once', { timeout: 300_000 }, async (t) => {
   const s = await runSoak({
