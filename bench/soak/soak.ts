@@ -102,6 +102,8 @@ interface MinuteRow {
   /** Last sample per node in this minute. */
   rssMb: Record<string, number>;
   heapMb: Record<string, number>;
+  /** Longest event-loop delay seen on any node this minute. */
+  lagMaxMs: number;
 }
 
 export interface Sample {
@@ -110,6 +112,8 @@ export interface Sample {
   lifetime: number;
   rssMb: number;
   heapMb: number;
+  /** Longest event-loop delay since the previous scrape (prom-client resets it per scrape). */
+  lagMaxMs: number;
 }
 
 export interface Trend {
@@ -283,7 +287,7 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
     const rows: MinuteRow[] = [];
     const row = (t = now()): MinuteRow => {
       const m = Math.floor(t / 60);
-      while (rows.length <= m) rows.push({ minute: rows.length, failures: [], ok: 0, interrupted: 0, failed: 0, gaveup: 0, retried: 0, netErrors: 0, latencies: [], rssMb: {}, heapMb: {} });
+      while (rows.length <= m) rows.push({ minute: rows.length, failures: [], ok: 0, interrupted: 0, failed: 0, gaveup: 0, retried: 0, netErrors: 0, latencies: [], rssMb: {}, heapMb: {}, lagMaxMs: 0 });
       return rows[m]!;
     };
     const outcomes = new Map<string, Outcome>();
@@ -378,10 +382,12 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
             const text = await res.text();
             const rss = metric(text, 'andon_process_resident_memory_bytes') / 2 ** 20;
             const heap = metric(text, 'andon_nodejs_heap_size_used_bytes') / 2 ** 20;
+            const lag = metric(text, 'andon_nodejs_eventloop_lag_max_seconds') * 1000;
             if (!Number.isFinite(rss)) return;
             const t = now();
-            samples.push({ t, node: n.id, lifetime, rssMb: rss, heapMb: heap });
+            samples.push({ t, node: n.id, lifetime, rssMb: rss, heapMb: heap, lagMaxMs: Math.round(lag) });
             const rw = row(t);
+            if (lag > rw.lagMaxMs) rw.lagMaxMs = Math.round(lag);
             rw.rssMb[n.id] = Math.round(rss);
             rw.heapMb[n.id] = Math.round(heap);
           } catch {
@@ -643,8 +649,8 @@ export function formatRow(r: MinuteRow | SoakSummary['minutes'][number], nodeIds
   const p50 = lat ? percentile(lat, 50) : (r as { p50Ms: number }).p50Ms;
   const p99 = lat ? percentile(lat, 99) : (r as { p99Ms: number }).p99Ms;
   const mem = nodeIds.map((id) => `${r.rssMb[id] ?? '-'}/${r.heapMb[id] ?? '-'}`).join(' ');
-  return `| ${r.minute} | ${r.failures.join(', ') || '-'} | ${r.ok} | ${r.interrupted} | ${r.retried} | ${r.failed} | ${r.gaveup} | ${r.netErrors} | ${Number.isFinite(p50) ? p50 : '-'} | ${Number.isFinite(p99) ? p99 : '-'} | ${mem} |`;
+  return `| ${r.minute} | ${r.failures.join(', ') || '-'} | ${r.ok} | ${r.interrupted} | ${r.retried} | ${r.failed} | ${r.gaveup} | ${r.netErrors} | ${Number.isFinite(p50) ? p50 : '-'} | ${Number.isFinite(p99) ? p99 : '-'} | ${r.lagMaxMs} | ${mem} |`;
 }
 
 export const TABLE_HEADER = (nodeIds: string[]) =>
-  `| min | failure | ok | interrupted | retried (503/429) | failed | gave up | net errors | p50 ms | p99 ms | RSS/heap MB ${nodeIds.join(' ')} |\n|---|---|---|---|---|---|---|---|---|---|---|`;
+  `| min | failure | ok | interrupted | retried (503/429) | failed | gave up | net errors | p50 ms | p99 ms | max loop lag ms | RSS/heap MB ${nodeIds.join(' ')} |\n|---|---|---|---|---|---|---|---|---|---|---|---|`;
