@@ -146,6 +146,7 @@ export interface SoakSummary {
   /** Retryable refusals (retried under the same id) and final failures, by status and code. */
   refusals: Record<string, number>;
   failedBy: Record<string, number>;
+  interruptedBy: Record<string, number>;
   trends: Trend[];
   maxJudgedRssSlopeMbPerMin: number | null;
   unexpectedExits: string[];
@@ -294,6 +295,8 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
     /** Retryable refusals and final failures, by HTTP status and error code (or message). */
     const refusals = new Map<string, number>();
     const failures_ = new Map<string, number>();
+    /** ANDON_INTERRUPTED answers by `data.reason` (claimed-elsewhere: the id's claim is held by another attempt). */
+    const interruptedBy = new Map<string, number>();
     const failedSamplesMax = 20;
 
     /** One logical operation: `count` with id `op`, retried under the same request id. */
@@ -329,6 +332,8 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
           return 'ok';
         }
         if (/ANDON_INTERRUPTED/.test(r.text)) {
+          const why = `${r.response?.error?.data?.reason ?? 'recorded'}`;
+          interruptedBy.set(why, (interruptedBy.get(why) ?? 0) + 1);
           row().interrupted++;
           outcomes.set(op, 'interrupted');
           return 'interrupted';
@@ -627,6 +632,7 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
       toolRestarts,
       refusals: Object.fromEntries(refusals),
       failedBy: Object.fromEntries(failures_),
+      interruptedBy: Object.fromEntries(interruptedBy),
       trends: tr,
       maxJudgedRssSlopeMbPerMin: maxSlope,
       unexpectedExits,
