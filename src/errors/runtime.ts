@@ -64,6 +64,6 @@ export const RuntimeErrors = {
     retryable: true,
     wireCode: ErrorCode.Unavailable,
     httpStatus: 503,
-    when: 'the write-ahead record of a side-effecting `tools/call` could not be made durable (store failure); the handler was not started',
+    when: 'the write-ahead record of a side-effecting `tools/call` could not be made durable (store failure), or, on a shared store, a retried id is claimed and its record cannot be read (store not answering); the handler was not started',
   }),
 } as const;

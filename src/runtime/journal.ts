@@ -193,7 +193,14 @@ export class Journal {
       throw new AndonError(RuntimeErrors.JournalFailed, `Request not run: its id could not be claimed in the shared store (${String(err)}); retry later`, { retryAfterMs: 1000 }).toMcpError();
     }
     if (mine) return { key: claimKey, owner };
-    await this.adopt(session);
+    try {
+      await this.adopt(session);
+    } catch (err) {
+      // The id is claimed (elsewhere, or by this node's own refused attempt whose claim is not
+      // given back yet) and its record cannot be read now: refuse clearly, retryable under the
+      // same id, instead of an internal error. Nothing ran here.
+      throw new AndonError(RuntimeErrors.JournalFailed, `Request not run here: its id is claimed in the shared store and the journal could not be read to answer it (${String(err)}); retry later`, { retryAfterMs: 1000 }).toMcpError();
+    }
     const done = session.completed?.get(inc.request.id) ?? this.entries.get(key)?.resp;
     if (done) throw new RecordedAnswer(done);
     throw new AndonError(RuntimeErrors.Interrupted, `Request id ${JSON.stringify(inc.request.id)} was taken by another node and has no recorded outcome yet: it may still be running there. Retry the same id later, or check before using a new one.`, {

@@ -5,6 +5,7 @@ import { createServer } from '../../src/index.js';
 import { Incoming } from '../../src/server/incoming.js';
 import { Session } from '../../src/server/session.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import type { StoredEntry } from '../../src/store/store.js';
 import { TestClock } from '../../src/util/clock.js';
 import { nullLogger } from '../../src/util/logger.js';
 import { GroupCommit } from '../../src/runtime/group-commit.js';
@@ -222,3 +223,39 @@ test('shared store: one key per record, a commit writes only the records it cove
 function nodePart(recordKey: string): string {
   return recordKey.slice(0, recordKey.indexOf(':') + 1);
 }
+
+/** A shared store (like Redis): request ids are claimed cluster-wide; `list` can stop answering. */
+class ClaimingStore extends MemoryStore {
+  readonly shared = true;
+  private readonly held = new Map<string, string>();
+  listFails = false;
+  async claim(ns: string, key: string, owner: string): Promise<boolean> {
+    if (this.held.has(`${ns}/${key}`)) return false;
+    this.held.set(`${ns}/${key}`, owner);
+    return true;
+  }
+  async unclaim(ns: string, key: string, owner: string): Promise<void> {
+    if (this.held.get(`${ns}/${key}`) === owner) this.held.delete(`${ns}/${key}`);
+  }
+  override async list<T>(ns: string): Promise<StoredEntry<T>[]> {
+    if (this.listFails) throw new Error(`store list ${ns}: no answer from Redis within 2000 ms`);
+    return super.list<T>(ns);
+  }
+}
+
+test('shared store: a retried id claimed elsewhere whose record cannot be read (store not answering) is refused ANDON_JOURNAL_FAILED, retryable — not an internal error (found by the soak)', async () => {
+  const store = new ClaimingStore();
+  const a = new Journal(server(), store, new TestClock(), nullLogger);
+  const b = new Journal(server(), store, new TestClock(), nullLogger);
+  const s = new Session('s1');
+  await a.begin(inc(s, 'x', 'charge'));
+  store.listFails = true;
+  await assert.rejects(b.begin(inc(new Session('s1'), 'x', 'charge'))!, (e: { code: number; message: string; data: { code: string; retryable?: boolean } }) => {
+    assert.equal(e.data.code, 'ANDON_JOURNAL_FAILED', e.message);
+    assert.match(e.message, /claimed in the shared store/);
+    return true;
+  });
+  // Once the store answers, the same retry gets the usual answer: A's unfinished record, ANDON_INTERRUPTED.
+  store.listFails = false;
+  await assert.rejects(b.begin(inc(new Session('s1'), 'x', 'charge'))!, (e: { response?: { error?: { data?: { code?: string } } } }) => e.response?.error?.data?.code === 'ANDON_INTERRUPTED');
+});
