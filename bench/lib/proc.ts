@@ -52,6 +52,8 @@ export interface SpawnOptions {
    */
   noIpc?: boolean;
   readyPort?: number;
+  /** A command the node process runs under, e.g. `['valgrind', '--tool=callgrind']` (after the CPU pin; exec keeps the pid). */
+  wrap?: string[];
 }
 
 /** CPU time of a process from /proc/<pid>/stat (utime + stime, all threads), µs. */
@@ -76,7 +78,7 @@ function canConnect(port: number): Promise<boolean> {
 export async function spawnServer(o: SpawnOptions): Promise<Child> {
   const script = o.script.startsWith('/') ? o.script : resolve(BENCH_DIST, 'servers', o.script);
   const args = [...(o.nodeArgs ?? ['--expose-gc']), script, ...(o.config ? [JSON.stringify(o.config)] : []), ...(o.argv ?? [])];
-  const [cmd, argv] = pinned(o.cpu, process.execPath, args);
+  const [cmd, argv] = o.wrap?.length ? pinned(o.cpu, o.wrap[0]!, [...o.wrap.slice(1), process.execPath, ...args]) : pinned(o.cpu, process.execPath, args);
   const proc = spawn(cmd, argv, {
     stdio: o.noIpc ? [o.stdio ? 'pipe' : 'ignore', o.stdio ? 'pipe' : 'ignore', 'pipe'] : [o.stdio ? 'pipe' : 'ignore', o.stdio ? 'pipe' : 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production', ...o.env },

@@ -15,7 +15,8 @@
  * created; how the task ends later is not seen here.
  *
  * Other methods pass straight through. Per call: a method compare, a Map lookup, one clock read
- * (two with `p95Ms` set), one small object and one bucket write; no promise, no closure, no timer.
+ * (two with `p95Ms` set) and one bucket write; no promise, no closure, no timer, and no object
+ * unless the call is a half-open probe or timed (the closed breaker itself is kept on the request).
  */
 import { AndonError } from '../errors/catalogue.js';
 import type { Stage } from '../admission/pipeline.js';
@@ -24,7 +25,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { IncomingRequest } from '../server/incoming.js';
 import type { McpServer } from '../server/server.js';
 import { NOT_COUNTED } from '../server/tools.js';
-import { Outcome, REFUSED, type CircuitBreaker } from './breaker.js';
+import { CircuitBreaker, Outcome, REFUSED } from './breaker.js';
 import type { BreakerRegistry } from './breakers.js';
 
 /** What the stage keeps on a request between admission and its response. */
@@ -72,17 +73,20 @@ export class BreakerStage implements Stage {
     }
     const token = b.acquire();
     if (token === REFUSED) return b.refusal();
+    // The common case (closed, no latency threshold) keeps the breaker itself: no object per call.
+    if (token === 0 && !b.timed) req.breakerGuard = b;
     // Timed only when a latency threshold is set: one clock read per call otherwise (the window's).
-    req.breakerGuard = { b, name, token, t0: b.timed ? this.registry.clock.now() : 0 } satisfies Guard;
+    else req.breakerGuard = { b, name, token, t0: b.timed ? this.registry.clock.now() : 0 } satisfies Guard;
     return undefined;
   }
 
   /** Counts the outcome of a request this stage admitted (every other response passes untouched). */
   settle(req: IncomingRequest, response: JsonRpcResponse): void {
-    const g = req.breakerGuard as Guard | undefined;
+    const g = req.breakerGuard as Guard | CircuitBreaker | undefined;
     if (g === undefined) return;
     req.breakerGuard = undefined;
     const outcome = outcomeOf(response);
+    if (g instanceof CircuitBreaker) return g.settle(0, outcome, 0);
     const clock = this.registry.clock;
     if (g.b !== undefined) {
       if (!g.b.timed) return g.b.settle(g.token, outcome, 0);

@@ -168,6 +168,7 @@ export class CircuitBreaker {
     private readonly clock: Clock,
   ) {
     this.window = new OutcomeWindow(Math.max(1, Math.ceil(settings.windowMs / BUCKETS)));
+    this.timed = settings.p95Ms !== undefined;
   }
 
   /** The current state (an open breaker past its `retryAt` reads half-open). */
@@ -203,17 +204,14 @@ export class CircuitBreaker {
    * True when latency matters (`p95Ms` is set): callers time the call only then, since a clock
    * read is not free (`Date.now()` costs ~190 ns on some virtual machines).
    */
-  get timed(): boolean {
-    return this.settings.p95Ms !== undefined;
-  }
+  readonly timed: boolean;
 
   /**
    * Records how the call admitted with `token` ended and how long it took (ms; only read when
    * {@link timed}). `now` saves a clock read when the caller has just read it.
    */
   settle(token: number, outcome: Outcome, latencyMs: number, now?: number): void {
-    const p95 = this.settings.p95Ms;
-    const slow = p95 !== undefined && latencyMs > p95 && outcome !== Outcome.Skip;
+    const slow = this.timed && latencyMs > this.settings.p95Ms! && outcome !== Outcome.Skip;
     if (token > 0) return this.settleProbe(token, outcome, slow);
     if (outcome === Outcome.Skip || this.st.kind !== 'closed') return;
     this.window.add(now ?? this.clock.now(), outcome === Outcome.Fail, slow);
@@ -232,19 +230,22 @@ export class CircuitBreaker {
     if (++h.successes >= this.settings.halfOpenProbes) this.transition(CLOSED, `${h.successes} half-open probe(s) succeeded`);
   }
 
-  /** Opens the breaker when the window crossed a threshold. */
+  /** Opens the breaker when the window crossed a threshold (runs on every counted call: builds no string unless it opens). */
   private check(): void {
     const w = this.window;
-    const { minCalls, errorRate, p95Ms, windowMs } = this.settings;
+    const s = this.settings;
     const calls = w.totalCalls;
-    if (calls < minCalls) return;
-    const secs = `${Math.round(windowMs / 1000)} s`;
-    if (w.totalFails / calls >= errorRate) {
-      this.toOpen(`error rate ${Math.round((100 * w.totalFails) / calls)} % (${w.totalFails} of ${calls} calls in ${secs}) reached ${Math.round(errorRate * 100)} %`);
-    } else if (p95Ms !== undefined && w.totalSlow > calls - Math.ceil(0.95 * calls - 1e-9)) {
+    if (calls < s.minCalls) return;
+    if (w.totalFails / calls >= s.errorRate) {
+      this.toOpen(`error rate ${Math.round((100 * w.totalFails) / calls)} % (${w.totalFails} of ${calls} calls in ${this.windowText()}) reached ${Math.round(s.errorRate * 100)} %`);
+    } else if (this.timed && w.totalSlow > calls - Math.ceil(0.95 * calls - 1e-9)) {
       // Nearest-rank p95 exceeds p95Ms exactly when more than calls − ⌈0.95·calls⌉ calls were slower.
-      this.toOpen(`p95 latency above ${p95Ms} ms (${w.totalSlow} of ${calls} calls in ${secs} slower)`);
+      this.toOpen(`p95 latency above ${String(s.p95Ms)} ms (${w.totalSlow} of ${calls} calls in ${this.windowText()} slower)`);
     }
+  }
+
+  private windowText(): string {
+    return `${Math.round(this.settings.windowMs / 1000)} s`;
   }
 
   /** The refusal of a call while open (or half-open with every probe taken). */
