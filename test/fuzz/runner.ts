@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request, Agent } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import { connect } from 'node:net';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -36,7 +36,7 @@ const DEADLINE_MS = 10_000;
 const HTTP_CONCURRENCY = 24;
 const LANES = 4;
 const LANE_WINDOW = 16;
-const STDIO_WINDOW = 32;
+const STDIO_WINDOW = 64;
 /** Default mutants between two alive checks. */
 const BATCH = 10_000;
 
@@ -85,6 +85,8 @@ export interface TransportSummary {
   aliveFailures: number;
   /** Connections the server closed other than on purpose (WebSocket 1007/1009 are on purpose). */
   unexpectedCloses: number;
+  /** Connection attempts refused (503 while the node sheds load), then retried. */
+  refusals: number;
   /** Server RSS in MiB when this transport's run started, its peak, and at the end. */
   rssStartMiB?: number;
   rssPeakMiB?: number;
@@ -125,7 +127,7 @@ function checked(s: TransportSummary, ok: boolean, at: number): void {
 }
 
 function empty(): TransportSummary {
-  return { sent: 0, answered: 0, hangs: 0, stacks: 0, corrupt: 0, statuses: {}, kinds: {}, aliveAfter: false, aliveChecks: 0, aliveFailures: 0, unexpectedCloses: 0, problems: [], ms: 0, perSecond: 0 };
+  return { sent: 0, answered: 0, hangs: 0, stacks: 0, corrupt: 0, statuses: {}, kinds: {}, aliveAfter: false, aliveChecks: 0, aliveFailures: 0, unexpectedCloses: 0, refusals: 0, problems: [], ms: 0, perSecond: 0 };
 }
 
 function note(s: TransportSummary, problem: string): void {
@@ -168,7 +170,10 @@ async function startHttpNode(): Promise<HttpNode> {
   const stateDir = mkdtempSync(join(tmpdir(), 'andon-fuzz-'));
   // The WebSocket and legacy SSE transports share the MCP listener; TCP has its own port.
   const config = join(stateDir, 'fuzz.config.json');
-  writeFileSync(config, JSON.stringify({ websocket: { enabled: true }, tcp: { enabled: true, port: tcpPort, maxLineBytes: FUZZ_TCP_MAX_LINE }, legacySse: { enabled: true } }));
+  // The guardian's event-loop limit is raised: on a shared, loaded machine the fuzzer's own load
+  // would degrade the node (new connections refused, 503), which is load shedding, not what the
+  // fuzzer tests. Memory pressure still degrades it.
+  writeFileSync(config, JSON.stringify({ websocket: { enabled: true }, tcp: { enabled: true, port: tcpPort, maxLineBytes: FUZZ_TCP_MAX_LINE }, legacySse: { enabled: true }, guardian: { eventLoopDelayMs: 60_000 } }));
   const child = spawn(process.execPath, [CLI, 'serve', FIXTURE, '--port', String(port), '--ops-port', String(opsPort), '--state-dir', stateDir, '--config', config], {
     // Debug logging subscribes the request start/end loggers: the readers that crashed on odd input.
     env: { ...process.env, ANDON_ADMIN_TOKEN: '', ANDON_LOG_LEVEL: 'debug' },
@@ -178,7 +183,10 @@ async function startHttpNode(): Promise<HttpNode> {
   const tail: string[] = [];
   let tailBytes = 0;
   let started = false;
+  // ANDON_FUZZ_NODE_LOG=<file>: the node's whole log, for a post-mortem.
+  const logFile = process.env.ANDON_FUZZ_NODE_LOG ? createWriteStream(process.env.ANDON_FUZZ_NODE_LOG) : undefined;
   child.stderr!.on('data', (d: Buffer) => {
+    logFile?.write(d);
     const text = d.toString();
     if (!started && text.includes('listening on')) started = true;
     tail.push(text);
@@ -501,6 +509,13 @@ async function wsConn(s: TransportSummary, url: string): Promise<FuzzConn> {
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
+    // A refused upgrade: the status and the server's reason, for the report.
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => reject(new Error(`upgrade refused: ${res.statusCode} ${body.slice(0, 300)}`)));
+      res.on('error', () => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
   });
   return { ask: a.ask, isClosed: a.isClosed, close: () => ws.close() };
 }
@@ -547,11 +562,19 @@ function stdioConn(s: TransportSummary, child: ChildProcess): FuzzConn {
       watchText(s, 'stdio', line, a.waiting);
     }
   });
-  child.once('exit', (code) => {
-    note(s, `stdio process exited (code ${code})`);
+  let ending = false;
+  child.once('exit', (code, signal) => {
+    if (!ending) note(s, `stdio process exited (code ${code}, signal ${signal})`);
     a.closed(-1);
   });
-  return { ask: a.ask, isClosed: a.isClosed, close: () => child.stdin!.end() };
+  return {
+    ask: a.ask,
+    isClosed: a.isClosed,
+    close: () => {
+      ending = true;
+      child.stdin!.end();
+    },
+  };
 }
 
 /** On a fresh (or the given) connection: initialize, then a tool call; both answered. */
@@ -569,12 +592,30 @@ async function connAlive(c: FuzzConn, tag: string): Promise<boolean> {
  */
 async function fuzzLanes(kind: 'ws' | 'tcp' | 'stdio', s: TransportSummary, open: () => Promise<FuzzConn>, alive: (at: number) => Promise<boolean>, opts: { lanes: number; window: number; seed: number; count: number; batch: number }): Promise<void> {
   const r = rng(opts.seed);
-  const conns = Array.from({ length: opts.lanes }, () => open());
+  // A failed open is reported by whoever awaits it; the guard keeps an unawaited one from being an unhandled rejection.
+  // A refused connection (the node shedding load: 503) is retried for a while before it counts.
+  const openRetry = async (): Promise<FuzzConn> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await open();
+      } catch (err) {
+        if (attempt >= 20) throw err;
+        s.refusals++;
+        await new Promise((r) => setTimeout(r, 250 * Math.min(attempt + 1, 8)));
+      }
+    }
+  };
+  const opened = () => {
+    const p = openRetry();
+    p.catch(() => {});
+    return p;
+  };
+  const conns = Array.from({ length: opts.lanes }, opened);
   const lane = async (k: number): Promise<FuzzConn> => {
     const p = conns[k]!;
     const c = await p;
     if (!c.isClosed()) return c;
-    if (conns[k] === p) conns[k] = open();
+    if (conns[k] === p) conns[k] = opened();
     return conns[k]!;
   };
   let gaveUp = false;
@@ -594,7 +635,7 @@ async function fuzzLanes(kind: 'ws' | 'tcp' | 'stdio', s: TransportSummary, open
       const alone = kind === 'ws' && frame.framing !== 'binary' && !isUtf8(m.body);
       let c: FuzzConn;
       try {
-        c = alone ? await open() : await lane(i % opts.lanes);
+        c = alone ? await openRetry() : await lane(i % opts.lanes);
       } catch (err) {
         note(s, `${kind} cannot (re)connect at case ${i}: ${(err as Error).message}`);
         gaveUp = true;
@@ -662,6 +703,8 @@ async function fuzzStdio(seed: number, count: number, batch: number): Promise<Tr
   child.stderr!.resume();
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const conn = stdioConn(s, child);
+  // RSS from the first answered request on (not from the bare process).
+  if (!(await connAlive(conn, 'warm'))) note(s, 'stdio: the first initialize and tool call were not answered');
   const stopRss = watchRss(s, child.pid);
   // Alive: initialize (again, harmless if a mutant already did) and a real tool call, on the same pipe.
   await fuzzLanes('stdio', s, async () => conn, async (at) => child.exitCode === null && (await connAlive(conn, `alive-${at}`)), { lanes: 1, window: STDIO_WINDOW, seed: seed + 2, count, batch });
@@ -807,7 +850,7 @@ export function line(name: string, t: TransportSummary): string {
   const statuses = Object.entries(t.statuses)
     .map(([k, v]) => `${k}:${v}`)
     .join(' ');
-  return `${name.padEnd(5)} sent ${t.sent} answered ${t.answered} hangs ${t.hangs} stacks ${t.stacks} corrupt ${t.corrupt} closes ${t.unexpectedCloses} alive ${t.aliveAfter} checks ${t.aliveChecks - t.aliveFailures}/${t.aliveChecks} ${(t.ms / 1000).toFixed(1)} s ${t.perSecond}/s rss ${t.rssStartMiB}→${t.rssEndMiB} (peak ${t.rssPeakMiB}) MiB ${statuses}`;
+  return `${name.padEnd(5)} sent ${t.sent} answered ${t.answered} hangs ${t.hangs} stacks ${t.stacks} corrupt ${t.corrupt} closes ${t.unexpectedCloses} refused ${t.refusals} alive ${t.aliveAfter} checks ${t.aliveChecks - t.aliveFailures}/${t.aliveChecks} ${(t.ms / 1000).toFixed(1)} s ${t.perSecond}/s rss ${t.rssStartMiB}→${t.rssEndMiB} (peak ${t.rssPeakMiB}) MiB ${statuses}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
