@@ -30,6 +30,8 @@ import WebSocket from 'ws';
 import { hasStack, httpHeaders, httpMethod, lineWrites, mutate, opsMethod, opsTarget, rng, wsFraming, type Kind, type WsFraming } from './generator.js';
 
 const FIXTURE = join(DIST, 'test/fuzz/fixture-server.js');
+/** ANDON_FUZZ_NODE_ARGS: extra Node flags for the servers under test (e.g. `--cpu-prof`). */
+const NODE_ARGS = (process.env.ANDON_FUZZ_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Longest any single request may stay unanswered. */
 const DEADLINE_MS = 10_000;
 /** Concurrent requests (HTTP, ops, legacy SSE); connections × window of outstanding mutants (WebSocket, TCP); stdio window. */
@@ -174,7 +176,7 @@ async function startHttpNode(): Promise<HttpNode> {
   // would degrade the node (new connections refused, 503), which is load shedding, not what the
   // fuzzer tests. Memory pressure still degrades it.
   writeFileSync(config, JSON.stringify({ websocket: { enabled: true }, tcp: { enabled: true, port: tcpPort, maxLineBytes: FUZZ_TCP_MAX_LINE }, legacySse: { enabled: true }, guardian: { eventLoopDelayMs: 60_000 } }));
-  const child = spawn(process.execPath, [CLI, 'serve', FIXTURE, '--port', String(port), '--ops-port', String(opsPort), '--state-dir', stateDir, '--config', config], {
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'serve', FIXTURE, '--port', String(port), '--ops-port', String(opsPort), '--state-dir', stateDir, '--config', config], {
     // Debug logging subscribes the request start/end loggers: the readers that crashed on odd input.
     env: { ...process.env, ANDON_ADMIN_TOKEN: '', ANDON_LOG_LEVEL: 'debug' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -699,7 +701,7 @@ async function fuzzTcp(node: HttpNode, seed: number, count: number, batch: numbe
 async function fuzzStdio(seed: number, count: number, batch: number): Promise<TransportSummary> {
   const s = empty();
   const stateDir = mkdtempSync(join(tmpdir(), 'andon-fuzz-stdio-'));
-  const child = spawn(process.execPath, [CLI, 'serve', FIXTURE, '--stdio', '--state-dir', stateDir], { env: { ...process.env, ANDON_LOG_LEVEL: 'debug' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'serve', FIXTURE, '--stdio', '--state-dir', stateDir], { env: { ...process.env, ANDON_LOG_LEVEL: 'debug' }, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr!.resume();
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const conn = stdioConn(s, child);
