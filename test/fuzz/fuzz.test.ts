@@ -11,7 +11,8 @@ const COUNT = Number(process.env.ANDON_FUZZ_COUNT ?? 5000);
 
 test(`wire fuzz: ${COUNT} mutated requests per transport, no crash, hang or stack trace`, { timeout: 600_000 }, async () => {
   // An alive check (a normal request on every transport) after each 1,000 mutants and at the end.
-  const sum = await runFuzz({ seed: Number(process.env.ANDON_FUZZ_SEED ?? 9), count: COUNT, batch: 1000 });
+  // stdio (its own process) runs alongside the network transports, which share one node.
+  const sum = await runFuzz({ seed: Number(process.env.ANDON_FUZZ_SEED ?? 9), count: COUNT, batch: 1000, parallel: true });
   const brief = (t: typeof sum.http) => ({ sent: t.sent, answered: t.answered, hangs: t.hangs, stacks: t.stacks, corrupt: t.corrupt, closes: t.unexpectedCloses, aliveAfter: t.aliveAfter, aliveFailures: t.aliveFailures, ms: t.ms, problems: t.problems });
   const report = JSON.stringify(Object.fromEntries(TRANSPORTS.map((n) => [n, brief(sum[n])])), null, 2);
   assert.ok(clean(sum), report);
