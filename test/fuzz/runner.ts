@@ -79,6 +79,8 @@ export interface TransportSummary {
   corrupt: number;
   /** Bare "Internal error" (-32603) answers: an exception the server did not expect. */
   internal: number;
+  /** HTTP 5xx answers other than 503 and the fixture's deliberately failing handlers. */
+  unexpected5xx: number;
   /** HTTP statuses seen, with counts. */
   statuses: Record<string, number>;
   kinds: Partial<Record<Kind, number>>;
@@ -131,7 +133,7 @@ function checked(s: TransportSummary, ok: boolean, at: number): void {
 }
 
 function empty(): TransportSummary {
-  return { sent: 0, answered: 0, hangs: 0, stacks: 0, corrupt: 0, internal: 0, statuses: {}, kinds: {}, aliveAfter: false, aliveChecks: 0, aliveFailures: 0, unexpectedCloses: 0, refusals: 0, problems: [], ms: 0, perSecond: 0 };
+  return { sent: 0, answered: 0, hangs: 0, stacks: 0, corrupt: 0, internal: 0, unexpected5xx: 0, statuses: {}, kinds: {}, aliveAfter: false, aliveChecks: 0, aliveFailures: 0, unexpectedCloses: 0, refusals: 0, problems: [], ms: 0, perSecond: 0 };
 }
 
 function note(s: TransportSummary, problem: string): void {
@@ -152,13 +154,20 @@ function tally(s: TransportSummary, a: Answer | 'hang' | 'closed', what: string,
     s.stacks++;
     note(s, `stack: ${what}: ${a.body.slice(0, 300)}`);
   }
-  if (a.status >= 500 && a.status !== 503) note(s, `${a.status}: ${what}: ${a.body.slice(0, 200)}`);
+  // A 2026 answer carries its error's HTTP status: the fixture's deliberately failing handlers
+  // give 500. Any other 5xx but 503 (a refusal) is a failure the fuzzer found.
+  if (a.status >= 500 && a.status !== 503 && !FIXTURE_FAILURE.test(a.body)) {
+    s.unexpected5xx++;
+    note(s, `${a.status}: ${what}: ${a.body.slice(0, 200)}`);
+  }
   if (INTERNAL.test(a.body)) {
     s.internal++;
     note(s, `internal error: ${what} ${sentExcerpt}`);
   }
 }
 
+/** The fixture's deliberate failures (test/fuzz/fixture-server.ts). */
+const FIXTURE_FAILURE = /disk on fire while reading|completer broke|prompt template missing|the result could not be serialised/;
 /** The generic answer to an unexpected exception (McpError.from, the HTTP guard). */
 const INTERNAL = /"message":"Internal error"/;
 
@@ -866,7 +875,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
 export function clean(sum: FuzzSummary): boolean {
   return sum.transports.every((n) => {
     const t = sum[n];
-    return t.aliveAfter && t.aliveFailures === 0 && t.hangs === 0 && t.stacks === 0 && t.corrupt === 0 && t.internal === 0 && t.unexpectedCloses === 0 && t.sent === sum.perTransport;
+    return t.aliveAfter && t.aliveFailures === 0 && t.hangs === 0 && t.stacks === 0 && t.corrupt === 0 && t.internal === 0 && t.unexpected5xx === 0 && t.unexpectedCloses === 0 && t.sent === sum.perTransport;
   });
 }
 
@@ -875,7 +884,7 @@ export function line(name: string, t: TransportSummary): string {
   const statuses = Object.entries(t.statuses)
     .map(([k, v]) => `${k}:${v}`)
     .join(' ');
-  return `${name.padEnd(5)} sent ${t.sent} answered ${t.answered} hangs ${t.hangs} stacks ${t.stacks} internal ${t.internal} corrupt ${t.corrupt} closes ${t.unexpectedCloses} refused ${t.refusals} alive ${t.aliveAfter} checks ${t.aliveChecks - t.aliveFailures}/${t.aliveChecks} ${(t.ms / 1000).toFixed(1)} s ${t.perSecond}/s rss ${t.rssStartMiB}→${t.rssEndMiB} (peak ${t.rssPeakMiB}) MiB ${statuses}`;
+  return `${name.padEnd(5)} sent ${t.sent} answered ${t.answered} hangs ${t.hangs} stacks ${t.stacks} internal ${t.internal} 5xx ${t.unexpected5xx} corrupt ${t.corrupt} closes ${t.unexpectedCloses} refused ${t.refusals} alive ${t.aliveAfter} checks ${t.aliveChecks - t.aliveFailures}/${t.aliveChecks} ${(t.ms / 1000).toFixed(1)} s ${t.perSecond}/s rss ${t.rssStartMiB}→${t.rssEndMiB} (peak ${t.rssPeakMiB}) MiB ${statuses}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
