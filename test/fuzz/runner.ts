@@ -215,7 +215,10 @@ async function startHttpNode(): Promise<HttpNode> {
   });
   const deadline = Date.now() + 60_000;
   while (!started) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`node did not start:\n${tail.join('')}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`node did not start:\n${tail.join('')}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   return { child, port, tcpPort, opsPort, stateDir, stderr: () => tail.join('') };
