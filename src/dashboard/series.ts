@@ -91,7 +91,9 @@ export class Series {
     s.req++;
     if (e.outcome === 'error' || e.outcome === 'tool_error') s.err++;
     this.sample(s, '*', e.durationMs);
-    if (e.method === 'tools/call' && e.name) this.sample(s, e.name, e.durationMs);
+    // Only a string names a tool (a client's params.name may be anything; an object whose toString
+    // is not callable threw here, from a channel subscriber: an uncaught exception, the node exited).
+    if (e.method === 'tools/call' && typeof e.name === 'string' && e.name) this.sample(s, e.name, e.durationMs);
   }
 
   session(e: Pick<SessionEvent, 'action'>): void {
@@ -153,7 +155,8 @@ export class Series {
   }
 
   private close(s: OpenSlot, mem: { heap: number; rss: number }): Slot {
-    const lat: Record<string, LatencyStat> = {};
+    // No prototype: a tool named "__proto__" is a key like any other.
+    const lat = Object.create(null) as Record<string, LatencyStat>;
     for (const [key, k] of s.samples) {
       const d = [...k.d].sort((a, b) => a - b);
       lat[key] = [k.n, r1(quantile(d, 0.5)), r1(quantile(d, 0.95)), r1(quantile(d, 0.99))];

@@ -21,11 +21,15 @@ export async function complete(
   }
   const context = { arguments: ((params.context as Record<string, unknown> | undefined)?.arguments ?? {}) as Record<string, string> };
   let completer: Completer | undefined;
+  // A name or uri that is not a string is refused before any message shows it: String() of a
+  // client's {"toString":1} throws (the wire fuzzer's bare "Internal error").
   if (ref.type === 'ref/prompt') {
-    const p = prompts.get(ref.name as string);
+    if (typeof ref.name !== 'string') throw invalidParams('ref.name', 'must be a string');
+    const p = prompts.get(ref.name);
     if (!p) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${String(ref.name)}`);
     completer = p.completers.get(arg.name);
   } else if (ref.type === 'ref/resource') {
+    if (typeof ref.uri !== 'string') throw invalidParams('ref.uri', 'must be a string');
     const t = templates.find((x) => x.template.template === ref.uri);
     if (!t && !resources.has(ref.uri as string)) throw new McpError(ErrorCode.InvalidParams, `Unknown resource template: ${String(ref.uri)}`);
     completer = t?.options.complete?.[arg.name];

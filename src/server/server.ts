@@ -335,7 +335,8 @@ export class McpServer {
       this.inflight.delete(inc);
       if (started) {
         const p = request.params;
-        const name = (p?.name ?? p?.uri) as string | undefined;
+        const n = p?.name ?? p?.uri;
+        const name = typeof n === 'string' ? n : undefined;
         requestChannel.publish({ method: request.method, name, era: inc.era, outcome, durationMs: performance.now() - started, code, incoming: inc } satisfies RequestEvent);
       }
     }

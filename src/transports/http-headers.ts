@@ -42,6 +42,16 @@ export function acceptsSse(accept: string): boolean {
   return accept.includes('text/event-stream') || accept.includes('*/*') || accept.includes('text/*');
 }
 
+/**
+ * A body value for an error message. Not String(): params come from the client, and an object
+ * whose toString is not callable ({"toString":1}) throws there (found by the wire fuzzer: an
+ * unexpected 500 "Internal error" instead of the header-mismatch refusal).
+ */
+function shown(v: unknown): string {
+  const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? typeof v);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
 /** 2026: Mcp-Method on every POST; Mcp-Name on tools/call, resources/read, prompts/get. */
 export function headerMismatch(req: IncomingMessage, request: JsonRpcRequest): string | null {
   const method = req.headers['mcp-method'];
@@ -52,8 +62,8 @@ export function headerMismatch(req: IncomingMessage, request: JsonRpcRequest): s
   if (key) {
     const expected = request.params?.[key];
     const name = req.headers['mcp-name'];
-    if (name === undefined) return `Header mismatch: Mcp-Name header is required for ${request.method} (expected "${String(expected)}")`;
-    if (name !== expected) return `Header mismatch: Mcp-Name header "${String(name)}" does not match params.${key} "${String(expected)}"`;
+    if (name === undefined) return `Header mismatch: Mcp-Name header is required for ${request.method} (expected "${shown(expected)}")`;
+    if (name !== expected) return `Header mismatch: Mcp-Name header "${shown(name)}" does not match params.${key} "${shown(expected)}"`;
   }
   return null;
 }

@@ -10,9 +10,15 @@ import { StringDecoder } from 'node:string_decoder';
 /** Default largest line: 4 MiB. */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
-/** Splits a byte stream into lines. */
+/**
+ * Splits a byte stream into lines. Work is linear in the input: each chunk is searched for
+ * newlines once, and the pieces of a line that spans chunks are joined once, when it ends (a
+ * string grown and searched whole at every chunk made a 4 MiB line cost ~130 MB of copying).
+ */
 export class LineFramer {
-  private buffered = '';
+  /** Pieces of the line being received, none containing a newline. */
+  private pending: string[] = [];
+  private pendingLength = 0;
   private skipping = false;
   private readonly decoder = new StringDecoder('utf8');
 
@@ -26,22 +32,34 @@ export class LineFramer {
 
   /** Feeds one chunk; complete lines are handed out before it returns. */
   push(chunk: Buffer | string): void {
-    this.buffered += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    let start = 0;
     if (this.skipping) {
-      const end = this.buffered.indexOf('\n');
-      this.buffered = end === -1 ? '' : this.buffered.slice(end + 1);
+      const end = text.indexOf('\n');
       if (end === -1) return;
       this.skipping = false;
+      start = end + 1;
     }
-    let nl = this.buffered.indexOf('\n');
+    let nl = text.indexOf('\n', start);
     while (nl !== -1) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
+      let line = text.slice(start, nl);
+      if (this.pending.length > 0) {
+        this.pending.push(line);
+        line = this.pending.join('');
+        this.pending = [];
+        this.pendingLength = 0;
+      }
       this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
-      nl = this.buffered.indexOf('\n');
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
     }
-    if (this.buffered.length > this.maxLineBytes) {
-      this.buffered = '';
+    if (start < text.length) {
+      this.pending.push(start === 0 ? text : text.slice(start));
+      this.pendingLength += text.length - start;
+    }
+    if (this.pendingLength > this.maxLineBytes) {
+      this.pending = [];
+      this.pendingLength = 0;
       this.skipping = true;
       this.onOverflow(this.maxLineBytes);
     }
@@ -49,8 +67,9 @@ export class LineFramer {
 
   /** The input ended: the last line, if it had no newline (and was not being skipped). */
   end(): void {
-    const rest = this.buffered + this.decoder.end();
-    this.buffered = '';
+    const rest = this.pending.join('') + this.decoder.end();
+    this.pending = [];
+    this.pendingLength = 0;
     if (rest.trim() && !this.skipping) this.onLine(rest);
   }
 }
