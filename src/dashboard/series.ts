@@ -93,7 +93,8 @@ export class Series {
     this.sample(s, '*', e.durationMs);
     // Only a string names a tool (a client's params.name may be anything; an object whose toString
     // is not callable threw here, from a channel subscriber: an uncaught exception, the node exited).
-    if (e.method === 'tools/call' && typeof e.name === 'string' && e.name) this.sample(s, e.name, e.durationMs);
+    // A name longer than MCP allows (128) is no tool's: not kept as a key (180 slots of 64 keys).
+    if (e.method === 'tools/call' && typeof e.name === 'string' && e.name && e.name.length <= 128) this.sample(s, e.name, e.durationMs);
   }
 
   session(e: Pick<SessionEvent, 'action'>): void {

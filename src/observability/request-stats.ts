@@ -10,6 +10,12 @@ import type { Registry } from 'prom-client';
 
 /** Distinct raw (method, name) keys and series kept before new ones fold into an overflow series. */
 const MAX_KEYS = 10_000;
+/**
+ * Longest raw method or tool name that gets its own index entry. MCP tool names are 1–128
+ * characters and method names shorter; a client's 300,000-character "method" must not be kept
+ * (10,000 of them would hold gigabytes), so a longer one goes straight to the bounded labels.
+ */
+const MAX_RAW_LENGTH = 128;
 
 const OUTCOME: Record<string, number> = { ok: 0, error: 1, tool_error: 2, input_required: 3 };
 
@@ -82,7 +88,7 @@ export class RequestStats {
     let byName = this.index.get(method);
     let slots = byName?.get(name ?? '');
     let e: Entry | undefined;
-    if (!slots && this.rawKeys >= MAX_KEYS) {
+    if (!slots && (this.rawKeys >= MAX_KEYS || method.length > MAX_RAW_LENGTH || (name !== undefined && name.length > MAX_RAW_LENGTH))) {
       // The raw index is bounded too, or a client sending random method names would grow it.
       e = this.entry(labels(), true);
     } else {

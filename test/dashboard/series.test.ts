@@ -37,6 +37,17 @@ test('a slot counts requests and errors, and keeps p50/p95/p99 for all requests 
   assert.equal(open!.heap, 10);
 });
 
+test('a name longer than MCP allows (128 characters) gets no latency key: a client cannot park big strings in 180 slots', () => {
+  const s = new Series(new TestClock(SLOT_MS * 1000), mem);
+  const long = 'n'.repeat(300_000);
+  s.record(call(long, 3, 'error'));
+  s.record(call('t'.repeat(128), 3));
+  const [open] = s.slots();
+  assert.equal(open!.req, 2);
+  assert.equal(open!.lat[long], undefined);
+  assert.deepEqual(Object.keys(open!.lat).sort(), ['*', 't'.repeat(128)]);
+});
+
 test('slots close on time, quiet slots are filled, and 15 minutes are kept', async () => {
   const clock = new TestClock(SLOT_MS * 1000);
   const s = new Series(clock, mem);

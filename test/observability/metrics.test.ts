@@ -101,6 +101,23 @@ describe('metrics from real traffic', () => {
     }
   });
 
+  test('over-long method and tool names are not kept as index keys (a client could park gigabytes in 10,000 of them)', async () => {
+    const m = new AndonMetrics({ defaultMetrics: false }).start();
+    try {
+      const big = 'm'.repeat(100_000);
+      for (let i = 0; i < 20; i++) channels.request.publish({ method: `${big}${i}`, name: undefined, era: '2025', outcome: 'error', durationMs: 0.1 });
+      for (let i = 0; i < 20; i++) channels.request.publish({ method: 'tools/call', name: `${big}${i}`, era: '2025', outcome: 'error', durationMs: 0.1 });
+      channels.request.publish({ method: 'tools/call', name: 'ok-tool', era: '2025', outcome: 'error', durationMs: 0.1 });
+      const stats = (m as unknown as { requestStats: { rawKeys: number } }).requestStats;
+      assert.equal(stats.rawKeys, 1, 'only the short name got an index entry');
+      const text = await m.metrics();
+      assert.equal(value(text, 'andon_requests_total{method="_other",tool="",era="2025",outcome="error"}'), 40, 'both kinds fold into the overflow series');
+      assert.equal(value(text, 'andon_requests_total{method="tools/call",tool="_unknown",era="2025",outcome="error"}'), 1);
+    } finally {
+      m.stop();
+    }
+  });
+
   test('Node defaults: event-loop lag, heap, GC, CPU', async () => {
     const text = await scrape();
     for (const name of ['andon_nodejs_eventloop_lag_seconds', 'andon_nodejs_heap_size_used_bytes', 'andon_process_cpu_seconds_total', 'andon_process_resident_memory_bytes', 'andon_nodejs_gc_duration_seconds']) {
