@@ -17,7 +17,8 @@ export interface BenchRedis {
   stop(): Promise<void>;
 }
 
-function ping(port: number): Promise<boolean> {
+/** True when a Redis on 127.0.0.1:`port` answers PING (raw RESP, no client library). */
+export function redisPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ host: '127.0.0.1', port });
     let buf = '';
@@ -46,7 +47,7 @@ export async function startBenchRedis(cpu?: number): Promise<BenchRedis> {
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.on('error', (e) => (err += String(e)));
   const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
+  while (!(await redisPing(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`redis-server did not start (is the redis-server package installed?): ${err}`);

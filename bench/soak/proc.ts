@@ -4,10 +4,11 @@
  * and cleans up itself (every process by its PID).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer, connect, type Socket } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { redisPing } from '../lib/redis-server.js';
 
 /** A free TCP port on 127.0.0.1 (checked, not reserved). */
 export function freePort(): Promise<number> {
@@ -37,26 +38,6 @@ export function killSpawned(): void {
     c.kill('SIGCONT');
     c.kill('SIGKILL');
   }
-}
-
-function redisPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    let buf = '';
-    s.setTimeout(500, () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => {
-      buf += d.toString();
-      if (buf.includes('\r\n')) {
-        s.destroy();
-        resolve(buf.startsWith('+PONG'));
-      }
-    });
-    s.on('error', () => resolve(false));
-  });
 }
 
 export interface Redis {
