@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redisPing } from '../lib/redis-server.js';
@@ -84,6 +84,8 @@ export class AndonNode {
   onUnexpectedExit: (info: string) => void = () => {};
   /** Called when a start attempt failed and is retried. */
   onStartRetry: (info: string) => void = () => {};
+  /** Every line of the node's stderr, over all lifetimes, is appended here too (for investigation). */
+  logFile: string | undefined;
 
   constructor(
     readonly id: string,
@@ -135,6 +137,7 @@ export class AndonNode {
     }));
     this.child = child;
     child.stderr!.on('data', (d: Buffer) => {
+      if (this.logFile) appendFileSync(this.logFile, d);
       this.stderr += d.toString();
       if (this.stderr.length > 65_536) this.stderr = this.stderr.slice(-32_768);
     });

@@ -40,8 +40,8 @@ export default function create(): McpServer {
   s.resource('test://watched', { name: 'watched', mimeType: 'text/plain' }, (uri) => ({ uri, text: `version ${n}` }));
   s.tool('touch', { description: 'changes test://watched' }, () => {
     n++;
-    s.notifyResourceUpdated('test://watched');
-    return `touched ${n}`;
+    const sent = s.notifyResourceUpdated('test://watched');
+    return `touched ${n} on pid ${process.pid}: sent to ${sent} stream(s) there`;
   });
   return s;
 }

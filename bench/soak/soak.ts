@@ -62,6 +62,9 @@ export interface SoakOptions {
   requestTimeoutMs: number;
   /** Progress lines (per minute, failures); default none. */
   log?: (line: string) => void;
+  /** Keep each node's stderr in `<nodeLogDir>/<node id>.log` (all lifetimes), at `nodeLogLevel` (default warn). */
+  nodeLogDir?: string;
+  nodeLogLevel?: string;
 }
 
 export const DEFAULTS: Omit<SoakOptions, 'cli' | 'module'> = {
@@ -247,7 +250,8 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
       const stateDir = await mkdtemp(join(dir, `${id}-`));
       const config = join(stateDir, 'andon.config.yaml');
       await writeNodeConfig(config, { prefix, nodeId: id, commandTimeoutMs: o.commandTimeoutMs });
-      const node = new AndonNode(id, o.cli, o.module, stateDir, await freePort(), await freePort(), { ANDON_CONFIG: config, ANDON_REDIS_URL: redis!.url, SOAK_LOG: execLog, ANDON_LOG_LEVEL: 'warn' });
+      const node = new AndonNode(id, o.cli, o.module, stateDir, await freePort(), await freePort(), { ANDON_CONFIG: config, ANDON_REDIS_URL: redis!.url, SOAK_LOG: execLog, ANDON_LOG_LEVEL: o.nodeLogLevel ?? 'warn' });
+      if (o.nodeLogDir) node.logFile = join(o.nodeLogDir, `${id}.log`);
       node.onUnexpectedExit = (info) => {
         unexpectedExits.push(info);
         violations.push(`node crashed: ${info.slice(0, 300)}`);
@@ -488,6 +492,7 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
         for (let i = w; i < sessions.length; i += 8) {
           const s = sessions[i]!;
           let okPing = false;
+          let lastPing = '';
           const end = Date.now() + o.giveUpMs;
           while (!okPing && Date.now() < end) {
             try {
@@ -497,12 +502,19 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
                 break;
               }
               okPing = r.status === 200 && !!r.response?.result;
-            } catch {
-              // retried
+              lastPing = `${r.status} ${r.text.slice(0, 200)}`;
+            } catch (err) {
+              lastPing = (err as Error).message;
             }
             if (!okPing) await sleep(200);
           }
-          if (okPing && (await runOp(s, `final-${i}`)) === 'ok') finalOk++;
+          if (!okPing) {
+            violations.push(`final check: session ${s.id} did not answer ping within ${o.giveUpMs} ms (last: ${lastPing})`);
+            continue;
+          }
+          const out = await runOp(s, `final-${i}`);
+          if (out === 'ok') finalOk++;
+          else violations.push(`final check: session ${s.id} answered ping but its tools/call ended ${out}`);
         }
       }),
     );
@@ -524,6 +536,7 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
       try {
         const r = await sessions[0]!.request('tools/call', { name: 'touch', arguments: {} }, o.requestTimeoutMs);
         touched = /touched/.test(r.text);
+        if (touched) log(`[${now().toFixed(0)}s] final touch: ${r.response?.result?.content?.[0]?.text ?? r.text.slice(0, 200)}`);
       } catch {
         // retried
       }
@@ -539,8 +552,10 @@ export async function runSoak(opts: Partial<SoakOptions> & Pick<SoakOptions, 'cl
     for (const [i, st] of streams.entries()) {
       const got = st.updates - before[i]!;
       if (got === 1) fired++;
-      else if (got === 0) missed++;
-      else duplicated++;
+      else if (got === 0) {
+        missed++;
+        violations.push(`subscriptions: the stream of ${st.session.id} (open ${st.isOpen}, ${st.reopens} reopens, last event ${st.lastEventId ?? '-'}) got no update for the final touch`);
+      } else duplicated++;
     }
     if (missed) violations.push(`subscriptions: ${missed} of ${streams.length} streams got no update for the final touch`);
     if (duplicated) violations.push(`subscriptions: ${duplicated} of ${streams.length} streams got the final touch's update more than once`);

@@ -58,6 +58,13 @@ export const RuntimeErrors = {
     wireCode: ErrorCode.Unavailable,
     when: 'a retried 2025 `tools/call` id whose side-effecting handler was running when the previous process died; `data.tool`, `data.requestId`; it may or may not have taken effect',
   }),
+  SessionNotSaved: defineError({
+    code: 'ANDON_SESSION_NOT_SAVED',
+    message: 'The session change could not be made durable; retry',
+    retryable: true,
+    wireCode: ErrorCode.Unavailable,
+    when: 'a 2025 `resources/subscribe` or `resources/unsubscribe` whose session record could not be written to the store before the answer (store failure): the JSON-RPC error (in an HTTP 200) says so with `data.retryAfterMs`; the change holds on this node only, a restart or another node would not see it; retry the request',
+  }),
   JournalFailed: defineError({
     code: 'ANDON_JOURNAL_FAILED',
     message: 'The request could not be journaled; the tool did not run',

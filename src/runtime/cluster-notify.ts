@@ -167,9 +167,11 @@ export class ClusterNotify {
     }
     if (m.from === this.origin) return;
     switch (m.op) {
-      case 'resource':
-        this.fanout.deliverResource(m.uri);
+      case 'resource': {
+        const sent = this.fanout.deliverResource(m.uri);
+        this.log.debug({ channel: CHANNEL, uri: m.uri, from: m.from, sent }, 'resource update from another node delivered');
         return;
+      }
       case 'list':
         this.fanout.deliverList(m.kind);
         return;
@@ -184,6 +186,7 @@ export class ClusterNotify {
         return;
       }
       case 'stream':
+        this.log.debug({ channel: CHANNEL, session: m.session, from: m.from }, 'another node holds this session\'s GET stream now');
         this.holder()?.releaseStream(m.session);
         return;
       case 'gone': {

@@ -65,6 +65,7 @@ export async function listenHttp(server: McpServer, o: HttpTransportOptions & Ht
               if (s) await st.journal?.adopt(s);
               return s;
             },
+            peekSession: (id: string) => st.sessions.loadOne(id),
             ...(st.eventLog && !o.eventStore ? { eventStore: new RedisEventStore(st.eventLog, log) } : {}),
           }
         : {}),

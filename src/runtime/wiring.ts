@@ -27,10 +27,23 @@ import { RecordedAnswer, type Journal } from './journal.js';
 import { McpError } from '../protocol/errors.js';
 import type { RuntimeOptions } from './options.js';
 import type { SessionPersistence } from './session-persistence.js';
+import type { Session } from '../server/session.js';
+import { AndonError } from '../errors/catalogue.js';
+import { RuntimeErrors } from '../errors/runtime.js';
 import { RateLimits } from '../resilience/rate-limits.js';
 import { redisRateLimitStore, type RateLimitRedis } from '../resilience/redis-rate-limits.js';
 import { mountRateLimitsApi } from '../admin/rate-limits-api.js';
 import { flagActions, resiliencePanels, type PanelSource } from './dashboard-panels.js';
+
+const SUBSCRIPTION_METHODS = new Set(['resources/subscribe', 'resources/unsubscribe']);
+
+async function persistSubscription(sessions: SessionPersistence, session: Session): Promise<void> {
+  try {
+    await sessions.persistNow(session);
+  } catch (err) {
+    throw new AndonError(RuntimeErrors.SessionNotSaved, `Subscription change not saved: the session record could not be written to the store (${String(err)}); retry`, { retryAfterMs: 1000 });
+  }
+}
 
 /** Connects `server` to the runtime's failure detection, persistence, journal and gate. */
 export function wireServer(server: McpServer, p: { failures: FailureDetector; sessions: SessionPersistence; journal: Journal | undefined; gate: GateState }): void {
@@ -43,6 +56,9 @@ export function wireServer(server: McpServer, p: { failures: FailureDetector; se
     settle: (inc, response) => {
       // An acknowledged session must survive a kill -9: durable before initialize is answered.
       if (inc.request.method === 'initialize') return inc.session && 'result' in response ? sessions.persistNow(inc.session) : undefined;
+      // A subscription is state the client relies on: durable before it is acknowledged, so a node
+      // that adopts the session afterwards (shared store) or a restart sees it.
+      if (SUBSCRIPTION_METHODS.has(inc.request.method) && inc.session && 'result' in response) return persistSubscription(sessions, inc.session);
       return journal?.settle(inc, response);
     },
   };

@@ -37,6 +37,12 @@ export interface HttpTransportOptions {
    * coalesced and misses remembered briefly, so unknown ids cannot flood the store.
    */
   loadSession?: (id: string) => Promise<import('../server/session.js').Session | undefined>;
+  /**
+   * Reads a session's record from the shared store without adopting it (no journal records).
+   * Given, a GET stream on a session held here first adds the subscriptions the store has and the
+   * held copy lacks (one made on another node whose announcement this node missed).
+   */
+  peekSession?: (id: string) => Promise<import('../server/session.js').Session | undefined>;
   /** Connection limits (sockets, slow clients, bodies being read); see {@link ConnectionLimits}. */
   connections?: ConnectionLimits;
   /** Session limits (sessions, SSE streams, subscriptions, URI length); see {@link SessionLimits}. */

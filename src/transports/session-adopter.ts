@@ -31,6 +31,13 @@ export class SessionAdopter {
     private readonly refusal: (def: ErrorDef, message: string) => Error,
     /** A shared event store: a resumed stream (GET with Last-Event-ID) is read from it first. */
     private readonly events?: EventStore,
+    /**
+     * A GET stream makes this node the one that delivers the session's notifications: before it
+     * opens, the subscriptions in the store (`peek`: the record, without adopting it) are added to
+     * the held copy (`subscribe`: the fan-out's index), which may predate a subscription made on
+     * another node whose announcement it missed (pub/sub is at most once).
+     */
+    private readonly refreshing?: { peek: (id: string) => Promise<Session | undefined>; subscribe: (held: Session, uri: string) => void },
   ) {}
 
   /**
@@ -38,15 +45,16 @@ export class SessionAdopter {
    * `next` (found or not: the usual path answers 404 for a miss) or `fail` with a 503 when the
    * store does not answer; returns true. Returns false when there is nothing to look up.
    */
-  intercept(req: IncomingMessage, held: ReadonlyMap<string, unknown>, next: () => void, fail: (err: Error) => void): boolean {
+  intercept(req: IncomingMessage, held: ReadonlyMap<string, Session>, next: () => void, fail: (err: Error) => void): boolean {
     const sid = req.headers['mcp-session-id'];
     if (typeof sid !== 'string') return false;
     // Only for a session that exists (held or found), so random ids cannot turn into store reads.
     const last = req.method === 'GET' && this.events?.prefetch ? req.headers['last-event-id'] : undefined;
     const resume = typeof last === 'string' && last.startsWith(sid) ? () => (held.has(sid) ? this.events!.prefetch!(last) : undefined) : undefined;
     const lookup = !held.has(sid) && this.wants(sid);
-    if (!lookup && !resume) return false;
-    (lookup ? this.adopt(sid) : Promise.resolve()).then(resume).then(next, (err: unknown) => {
+    const refresh = req.method === 'GET' && this.refreshing !== undefined && held.has(sid);
+    if (!lookup && !resume && !refresh) return false;
+    (lookup ? this.adopt(sid) : refresh ? this.refresh(sid, held) : Promise.resolve()).then(resume).then(next, (err: unknown) => {
       this.log.warn({ session: sid, err: String(err) }, 'session lookup in the shared store failed');
       fail(this.refusal(HttpErrors.SessionStoreUnavailable, `Service Unavailable: session ${sid} is not held by this node and the shared store did not answer (${err instanceof Error ? err.message : String(err)})`));
     });
@@ -77,6 +85,27 @@ export class SessionAdopter {
       this.inflight.set(id, p);
     }
     return p;
+  }
+
+  /**
+   * Adds the subscriptions the store has for held session `id` to the held copy (never removes
+   * one: an unsubscribe is announced, and a stale read must not undo a newer subscription). A store
+   * that does not answer leaves the copy as it is: the stream still opens.
+   */
+  private refresh(id: string, held: ReadonlyMap<string, Session>): Promise<void> {
+    const r = this.refreshing!;
+    return r.peek(id).then(
+      (fresh) => {
+        const s = held.get(id);
+        if (!fresh || !s) return;
+        for (const uri of fresh.subscriptions) {
+          if (s.subscriptions.has(uri)) continue;
+          r.subscribe(s, uri);
+          this.log.info({ session: id, uri }, 'a subscription made on another node was missing here; added from the store');
+        }
+      },
+      (err: unknown) => this.log.warn({ session: id, err: String(err) }, 'could not read the session record before opening its GET stream; its subscriptions are the ones held here'),
+    );
   }
 
   private miss(id: string): void {

@@ -5,8 +5,8 @@
  * protocol. Responses are JSON unless the handler emits related messages first, in which case the
  * response upgrades to an SSE stream on the spot ("auto" mode).
  *
- * Hand-written on node:http rather than a framework: this is the hot path, and the bench showed
- * that avoiding Web Request/Response conversion is where most of the official SDK's cost goes.
+ * Hand-written on node:http (the hot path): the bench showed Web Request/Response conversion is
+ * where most of the official SDK's cost goes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -53,10 +53,7 @@ export class StreamableHttpHandler {
   private readonly sweeper: Timer;
   private readonly clock: Clock;
   private closing = false;
-  /**
-   * Request stream ids are `<session>-<nonce><counter>`: unique per process and across restarts
-   * (the nonce), and far cheaper than CSPRNG bytes per request (the session id is the secret).
-   */
+  /** Request stream ids `<session>-<nonce><counter>`: unique across restarts, cheaper than CSPRNG per request. */
   private readonly streamNonce = randomBytes(4).toString('hex');
   private streamSeq = 0;
   /** What every request's {@link HttpExchange} needs from the handler (built once). */
@@ -92,7 +89,7 @@ export class StreamableHttpHandler {
     const idle = options.sessionIdleMs ?? 30 * 60_000;
     this.sweeper = this.clock.setInterval(() => this.sweep(idle), Math.min(idle, 60_000));
     this.sweeper.unref?.();
-    this.adopter = options.loadSession && new SessionAdopter(options.loadSession, this.clock, (s) => this.sessions.has(s.id) || this.restoreSession(s), this.log, (def, msg) => new HttpError(def, msg, { 'retry-after': '1' }), this.eventStore);
+    this.adopter = options.loadSession && new SessionAdopter(options.loadSession, this.clock, (s) => this.sessions.has(s.id) || this.restoreSession(s), this.log, (def, msg) => new HttpError(def, msg, { 'retry-after': '1' }), this.eventStore, options.peekSession && { peek: options.peekSession, subscribe: (s, uri) => server.fanout.index(s, uri) });
     const limits = (this.limits = new HttpLimits(this.clock, options.connections, options.limits));
     this.maxTarget = limits.l.maxUriLength;
     server.use(limitsStage({ maxUriLength: limits.l.maxUriLength, maxSubscriptionsPerSession: limits.l.maxSubscriptionsPerSession, onRefused: (l) => limits.stageRefused(l) }));
@@ -117,7 +114,7 @@ export class StreamableHttpHandler {
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     // A request parsed from a socket refused at connection time (already answered 503) is not served.
     if ((req.socket as unknown as Record<symbol, unknown>)[REFUSED] === true) return;
-    // Nodes on a shared store: a session created on another node is fetched first (session-adopter.ts).
+    // Shared store: a session made on another node is fetched first (session-adopter.ts).
     if (!this.adopter?.intercept(req, this.sessions, () => this.handle2(req, res), (err) => this.fail(res, err))) this.handle2(req, res);
   };
 
@@ -181,8 +178,8 @@ export class StreamableHttpHandler {
     const c = decodeMessage(text);
     if (c.kind === 'invalid') return this.send(res, 400, errorResponse(c.id, c.error));
     const msg = c.message;
-    // Refusals (drain, halts, limits) are the admission pipeline's: requests go on to the server,
-    // whose stages refuse them; responses and notifications pass so in-flight work can finish.
+    // Refusals (drain, halts, limits) are the admission stages' (in the server); responses and
+    // notifications pass so in-flight work can finish.
     const era = eraOf(req, msg);
     if (era === '2026') return this.post2026(req, res, c.kind, msg);
     return this.post2025(req, res, c.kind, msg);
@@ -365,6 +362,7 @@ export class StreamableHttpHandler {
     }
     this.standaloneStreams.set(session.id, stream);
     session.standalone = (m) => stream.send(m);
+    this.log.debug({ session: session.id, lastEventId }, 'GET stream attached');
     this.onStreamAttached?.(session.id);
   }
 
@@ -375,6 +373,7 @@ export class StreamableHttpHandler {
   releaseStream(sessionId: string): void {
     const s = this.standaloneStreams.get(sessionId);
     if (!s) return;
+    this.log.debug({ session: sessionId }, 'GET stream released: another node holds it');
     this.standaloneStreams.delete(sessionId);
     s.close();
     const session = this.sessions.get(sessionId);
@@ -388,7 +387,7 @@ export class StreamableHttpHandler {
     }
     const session = this.sessionOf(req);
     this.closeSession(session);
-    // Answered once the deletion is durable (else a kill -9 can restore it); a failed write is logged.
+    // Answered once the deletion is durable (else a kill -9 restores it); a failed write is logged.
     Promise.resolve()
       .then(() => this.server.observer.sessionDeleted?.(session))
       .catch((err: unknown) => this.log.error({ err: String(err) }, 'session deletion not saved yet'))

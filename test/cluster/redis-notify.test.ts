@@ -16,15 +16,17 @@ import { DIST } from '../helpers/paths.js';
 import { nodeFleet } from '../helpers/node-process.js';
 import { Session2025, parseSse, post } from '../helpers/mcp-http.js';
 import { startRedis } from '../helpers/redis.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import type { SessionRecord } from '../../src/runtime/session-persistence.js';
 
 const MODULE = resolve(DIST, 'test/cluster/fixtures/notify-server.js');
 const { fresh } = nodeFleet(MODULE, 'andon-redis-notify-');
 const redis = await startRedis();
 
-async function redisNode(prefix: string) {
+async function redisNode(prefix: string, extra = '') {
   const f = await fresh();
   const config = join(f.stateDir, 'andon.config.yaml');
-  await writeFile(config, `store:\n  kind: redis\n  prefix: ${prefix}\n  commandTimeoutMs: 2000\n`);
+  await writeFile(config, `store:\n  kind: redis\n  prefix: ${prefix}\n  commandTimeoutMs: 2000\n${extra}`);
   return f.start({ ANDON_CONFIG: config, ANDON_REDIS_URL: redis.url });
 }
 
@@ -148,6 +150,57 @@ test('a GET stream that moves from node A to node B: the update made on either n
     assert.ok(Date.now() < end, 'the session deleted on A is unknown on B within 2 s');
     await new Promise((r) => setTimeout(r, 50));
   }
+  for (const n of [a, b]) n.child.kill('SIGTERM');
+  await Promise.all([a.exited, b.exited]);
+});
+
+test('a subscription is durable before it is acknowledged: a node adopting the session right after it delivers the updates', async () => {
+  const prefix = `n-${randomUUID()}`;
+  // A's periodic session flush is ten minutes away: only the write made before the answer counts.
+  const a = await redisNode(prefix, 'flushMs: 600000\n');
+  const b = await redisNode(prefix);
+  const s = new Session2025(a.url);
+  await s.initialize();
+  assert.equal((await post(a.url, { jsonrpc: '2.0', id: 'sub', method: 'resources/subscribe', params: { uri: 'test://watched' } }, s.headers())).status, 200);
+  // B adopts the session now (it did not hold it when the subscription was announced).
+  assert.equal((await post(b.url, { jsonrpc: '2.0', id: 'p', method: 'ping' }, s.headers())).status, 200);
+  const stream = await openStream(b.url, s);
+  await settle();
+  assert.match((await post(a.url, { jsonrpc: '2.0', id: 't1', method: 'tools/call', params: { name: 'touch', arguments: {} } }, s.headers())).text, /touched 1/);
+  await stream.waitFor('notifications/resources/updated', 1);
+  await settle();
+  assert.equal(stream.count('notifications/resources/updated'), 1, JSON.stringify(stream.messages()));
+  await stream.close();
+  for (const n of [a, b]) n.child.kill('SIGTERM');
+  await Promise.all([a.exited, b.exited]);
+});
+
+test('a node opening a GET stream adds the subscriptions in the store that its copy of the session missed (a lost announcement)', async () => {
+  const prefix = `n-${randomUUID()}`;
+  const a = await redisNode(prefix);
+  const b = await redisNode(prefix);
+  const s = new Session2025(a.url);
+  await s.initialize();
+  // B holds a copy without subscriptions; A's periodic flush of the session is done.
+  assert.equal((await post(b.url, { jsonrpc: '2.0', id: 'p', method: 'ping' }, s.headers())).status, 200);
+  await settle();
+  // A subscription recorded in the store whose announcement B never got (pub/sub is at most once).
+  const store = new RedisStore({ url: redis.url, prefix });
+  await store.open();
+  // One key per session on a shared store, holding { [id]: the record as JSON }.
+  const value = await store.get<Record<string, string>>('sessions', s.sessionId);
+  assert.ok(value?.[s.sessionId], 'the session record is in Redis');
+  const rec = JSON.parse(value[s.sessionId]!) as SessionRecord;
+  assert.deepEqual(rec.subscriptions, []);
+  await store.set('sessions', s.sessionId, { [s.sessionId]: JSON.stringify({ ...rec, subscriptions: ['test://watched'] }) });
+  await store.close();
+  const stream = await openStream(b.url, s);
+  await settle();
+  assert.match((await post(a.url, { jsonrpc: '2.0', id: 't1', method: 'tools/call', params: { name: 'touch', arguments: {} } }, s.headers())).text, /touched 1/);
+  await stream.waitFor('notifications/resources/updated', 1);
+  await settle();
+  assert.equal(stream.count('notifications/resources/updated'), 1, JSON.stringify(stream.messages()));
+  await stream.close();
   for (const n of [a, b]) n.child.kill('SIGTERM');
   await Promise.all([a.exited, b.exited]);
 });

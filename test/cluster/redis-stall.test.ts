@@ -78,6 +78,8 @@ test('SIGSTOP Redis for 5 s under load: no crash, no hang, an alert per node, an
   redis.pause();
   const stalledAt = Date.now();
   let alerted: string[] = [];
+  // A subscription during the stall cannot be made durable: refused, retryable, named.
+  const subscribed = post(a.url, { jsonrpc: '2.0', id: 'sub-stalled', method: 'resources/subscribe', params: { uri: 'test://watched' } }, s.headers());
   try {
     // Each node alerts while Redis is still stopped.
     while (Date.now() - stalledAt < 5_000) {
@@ -90,6 +92,12 @@ test('SIGSTOP Redis for 5 s under load: no crash, no hang, an alert per node, an
     redis.resume();
   }
   const during = outcomes.slice(before);
+  const sub = await subscribed;
+  const subError = (JSON.parse(sub.text) as { error?: { code: number; message: string; data?: { code?: string; retryAfterMs?: number } } }).error;
+  assert.equal(subError?.code, -32001, sub.text);
+  assert.equal(subError?.data?.code, 'ANDON_SESSION_NOT_SAVED');
+  assert.match(subError?.message ?? '', /Subscription change not saved: the session record could not be written to the store .*; retry/);
+  assert.equal(subError?.data?.retryAfterMs, 1000);
   // Recovery: each node resolves its alert.
   const deadline = Date.now() + 6_000;
   while (hook.received.filter((r) => /recovered: store/.test(r.json?.title ?? '')).length < 2) {
