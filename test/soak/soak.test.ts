@@ -6,7 +6,9 @@
  * dir), a Redis stall over the command timeout. Then: no session lost (every one answers ping and
  * a call, never 404), no duplicate execution (every acknowledged operation ran exactly once, none
  * ran twice), every subscription fires exactly once, no node crashed. The memory trend is reported,
- * not asserted, at this size (the run is mostly warm-up).
+ * not asserted, at this size (the run is mostly warm-up). This test was skipped for one stop after
+ * a stream missed the final touch's update in CI; the cause (a node adopting a session before the
+ * subscription was written) is fixed and covered by test/cluster/redis-notify.test.ts.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +20,7 @@ import { killSpawned } from '../../bench/soak/proc.js';
 // A soak cut short (timeout) leaves nothing running.
 after(killSpawned);
 
-test('soak (CI size): a failure of each kind under steady load — no session lost, no duplicate execution; final-touch subscription delivery reported', { timeout: 300_000, skip: 'OPEN: flaky in CI (1 of 20 sessions not answering after a kill -9 + Redis stall, once on Node 22); run npm run soak; see issue 15 note' }, async (t) => {
+test('soak (CI size): a failure of each kind under steady load — no session lost, no duplicate execution, every subscription fires once', { timeout: 300_000 }, async (t) => {
   const s = await runSoak({
     cli: CLI,
     module: resolve(DIST, 'bench/soak/soak-server.js'),
@@ -35,17 +37,11 @@ test('soak (CI size): a failure of each kind under steady load — no session lo
     giveUpMs: 30_000,
     log: (l) => t.diagnostic(l),
   });
-  t.diagnostic(`totals ${JSON.stringify(s.totals)}; executions ${JSON.stringify(s.executions)}; sessions ${JSON.stringify(s.sessions)}; subscriptions ${JSON.stringify(s.subscriptions)}; tool restarts ${JSON.stringify(s.toolRestarts)}`);
+  t.diagnostic(`totals ${JSON.stringify(s.totals)}; executions ${JSON.stringify(s.executions)}; sessions ${JSON.stringify(s.sessions)}; subscriptions ${JSON.stringify(s.subscriptions)}; tool restarts ${JSON.stringify(s.toolRestarts)}; refusals ${JSON.stringify(s.refusals)}; interrupted ${JSON.stringify(s.interruptedBy)}`);
+  for (const f of s.failedSamples) t.diagnostic(`sample: ${f}`);
   for (const tr of s.trends) t.diagnostic(`memory ${tr.node}#${tr.lifetime} ${tr.fromSec}–${tr.toSec} s: RSS ${tr.rssStartMb.toFixed(0)} → ${tr.rssEndMb.toFixed(0)} MB, ${tr.rssSlopeMbPerMin.toFixed(2)} MB/min (reported, not asserted)`);
-  // The final-touch delivery check (every stream gets the one resources/updated) is asserted by
-  // `npm run soak` (100/100 in both 30-minute runs) and by test/cluster/failover.test.ts. In this
-  // 40-second run one of 20 streams, reopened after the kill and the Redis stall, once missed it
-  // (session 4's CI run; under investigation, see docs/performance.md "Soak"): reported here, not
-  // asserted, until that is understood. Everything else is asserted.
-  const delivery = s.violations.filter((v) => v.startsWith('subscriptions:'));
-  for (const v of delivery) t.diagnostic(`NOT ASSERTED (open finding): ${v}`);
-  assert.deepEqual(s.violations.filter((v) => !v.startsWith('subscriptions:')), [], 'no invariant violated');
-  assert.ok(s.subscriptions.missed <= 1 && s.subscriptions.duplicated === 0, `at most one stream missed the final touch, none got it twice: ${JSON.stringify(s.subscriptions)}`);
+  // Every invariant (each violation names the session or operation and why).
+  assert.deepEqual(s.violations, [], 'no invariant violated');
   assert.deepEqual([...new Set(s.failures.map((f) => f.kind))].sort(), [...FAILURE_KINDS].sort(), `each failure kind injected: ${JSON.stringify(s.failures)}`);
   assert.equal(s.unexpectedExits.length, 0);
   assert.equal(s.sessions.lost, 0);
@@ -53,6 +49,7 @@ test('soak (CI size): a failure of each kind under steady load — no session lo
   assert.equal(s.executions.duplicates, 0);
   assert.equal(s.executions.okNotOnce, 0);
   assert.ok(s.totals.ok > 100, `load ran: ${s.totals.ok} acknowledged operations`);
+  assert.equal(s.subscriptions.streams, 20);
   assert.equal(s.subscriptions.fired, s.subscriptions.streams, 'every session\'s subscription fired once');
   // The load kept going after each failure: acknowledged operations in the last 8 s window too.
   const last = s.minutes.at(-1)!;
