@@ -58,6 +58,8 @@ export class MessageConnection {
   private readonly listeners = new Set<Listener>();
   private registered = false;
   private closedFlag = false;
+  /** Sends to the peer; a listener's sink (made here, so that it keeps no request alive). */
+  private readonly sink = (m: JsonRpcMessage): void => this.send(m);
   /** Listens open or being admitted (at most {@link MAX_LISTENS_PER_CONNECTION}). */
   private listening = 0;
 
@@ -193,7 +195,7 @@ export class MessageConnection {
     server.admission.admit(inc).then(
       () => {
         if (this.gone) return void this.listening--;
-        this.opened(server.openListener(request, (m) => this.send(m)), ac);
+        this.opened(request, ac);
       },
       (refused: unknown) => {
         this.listening--;
@@ -203,8 +205,9 @@ export class MessageConnection {
   }
 
   /** Keeps an admitted listen until the client cancels it: only its listener and id (not the request) stay referenced. */
-  private opened(listener: Listener, ac: AbortController): void {
+  private opened(request: JsonRpcRequest, ac: AbortController): void {
     const { server, session } = this;
+    const listener = server.openListener(request, this.sink);
     const id = listener.id;
     session.inflight.set(id, ac);
     this.listeners.add(listener);
