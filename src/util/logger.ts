@@ -231,12 +231,13 @@ export class RotatingFileStream {
   }
 
   write(chunk: string): boolean {
-    if (this.stream.writableLength + chunk.length > this.maxBuffer) {
+    const bytes = Buffer.byteLength(chunk);
+    if (this.stream.writableLength + bytes > this.maxBuffer) {
       this.onDrop(chunk);
       return false;
     }
     const ok = this.stream.write(chunk);
-    this.size += Buffer.byteLength(chunk);
+    this.size += bytes;
     // While the new file is still opening (`pending`) the path may not exist yet: rotate later.
     if (this.size >= this.maxBytes && !this.stream.pending) this.rotate();
     return ok;
