@@ -51,6 +51,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'ANDON_LOG_FILE', path: 'logging.file', parse: text, description: 'log to this file instead of stderr' },
   { name: 'ANDON_LOG_MAX_BYTES', path: 'logging.maxBytes', parse: num, description: 'rotate the log file past this size' },
   { name: 'ANDON_LOG_MAX_FILES', path: 'logging.maxFiles', parse: num, description: 'rotated log files kept' },
+  { name: 'ANDON_LOG_MAX_BUFFER_BYTES', path: 'logging.maxBufferBytes', parse: num, description: 'most bytes of log output waiting for a slow destination' },
   { name: 'ANDON_LOG_REDACT_KEYS', path: 'logging.redactKeys', parse: list, description: 'extra key names to redact (comma-separated)' },
 ];
 

@@ -18,7 +18,7 @@ export function alertsConfigFromSection(a: AlertsSection): AlertsConfig {
 
 /** Logger options of a configuration (level, file rotation, redaction keys). */
 export function loggerOptionsFromConfig(c: AndonConfig): LoggerOptions {
-  return { level: c.logging.level, file: c.logging.file, maxBytes: c.logging.maxBytes, maxFiles: c.logging.maxFiles, redactKeys: c.logging.redactKeys };
+  return { level: c.logging.level, file: c.logging.file, maxBytes: c.logging.maxBytes, maxFiles: c.logging.maxFiles, maxBufferBytes: c.logging.maxBufferBytes, redactKeys: c.logging.redactKeys };
 }
 
 /**

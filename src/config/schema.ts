@@ -49,6 +49,8 @@ export const loggingSchema = z.strictObject({
   file: nonEmpty.optional(),
   maxBytes: positiveInt.default(10 * 1024 * 1024),
   maxFiles: positiveInt.default(5),
+  /** Most bytes of log output waiting for a slow stderr or file; lines past it are dropped and counted. */
+  maxBufferBytes: positiveInt.default(16 * 1024 * 1024),
   /** Key names redacted anywhere in a log line, on top of the built-in list. */
   redactKeys: stringList.default([]),
 });

@@ -39,6 +39,13 @@ export const LimitErrors = {
     wireCode: ErrorCode.InvalidParams,
     when: '`resources/subscribe` of a new URI when the session already holds `limits.maxSubscriptionsPerSession` subscriptions',
   }),
+  TooManyListens: defineError({
+    code: 'ANDON_TOO_MANY_LISTENS',
+    message: 'Invalid Request: too many subscriptions/listen streams on this connection',
+    retryable: false,
+    wireCode: ErrorCode.InvalidRequest,
+    when: 'a 2026 `subscriptions/listen` on a stdio, TCP, WebSocket or legacy SSE connection that already has 16 listens open or being admitted (`MAX_LISTENS_PER_CONNECTION`, src/transports/message-connection.ts); cancel one (notifications/cancelled naming its id) first',
+  }),
   UriTooLong: defineError({
     code: 'ANDON_URI_TOO_LONG',
     message: 'Invalid params: URI too long',

@@ -15,6 +15,16 @@ import { Incoming, check2026Meta, type Listener, type McpServer } from '../serve
 import { Session } from '../server/session.js';
 import { RequestAbort, type Exchange } from '../server/context.js';
 import { refusalResponse } from '../admission/wire.js';
+import { AndonError } from '../errors/catalogue.js';
+import { LimitErrors } from '../errors/limits.js';
+
+/**
+ * Most 2026 `subscriptions/listen` streams open (or being admitted) on one connection. A listen
+ * stays open until the client cancels it or the connection closes, holding its id and filter: a
+ * client that never cancels (the fuzzer opened about one per 60 mutants) made a connection's
+ * listens, and the memory they hold, grow without end. A client needs one listen per filter.
+ */
+export const MAX_LISTENS_PER_CONNECTION = 16;
 
 /** The transports built on {@link MessageConnection}; `transport:<kind>` is the component that halts them. */
 export type MessageTransportKind = 'stdio' | 'ws' | 'tcp' | 'sse';
@@ -48,6 +58,10 @@ export class MessageConnection {
   private readonly listeners = new Set<Listener>();
   private registered = false;
   private closedFlag = false;
+  /** Sends to the peer; a listener's sink (made here, so that it keeps no request alive). */
+  private readonly sink = (m: JsonRpcMessage): void => this.send(m);
+  /** Listens open or being admitted (at most {@link MAX_LISTENS_PER_CONNECTION}). */
+  private listening = 0;
 
   constructor(
     private readonly server: McpServer,
@@ -131,11 +145,11 @@ export class MessageConnection {
     const request: JsonRpcRequest = c.message;
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     const era = request.method === 'server/discover' || (meta !== undefined && META.protocolVersion in meta) ? '2026' : '2025';
-    if (era === '2026' && request.method === 'subscriptions/listen') return this.listen(request, headers);
     if (session.inflight.has(request.id)) {
       this.send(errorResponse(request.id, new McpError(-32600, `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`)));
       return;
     }
+    if (era === '2026' && request.method === 'subscriptions/listen') return this.listen(request, headers);
     const ac = new RequestAbort();
     session.inflight.set(request.id, ac);
     const inc = new Incoming(request, session, era === '2025' ? session : undefined, era, this.exchange, ac, headers);
@@ -169,26 +183,40 @@ export class MessageConnection {
   private listen(request: JsonRpcRequest, headers: IncomingHttpHeaders | undefined): void {
     const err = check2026Meta(request.params);
     if (err) return this.send(errorResponse(request.id, err));
+    if (this.listening >= MAX_LISTENS_PER_CONNECTION) {
+      const refusal = new AndonError(LimitErrors.TooManyListens, `Invalid Request: this connection already has ${this.listening} subscriptions/listen streams open, the limit (${MAX_LISTENS_PER_CONNECTION}); cancel one first`, { limit: MAX_LISTENS_PER_CONNECTION });
+      return this.send(errorResponse(request.id, refusal.toMcpError()));
+    }
+    this.listening++;
     const { server, session } = this;
     const ac = new AbortController();
     const inc = new Incoming(request, session, undefined, '2026', this.exchange, ac, headers);
     if (this.opts.remote !== undefined) inc.remote = this.opts.remote;
     server.admission.admit(inc).then(
       () => {
-        if (this.gone) return;
-        const listener = server.openListener(request, (m) => this.send(m));
-        session.inflight.set(request.id, ac);
-        this.listeners.add(listener);
-        ac.signal.addEventListener('abort', () => {
-          this.listeners.delete(listener);
-          server.removeListener(listener);
-          session.inflight.delete(request.id);
-        });
+        if (this.gone) return void this.listening--;
+        this.opened(request, ac);
       },
       (refused: unknown) => {
+        this.listening--;
         if (!this.gone) this.send(refusalResponse(request.id, refused));
       },
     );
+  }
+
+  /** Keeps an admitted listen until the client cancels it: only its listener and id (not the request) stay referenced. */
+  private opened(request: JsonRpcRequest, ac: AbortController): void {
+    const { server, session } = this;
+    const listener = server.openListener(request, this.sink);
+    const id = listener.id;
+    session.inflight.set(id, ac);
+    this.listeners.add(listener);
+    ac.signal.addEventListener('abort', () => {
+      this.listening--;
+      this.listeners.delete(listener);
+      server.removeListener(listener);
+      session.inflight.delete(id);
+    });
   }
 
   /** The peer is gone: listeners and the session are removed; in-flight requests aborted (see `abortOnClose`). */

@@ -44,6 +44,13 @@ export interface LoggerOptions {
   /** Rotated files kept besides the live one. Default 5 (or `ANDON_LOG_MAX_FILES`). */
   maxFiles?: number;
   /**
+   * Most bytes of log output waiting for a slow destination (stderr, the file). A line that would
+   * go past it is dropped and counted; the next line that fits is preceded by one `log.dropped`
+   * warning with the counts. Default 16 MiB (or `ANDON_LOG_MAX_BUFFER_BYTES`). Not applied to a
+   * `destination` given here.
+   */
+  maxBufferBytes?: number;
+  /**
    * Key names whose values are redacted anywhere in a log object (headers, tool arguments…),
    * added to the defaults in `DEFAULT_REDACT_KEYS` (authorization, cookie, password, token,
    * api_key, secret… and keys ending in token/secret/password/apikey). Also `ANDON_LOG_REDACT_KEYS`
@@ -85,12 +92,20 @@ export function createLogger(options: LoggerOptions = {}): AndonLogger {
   const scrubber = new Scrubber({ values: options.redactValues ?? [], patterns: options.redactPatterns ?? [] });
   const withTrace = options.traceContext ?? true;
   let destination: DestinationStream;
+  const drops = new DropCounter(options.name ?? 'andon');
   if (options.destination) destination = options.destination;
   else {
     const file = options.file ?? process.env.ANDON_LOG_FILE;
-    destination = file
-      ? new RotatingFileStream(file, options.maxBytes ?? envInt('ANDON_LOG_MAX_BYTES') ?? 10 * 1024 * 1024, options.maxFiles ?? envInt('ANDON_LOG_MAX_FILES') ?? 5)
-      : pino.destination({ fd: 2, sync: false });
+    const maxBuffer = options.maxBufferBytes ?? envInt('ANDON_LOG_MAX_BUFFER_BYTES') ?? DEFAULT_MAX_BUFFER_BYTES;
+    if (file) destination = new RotatingFileStream(file, options.maxBytes ?? envInt('ANDON_LOG_MAX_BYTES') ?? 10 * 1024 * 1024, options.maxFiles ?? envInt('ANDON_LOG_MAX_FILES') ?? 5, maxBuffer, (d) => drops.dropped(d));
+    else {
+      // Asynchronous writes to stderr queue in sonic-boom while the reader is slower than the
+      // logging (a full pipe: each EAGAIN waits 100 ms). Without a bound that queue grew by every
+      // line the fuzzer made the node log (docs/fuzzing.md); `maxLength` drops past it instead.
+      const sb = pino.destination({ fd: 2, sync: false, maxLength: maxBuffer });
+      sb.on('drop', (d: unknown) => drops.dropped(String(d)));
+      destination = sb;
+    }
   }
   const logger = pino(
     {
@@ -103,7 +118,7 @@ export function createLogger(options: LoggerOptions = {}): AndonLogger {
         bindings: (b) => redactObject(b, keys),
         log: (o) => redactObject(o, keys),
       },
-      hooks: { streamWrite: (s) => scrubber.scrub(s) },
+      hooks: { streamWrite: (s) => drops.prefix(scrubber.scrub(s)) },
       ...(withTrace
         ? {
             mixin: () => {
@@ -117,6 +132,54 @@ export function createLogger(options: LoggerOptions = {}): AndonLogger {
     destination,
   );
   return decorate(logger, scrubber);
+}
+
+/** Default of {@link LoggerOptions.maxBufferBytes}: 16 MiB. */
+export const DEFAULT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Counts the lines a bounded destination dropped and reports them: the next line written is
+ * preceded by one `log.dropped` warning (level 40) with the counts. A dropped warning's counts are
+ * carried over to the next one.
+ */
+export class DropCounter {
+  lines = 0;
+  bytes = 0;
+  /** Lines dropped since the start (the counts reported so far included). */
+  total = 0;
+  private notice: { text: string; lines: number; bytes: number } | undefined;
+
+  constructor(private readonly name: string) {}
+
+  /** The destination dropped `data` (one or more lines). */
+  dropped(data: string): void {
+    let text = data;
+    const n = this.notice;
+    if (n && text.startsWith(n.text)) {
+      // The warning itself did not fit: its counts go to the next one.
+      this.lines += n.lines;
+      this.bytes += n.bytes;
+      text = text.slice(n.text.length);
+    }
+    this.notice = undefined;
+    let count = 0;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count++;
+    this.lines += count || 1;
+    this.total += count || 1;
+    this.bytes += Buffer.byteLength(text);
+  }
+
+  /** `line`, preceded by the warning when lines were dropped since the last one. */
+  prefix(line: string): string {
+    if (this.lines === 0) return line;
+    // Stamped with the time of the line it precedes (pino's clock), so the file stays in order.
+    const time = /"time":(\d+)/.exec(line.slice(0, 64))?.[1];
+    const text = `${JSON.stringify({ level: 40, ...(time ? { time: Number(time) } : {}), pid: process.pid, name: this.name, event: 'log.dropped', lines: this.lines, bytes: this.bytes, msg: 'log lines dropped: the log destination was slower than the logging (logging.maxBufferBytes)' })}\n`;
+    this.notice = { text, lines: this.lines, bytes: this.bytes };
+    this.lines = 0;
+    this.bytes = 0;
+    return text + line;
+  }
 }
 
 function decorate(l: pino.Logger, scrubber: Scrubber, family = new Set<WeakRef<pino.Logger>>()): AndonLogger {
@@ -147,10 +210,13 @@ export class RotatingFileStream {
   private readonly closing = new Set<WriteStream>();
 
   /** `maxBytes` per file; `maxFiles` rotated files kept (default 10 MiB, 5). */
+  /** `maxBuffer`: most bytes waiting to be written; a line past it goes to `onDrop` instead. */
   constructor(
     readonly path: string,
     private readonly maxBytes = 10 * 1024 * 1024,
     private readonly maxFiles = 5,
+    private readonly maxBuffer = Infinity,
+    private readonly onDrop: (line: string) => void = () => {},
   ) {
     mkdirSync(dirname(path), { recursive: true });
     this.size = existsSync(path) ? statSync(path).size : 0;
@@ -165,8 +231,13 @@ export class RotatingFileStream {
   }
 
   write(chunk: string): boolean {
+    const bytes = Buffer.byteLength(chunk);
+    if (this.stream.writableLength + bytes > this.maxBuffer) {
+      this.onDrop(chunk);
+      return false;
+    }
     const ok = this.stream.write(chunk);
-    this.size += Buffer.byteLength(chunk);
+    this.size += bytes;
     // While the new file is still opening (`pending`) the path may not exist yet: rotate later.
     if (this.size >= this.maxBytes && !this.stream.pending) this.rotate();
     return ok;

@@ -1,7 +1,8 @@
 /**
  * The server the wire tests and the fuzzer run as a real process (`andon serve <this> …`): the core
  * test server plus handlers that exercise the wire defects of issue 9 (multi-byte output past a
- * 64 KiB pipe chunk, console.log from a handler, log floods, failing resource/prompt/completion).
+ * 64 KiB pipe chunk, console.log from a handler, log floods, failing resource/prompt/completion)
+ * and a `memory` tool (process.memoryUsage after a GC, when the node runs with --expose-gc).
  */
 import { buildTestServer } from '../server/test-server.js';
 
@@ -28,6 +29,11 @@ server.tool('flood', { inputSchema: { type: 'object', properties: { count: { typ
     if (i % 50 === 0) await new Promise((r) => setImmediate(r));
   }
   return `flooded ${count}`;
+});
+// The node's memory after a full GC (when started with --expose-gc): test/transports/log-bounds.test.ts.
+server.tool('memory', {}, () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return JSON.stringify(process.memoryUsage());
 });
 server.tool('unserialisable', {}, () => ({ content: [{ type: 'text' as const, text: 'x' }], _meta: { n: BigInt(1) } }));
 server.resource('test://fail', { name: 'fail', mimeType: 'text/plain' }, () => {
