@@ -168,7 +168,7 @@ export class AndonNode {
 }
 
 /** Writes a node's config file (Redis store, limits raised for the soak's load). */
-export async function writeNodeConfig(file: string, o: { prefix: string; nodeId: string; commandTimeoutMs: number }): Promise<void> {
+export async function writeNodeConfig(file: string, o: { prefix: string; nodeId: string; commandTimeoutMs: number; guardianEventLoopDelayMs?: number }): Promise<void> {
   await writeFile(
     file,
     [
@@ -185,6 +185,7 @@ export async function writeNodeConfig(file: string, o: { prefix: string; nodeId:
       '    toolCallsPerSec: 100000',
       '  global:',
       '    messagesPerSec: 100000',
+      ...(o.guardianEventLoopDelayMs ? ['guardian:', `  eventLoopDelayMs: ${o.guardianEventLoopDelayMs}`] : []),
       '',
     ].join('\n'),
   );

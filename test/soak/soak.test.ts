@@ -34,7 +34,10 @@ test('soak (CI size): a failure of each kind under steady load — no session lo
     warmupSec: 10,
     trendMinSpanSec: 20,
     assertTrend: false,
-    giveUpMs: 30_000,
+    giveUpMs: 60_000,
+    // Beside the other heavy tests on 2 cores, a 1 s event-loop delay (and the guardian shedding
+    // new connections) comes from the neighbours: the soak's own failures are what is tested here.
+    guardianEventLoopDelayMs: 5_000,
     log: (l) => t.diagnostic(l),
   });
   t.diagnostic(`totals ${JSON.stringify(s.totals)}; executions ${JSON.stringify(s.executions)}; sessions ${JSON.stringify(s.sessions)}; subscriptions ${JSON.stringify(s.subscriptions)}; tool restarts ${JSON.stringify(s.toolRestarts)}; refusals ${JSON.stringify(s.refusals)}; interrupted ${JSON.stringify(s.interruptedBy)}`);
