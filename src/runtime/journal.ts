@@ -11,8 +11,15 @@
  * - At start, records of calls that never finished become an `ANDON_INTERRUPTED` (-32001) answer
  *   for their id. Completed outcomes are kept `retainMs`, at most `maxCompleted`.
  *
- * On the file store the whole journal is one store key: each record is serialised once, when it
- * changes. On a store shared by several nodes (Redis) each record is its own key under the node's
+ * On the file store the journal is an append-only line log (`journal/log.lines`, see
+ * src/store/line-log.ts): each group commit appends the records it covers (write-ahead records,
+ * outcomes, `{"gone":…}` lines for retired records) with one write and one fsync; when the file has
+ * grown past twice the live records and `compactBytes`, the next commit rewrites it with only the
+ * live records (temp file, fsync, rename); a restart rewrites it once too. At start the latest line
+ * of each record wins; a torn last line (crash mid-append) or a line with a bad checksum is skipped
+ * and logged. The one-key journal of earlier versions (`journal/log`) is read once, then deleted
+ * after the first rewrite. Stores without a line log (memory) keep the whole journal as one key,
+ * rewritten per commit. On a store shared by several nodes (Redis) each record is its own key under the node's
  * (`log-<node>:<record>`), so nodes never erase each other's records and a group commit writes the
  * records it covers, not the whole journal (one Redis write per record, pipelined; a pruned record is
  * deleted); a node reads every node's records at start, and those of one session when it takes over
@@ -27,7 +34,7 @@ import { errorResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { AndonError } from '../errors/catalogue.js';
 import { RuntimeErrors } from '../errors/runtime.js';
-import type { Store } from '../store/store.js';
+import type { LineLog, Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { randomBytes } from 'node:crypto';
@@ -61,7 +68,12 @@ export interface JournalOptions {
   maxCompleted?: number;
   /** At most this many bytes of serialised records (the whole journal is one write). Default 8 MiB. */
   maxBytes?: number;
+  /** File store: the line log is rewritten when larger than this and twice its live records. Default 2 MiB. */
+  compactBytes?: number;
 }
+
+/** Bytes a line log adds to each line (checksum, space, newline). */
+const LINE_OVERHEAD = 18;
 
 const keyOf = (sessionId: string, id: RequestId) => `${sessionId}\u0000${typeof id}:${String(id)}`;
 
@@ -86,6 +98,12 @@ export class Journal {
   private readonly dirty = new Set<string>();
   /** Shared store: record writes not yet acknowledged. */
   private readonly inflight = new Set<Promise<void>>();
+  /** File store: the append-only line log (the dirty records are appended at each write). */
+  private readonly file: LineLog | undefined;
+  private readonly compactBytes: number;
+  /** File store: the next write rewrites the log (after a restart); then the one-key journal of earlier versions is deleted. */
+  private compactNext = false;
+  private legacy = false;
 
   constructor(
     private readonly server: McpServer,
@@ -99,18 +117,29 @@ export class Journal {
     this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.key = store.shared === true ? `${JOURNAL_KEY}-${randomBytes(6).toString('hex')}` : JOURNAL_KEY;
     this.perRecord = store.shared === true;
+    this.file = store.shared === true ? undefined : store.lineLog?.(JOURNAL_NS, JOURNAL_KEY);
+    this.compactBytes = options.compactBytes ?? 2 * 1024 * 1024;
   }
 
   /** A record was added, changed or removed: the next write stores (or deletes) it (shared store). */
   private touched(key: string): void {
-    if (this.perRecord) this.dirty.add(key);
+    if (this.perRecord || this.file) this.dirty.add(key);
   }
 
   /** Every stored record line: this node's key, or every node's on a shared store. */
   private async lines(): Promise<unknown[]> {
     if (this.store.shared !== true) {
       const raw = await this.store.get<unknown[]>(JOURNAL_NS, JOURNAL_KEY);
-      return Array.isArray(raw) ? raw : [];
+      const old = Array.isArray(raw) ? raw : [];
+      if (!this.file) return old;
+      const r = await this.file.read();
+      if (r.skipped) {
+        const torn = r.skipped === 1 && r.reasons[0]?.includes('torn last line') === true;
+        this.log[torn ? 'warn' : 'error']({ skipped: r.skipped, reasons: r.reasons }, torn ? 'ignored the torn last line of the journal file (the previous process stopped during an append; that call was not acknowledged)' : 'skipped unreadable lines of the journal file');
+      }
+      this.legacy = raw !== undefined;
+      this.compactNext = this.legacy || this.file.bytes > 0;
+      return latest(old, r.lines);
     }
     const out: unknown[] = [];
     for (const e of await this.store.list<unknown[]>(JOURNAL_NS)) if ((e.key === JOURNAL_KEY || e.key.startsWith(`${JOURNAL_KEY}-`)) && Array.isArray(e.value)) out.push(...e.value);
@@ -259,6 +288,7 @@ export class Journal {
     const now = this.clock.now();
     if (Array.isArray(legacy)) for (const l of legacy) if (l && typeof l === 'object') raw.push(JSON.stringify({ s: l.sessionId, id: l.requestId, tool: l.tool, at: now }));
     const r = await this.load(raw, (id) => sessions.get(id));
+    if (this.compactNext && !r.interrupted && !r.completed) await this.commit();
     if (legacy !== undefined) await this.store.delete(JOURNAL_NS, 'inflight');
     return r;
   }
@@ -320,7 +350,8 @@ export class Journal {
     while (this.inflight.size) await Promise.allSettled([...this.inflight]);
   }
 
-  private prune(): void {
+  /** Retires what retention and the bounds allow; returns the bytes of the records left. */
+  private prune(): number {
     const cutoff = this.clock.now() - this.retainMs;
     let done = 0;
     let bytes = 0;
@@ -338,11 +369,13 @@ export class Journal {
       done--;
       bytes -= e.json.length;
     }
+    return bytes;
   }
 
   private async write(): Promise<void> {
-    this.prune();
+    const live = this.prune();
     if (this.perRecord) return this.writeRecords();
+    if (this.file) return this.writeLog(this.file, live);
     const lines: string[] = [];
     for (const e of this.entries.values()) lines.push(e.json);
     await this.store.set(JOURNAL_NS, this.key, lines);
@@ -367,6 +400,33 @@ export class Journal {
     return p;
   }
 
+  /**
+   * File store: appends the records changed since the last write (a `gone` line for each one
+   * removed) with one fsync, or rewrites the log with the live records when it has grown past
+   * max(2 × live, compactBytes) or after a restart.
+   */
+  private async writeLog(file: LineLog, live: number): Promise<void> {
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    try {
+      const lines = keys.map((k) => this.entries.get(k)?.json ?? JSON.stringify({ gone: k }));
+      let next = file.bytes;
+      for (const l of lines) next += l.length + LINE_OVERHEAD;
+      if (!this.compactNext && next <= Math.max(2 * (live + LINE_OVERHEAD * this.entries.size), this.compactBytes)) return await file.append(lines);
+      await file.rewrite([...this.entries.values()].map((e) => e.json));
+      this.compactNext = false;
+    } catch (err) {
+      // Not durable: written again by the next write (a record removed meanwhile is retired then).
+      for (const k of keys) this.dirty.add(k);
+      throw err;
+    }
+    if (this.legacy) {
+      this.legacy = false;
+      // Superseded by the rewritten log; if it stays, the next start reads it again (the log wins).
+      await this.store.delete(JOURNAL_NS, JOURNAL_KEY).catch((err: unknown) => this.log.warn({ err: String(err) }, 'could not delete the journal of the previous format'));
+    }
+  }
+
   /** Shared store: writes the records changed since the last write, deletes the removed ones. */
   private async writeRecords(): Promise<void> {
     const keys = [...this.dirty];
@@ -386,6 +446,34 @@ export class Journal {
       throw err;
     }
   }
+}
+
+/**
+ * The latest line of each record, in the order they were last written: lines of `sources` in order,
+ * a later line of a record replacing the earlier one, a `{"gone":key}` line retiring it. Lines that
+ * are not records are passed on for {@link Journal.load} to report.
+ */
+function latest(...sources: unknown[][]): unknown[] {
+  const live = new Map<string, unknown>();
+  const bad: unknown[] = [];
+  for (const src of sources) {
+    for (const line of src) {
+      let r: { s?: unknown; id?: unknown; gone?: unknown } | null;
+      try {
+        r = JSON.parse(String(line)) as typeof r;
+      } catch {
+        bad.push(line);
+        continue;
+      }
+      if (r && typeof r === 'object' && typeof r.gone === 'string') live.delete(r.gone);
+      else if (r && typeof r === 'object' && typeof r.s === 'string' && (typeof r.id === 'string' || typeof r.id === 'number')) {
+        const k = keyOf(r.s, r.id);
+        live.delete(k);
+        live.set(k, line);
+      } else bad.push(line);
+    }
+  }
+  return [...bad, ...live.values()];
 }
 
 function strip(e: Entry): Stored {

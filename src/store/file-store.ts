@@ -13,7 +13,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { events, publishQuarantine } from '../events/index.js';
-import { NEVER_PRUNED, type QuarantineReport, type ReadOptions, type RecordCheck, type Store, type StoredEntry } from './store.js';
+import { FileLineLog } from './line-log.js';
+import { NEVER_PRUNED, type LineLog, type QuarantineReport, type ReadOptions, type RecordCheck, type Store, type StoredEntry } from './store.js';
 import { DEFAULT_CHECKS } from './records.js';
 import { KeyedSerial } from '../util/keyed-serial.js';
 
@@ -78,6 +79,8 @@ export class FileStore implements Store {
   private readonly queue = new KeyedSerial();
   /** Files quarantined since open. */
   readonly quarantined: QuarantineReport[] = [];
+  /** The line logs handed out, one per namespace and key. */
+  private readonly logs = new Map<string, FileLineLog>();
 
   constructor(options: FileStoreOptions = {}) {
     this.dir = options.dir ?? process.env.ANDON_STATE_DIR ?? './.andon';
@@ -205,6 +208,30 @@ export class FileStore implements Store {
     this.onQuarantine(report);
     publishQuarantine(report);
     await mkdir(dir, { recursive: true });
+  }
+
+  /**
+   * The append-only line log `<dir>/<ns>/<key>.lines` (see src/store/line-log.ts). It is not a
+   * key of the namespace: `get`, `list` and `prune` do not see it.
+   */
+  lineLog(ns: string, key: string): LineLog {
+    checkNs(ns);
+    const id = `${ns}/${key}#lines`;
+    let log = this.logs.get(id);
+    if (!log) {
+      const dir = join(this.dir, ns);
+      const file = join(dir, `${encodeKey(key)}.lines`);
+      log = new FileLineLog({
+        dir,
+        file,
+        serial: (fn) => this.queue.run(id, fn),
+        ensureDir: () => this.ensureDir(dir, ns, '-'),
+        quarantine: async (reason) => void (await this.quarantine(ns, key, file, reason)),
+        fsyncDir,
+      });
+      this.logs.set(id, log);
+    }
+    return log;
   }
 
   set(ns: string, key: string, value: unknown): Promise<void> {

@@ -44,7 +44,29 @@ export interface EventLog {
   drop(stream: string): Promise<void>;
 }
 
+/**
+ * Embedded stores (optional): an append-only file of text lines, each made durable by one write and
+ * one fsync per {@link LineLog.append}, for records that change far more often than they are read
+ * (the exactly-once journal: src/runtime/journal.ts). Each line carries a checksum; a line that is
+ * torn (crash mid-append) or edited is skipped and counted on read, never returned, never fatal.
+ */
+export interface LineLog {
+  /** Bytes in the file as this process last saw it (after {@link read}, {@link append}, {@link rewrite}). */
+  readonly bytes: number;
+  /** Every intact line, oldest first; what was skipped is counted, with the first few reasons. */
+  read(): Promise<{ lines: string[]; skipped: number; reasons: string[] }>;
+  /** Appends `lines` (none may hold a newline); resolves when they survive a crash. */
+  append(lines: readonly string[]): Promise<void>;
+  /** Replaces the whole file with `lines`, crash-safely (temp file, fsync, rename, directory fsync). */
+  rewrite(lines: readonly string[]): Promise<void>;
+}
+
 export interface Store {
+  /**
+   * Embedded stores: the append-only line log `key` of `ns` (one object per log). Absent on stores
+   * without one (the memory and Redis stores): callers then keep their records with {@link set}.
+   */
+  lineLog?(ns: string, key: string): LineLog;
   /** Shared stores: the SSE event logs (a node resumes a stream another node started). */
   readonly eventLog?: EventLog;
   /**
