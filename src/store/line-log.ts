@@ -112,7 +112,7 @@ export class FileLineLog implements LineLog {
       let ok = false;
       try {
         await this.host.ensureDir();
-        const fh = await open(this.host.file, 'a', 0o600);
+        const fh = await open(this.host.file, 'a+', 0o600);
         try {
           const st = await fh.stat();
           if (!st.isFile()) throw new Error('the line log is not a regular file');
