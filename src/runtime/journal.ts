@@ -66,7 +66,7 @@ export interface JournalOptions {
   retainMs?: number;
   /** At most this many completed outcomes are kept (oldest first out). Default 1000. */
   maxCompleted?: number;
-  /** At most this many bytes of serialised records (the whole journal is one write). Default 8 MiB. */
+  /** At most this many bytes of serialised records (what a rewrite of the journal writes). Default 8 MiB. */
   maxBytes?: number;
   /** File store: the line log is rewritten when larger than this and twice its live records. Default 2 MiB. */
   compactBytes?: number;
