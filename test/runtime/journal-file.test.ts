@@ -6,7 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from '../../src/index.js';
@@ -157,6 +157,22 @@ test('file store: the one-key journal of earlier versions is read once (interrup
   assert.deepEqual(await new Journal(server(), new FileStore({ dir }), new TestClock(), nullLogger).restore(new Map([['s1', again]])), { completed: 2, interrupted: 0 });
   assert.equal((again.completed!.get(1) as { error: { data: { code: string } } }).error.data.code, 'ANDON_INTERRUPTED');
   assert.deepEqual(again.completed!.get(2), JSON.parse(old[1]!).resp);
+});
+
+test('file store: an append that fails refuses the call (ANDON_JOURNAL_FAILED) and leaves its id free; later appends work', async () => {
+  const { store, logFile } = await fileStore();
+  const j = new Journal(server(), store, new TestClock(), nullLogger);
+  await j.restore(new Map());
+  const s = new Session('s1');
+  await j.begin(inc(s, 1, 'charge'));
+  await rm(logFile);
+  await mkdir(logFile); // the log cannot be opened for appending now
+  await assert.rejects(j.begin(inc(s, 2, 'charge'))!, (e: { data: { code: string } }) => e.data.code === 'ANDON_JOURNAL_FAILED');
+  await rm(logFile, { recursive: true });
+  await j.begin(inc(s, 3, 'charge'));
+  const restored = new Session('s1');
+  assert.deepEqual(await new Journal(server(), new FileStore({ dir: join(logFile, '..', '..') }), new TestClock(), nullLogger).restore(new Map([['s1', restored]])), { completed: 0, interrupted: 1 });
+  assert.deepEqual([...restored.completed!.keys()], [3], 'the refused id 2 left no record (1 went with the file removed by the test)');
 });
 
 const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
