@@ -13,9 +13,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { events, publishQuarantine } from '../events/index.js';
-import { NEVER_PRUNED, type QuarantineReport, type ReadOptions, type RecordCheck, type Store, type StoredEntry } from './store.js';
+import { NEVER_PRUNED, type QuarantineReport, type ReadOptions, type RecordCheck, type RecordLog, type Store, type StoredEntry } from './store.js';
 import { DEFAULT_CHECKS } from './records.js';
 import { KeyedSerial } from '../util/keyed-serial.js';
+import { FileRecordLog } from './file-log.js';
 
 
 const SCHEMA = 'andon-store/1';
@@ -78,6 +79,7 @@ export class FileStore implements Store {
   private readonly queue = new KeyedSerial();
   /** Files quarantined since open. */
   readonly quarantined: QuarantineReport[] = [];
+  private readonly logs = new Map<string, FileRecordLog>();
 
   constructor(options: FileStoreOptions = {}) {
     this.dir = options.dir ?? process.env.ANDON_STATE_DIR ?? './.andon';
@@ -288,7 +290,22 @@ export class FileStore implements Store {
     return n;
   }
 
-  close(): Promise<void> {
-    return this.queue.settled();
+  /** The log `<dir>/<ns>/<name>.log` (src/store/file-log.ts); never listed or pruned as a key. */
+  recordLog(ns: string, name: string): RecordLog {
+    checkNs(ns);
+    const id = `${ns}/${name}`;
+    let log = this.logs.get(id);
+    if (!log) {
+      const dir = join(this.dir, ns);
+      const file = join(dir, `${encodeKey(name)}.log`);
+      const hooks = { ensureDir: () => this.ensureDir(dir, ns, '-'), quarantine: async (reason: string) => void (await this.quarantine(ns, `${name}.log`, file, reason)) };
+      this.logs.set(id, (log = new FileRecordLog(file, hooks)));
+    }
+    return log;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.settled();
+    for (const log of this.logs.values()) await log.close();
   }
 }

@@ -44,7 +44,28 @@ export interface EventLog {
   drop(stream: string): Promise<void>;
 }
 
+/**
+ * Embedded stores: an append-only log of records (strings without newlines) in one place, for
+ * state whose every change must be durable before it is acknowledged but whose whole is too big to
+ * rewrite per change (2025 sessions). A batch of records costs one write and one fsync whatever
+ * the log holds; the owner rewrites it (compacts) when it has grown past a bound. Calls must not
+ * overlap: the owner serialises them.
+ */
+export interface RecordLog {
+  /** Every intact record, oldest first; a damaged one (torn, edited) is told to `onBad` and skipped. */
+  read(onBad: (line: number, reason: string) => void): Promise<string[]>;
+  /** Appends `records` durably: when the promise resolves, they survive a crash. */
+  append(records: readonly string[]): Promise<void>;
+  /** Replaces the whole log with `records`, atomically and durably. */
+  rewrite(records: readonly string[]): Promise<void>;
+}
+
 export interface Store {
+  /**
+   * Embedded stores: the record log `name` of namespace `ns` (one per name; the store closes it).
+   * Absent on shared stores, where every node writes its own keys.
+   */
+  recordLog?(ns: string, name: string): RecordLog;
   /** Shared stores: the SSE event logs (a node resumes a stream another node started). */
   readonly eventLog?: EventLog;
   /**
