@@ -6,7 +6,9 @@
  * is checked for the shape its reader needs; a file that fails any check — or that cannot be read,
  * or is a directory where a record file belongs, or a file where a namespace directory belongs —
  * is moved aside to `<dir>/quarantine/` and reported loudly (log, `andon:quarantine`), never
- * silently reset, never half-loaded, and never a reason not to start.
+ * silently reset, never half-loaded, and never a reason not to start. Besides keys it keeps record
+ * logs (`<dir>/<namespace>/<name>.log`, src/store/file-log.ts: the 2025 sessions), which are
+ * neither listed nor pruned as keys.
  */
 import { systemClock, type Clock } from '../util/clock.js';
 import { createHash, randomBytes } from 'node:crypto';
