@@ -88,6 +88,12 @@ export class SessionPersistence {
   private lines = 0;
   /** Log mode: the next write rewrites the whole log (an append failed, or the start's compaction did). */
   private mustCompact = false;
+  /**
+   * Log mode: ids of old-format buckets that could not be deleted after the migration. While they
+   * exist, a compaction keeps a deletion line for each that is not live, or the next start would
+   * bring it back from its bucket.
+   */
+  private readonly leftover = new Set<string>();
   /** Off once shutdown starts: closing the transport must not erase the sessions we keep. */
   private active = true;
 
@@ -182,12 +188,12 @@ export class SessionPersistence {
     return [...(await this.read()).records.values()];
   }
 
-  private async read(): Promise<{ records: Map<string, SessionRecord>; buckets: string[] }> {
+  private async read(): Promise<{ records: Map<string, SessionRecord>; buckets: Map<string, string[]> }> {
     const records = new Map<string, SessionRecord>();
-    const buckets: string[] = [];
+    const buckets = new Map<string, string[]>();
     for (const e of await this.store.list<Record<string, string | SessionRecord>>(SESSIONS_NS)) {
       if (!e.value || typeof e.value !== 'object') continue;
-      buckets.push(e.key);
+      buckets.set(e.key, Object.keys(e.value));
       for (const [id, raw] of Object.entries(e.value)) {
         try {
           // Records are JSON strings each; plain objects are the format before per-record encoding.
@@ -232,14 +238,26 @@ export class SessionPersistence {
     }
     if (!this.log) return n;
     this.mustCompact = true;
+    for (const ids of buckets.values()) for (const id of ids) this.leftover.add(id);
     try {
       await this.writer(SESSIONS_LOG).commit();
-      for (const b of buckets) await this.store.delete(SESSIONS_NS, b);
-      if (buckets.length) this.logger.info({ sessions: n, buckets: buckets.length }, 'migrated saved sessions from buckets to the session log');
     } catch (err) {
       // The log and the buckets still hold them; the next write (or start) compacts again.
       this.logger.error({ err: String(err) }, 'failed to compact the session log at start');
+      return n;
     }
+    let left = 0;
+    for (const [b, ids] of buckets) {
+      try {
+        await this.store.delete(SESSIONS_NS, b);
+        for (const id of ids) this.leftover.delete(id);
+      } catch (err) {
+        left++;
+        this.logger.error({ bucket: b, err: String(err) }, 'could not delete a migrated session bucket; its sessions stay marked in the log');
+      }
+    }
+    // An id in a bucket still on disk that also sits in a deleted one is marked anyway: harmless.
+    if (buckets.size) this.logger.info({ sessions: n, buckets: buckets.size - left }, 'migrated saved sessions from buckets to the session log');
     return n;
   }
 
@@ -306,6 +324,7 @@ export class SessionPersistence {
         const line = s.closed ? undefined : this.encode(s);
         if (line !== undefined) out.push(line);
       }
+      for (const id of this.leftover) if (!this.tracked.has(id)) out.push(JSON.stringify({ del: id }));
       this.mustCompact = true;
       await log.rewrite(out);
       this.mustCompact = false;
