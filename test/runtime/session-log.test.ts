@@ -224,3 +224,37 @@ test('one acknowledgement appends one line whatever the log holds; concurrent on
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a migrated bucket that cannot be deleted does not bring back a session deleted after the migration, through later compactions', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'andon-slog-left-'));
+  try {
+    class Sticky extends FileStore {
+      override async delete(ns: string, key: string): Promise<void> {
+        if (ns === 'sessions') throw new Error('EACCES (test)');
+        await super.delete(ns, key);
+      }
+    }
+    const store = new Sticky({ dir });
+    await store.open();
+    const rec = (id: string) => JSON.stringify({ id, protocolVersion: '2025-11-25', clientCapabilities: {}, subscriptions: [], lastActivity: Date.now() });
+    await store.set('sessions', bucketOf('x'), { x: rec('x') });
+    await store.set('sessions', bucketOf('y'), { y: rec('y') });
+    const restoreAll = async () => {
+      const got: Session[] = [];
+      const p = new SessionPersistence(store, quietLogger());
+      await p.restoreInto({ restoreSession: (s) => got.push(s) });
+      return { p, got };
+    };
+    const first = await restoreAll();
+    assert.deepEqual(first.got.map((s) => s.id).sort(), ['x', 'y']);
+    await first.p.persistDeletion(first.got.find((s) => s.id === 'x')!);
+    // Each start compacts: the deletion of x must outlive it while x's bucket is still there.
+    for (let i = 0; i < 2; i++) {
+      const again = await restoreAll();
+      assert.deepEqual(again.got.map((s) => s.id), ['y'], `start ${i + 2}`);
+    }
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
