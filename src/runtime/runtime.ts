@@ -108,7 +108,7 @@ export class Runtime {
     this.clusterHalts = this.store.shared ? new ClusterHalts(this.store, { halt: (id, r, by) => applyLocally(() => this.tree.halt(id, r, by)), resume: (id, by) => applyLocally(() => this.tree.resume(id, by)) }, this.log, this.nodeId) : undefined;
     this.clusterNotify = this.store.shared ? new ClusterNotify(this.store, this.server, () => this.http?.handler, this.log) : undefined;
     this.members = this.store.shared ? new ClusterMembers(this.store, this.clock, this.log, this.nodeId, options.heartbeatMs ?? 2_000, { mcpUrl: () => this.url, opsUrl: () => this.ops?.url, phase: () => this.drainer.phase, degraded: () => (this.guardian?.status() as { mode?: string } | undefined)?.mode === 'degraded', sessions: () => this.server.sessionCount(), drain: (r) => void this.drain(r).then((x) => this.exitAfterDrain(x.graceExpired ? EXIT.graceExpired : EXIT.ok)) }) : undefined;
-    this.sessions = new SessionPersistence(this.store, this.log);
+    this.sessions = new SessionPersistence(this.store, this.log, { clock: this.clock, staleMs: options.staleMs ?? 7 * DAY });
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
     this.failures = new FailureDetector(this.log);
     this.breakers = new BreakerRegistry(options.breakers === false ? { enabled: false } : (options.breakers ?? {}), this.clock, this.log);

@@ -46,7 +46,7 @@ test('one session that cannot be serialised (100k-deep capabilities) is skipped 
   assert.deepEqual((await p.load()).map((r) => r.id), [a!.id]);
 });
 
-test('persistNow writes the bucket before it resolves; a record that fails to parse is skipped at load; restoreInto recreates sessions', async () => {
+test('persistNow writes the record (its own key on a store without a record log) before it resolves; a record that fails to parse is skipped at load; restoreInto recreates sessions', async () => {
   const store = new MemoryStore();
   const log = recordingLogger();
   const p = new SessionPersistence(store, log);
@@ -55,10 +55,10 @@ test('persistNow writes the bucket before it resolves; a record that fails to pa
   x!.logLevel = 'info';
   await p.persistNow(x!);
   await p.persistNow(y!);
-  const raw = (await store.get<Record<string, string>>(SESSIONS_NS, bucketOf(x!.id)))!;
-  assert.equal(Object.keys(raw).length, 2);
-  raw[y!.id] = '{torn';
-  await store.set(SESSIONS_NS, bucketOf(x!.id), raw);
+  const raw = (await store.get<Record<string, string>>(SESSIONS_NS, x!.id))!;
+  assert.deepEqual(Object.keys(raw), [x!.id]);
+  assert.equal((await store.list(SESSIONS_NS)).length, 2);
+  await store.set(SESSIONS_NS, y!.id, { [y!.id]: '{torn' });
   const restored: Session[] = [];
   const n = await new SessionPersistence(store, log).restoreInto({ restoreSession: (s) => restored.push(s) });
   assert.equal(n, 1);
@@ -70,7 +70,7 @@ test('persistNow writes the bucket before it resolves; a record that fails to pa
   p.changed(x!, 'close');
   p.changed(y!, 'close');
   await p.flush();
-  assert.equal(await store.get(SESSIONS_NS, bucketOf(x!.id)), undefined);
+  assert.equal(await store.get(SESSIONS_NS, x!.id), undefined);
   const stdio = Object.assign(new Session('stdio'), { transport: 'stdio' as const });
   await p.persistNow(stdio);
   assert.deepEqual(await store.list(SESSIONS_NS), []);

@@ -163,7 +163,7 @@ describe('corrupt state (real processes)', () => {
     const s = new Session2025(node.url);
     await s.initialize();
     await until('sessions directory recreated', async () => (await stat(join(n.stateDir, 'sessions')).catch(() => null))?.isDirectory() === true);
-    await until('a session bucket written', async () => (await readdir(join(n.stateDir, 'sessions'))).some((f) => f.endsWith('.json')));
+    await until('the session log written', async () => (await readdir(join(n.stateDir, 'sessions'))).includes('sessions.lines'));
     await kill9(node);
   });
 
