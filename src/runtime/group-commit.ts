@@ -27,6 +27,11 @@ export class GroupCommit {
     return this.queued;
   }
 
+  /** Nothing is being written or queued. */
+  get idle(): boolean {
+    return !this.running && !this.queued;
+  }
+
   /** Resolves when nothing is being written or queued. */
   async settled(): Promise<void> {
     while (this.running || this.queued) await (this.queued ?? this.running)!.catch(() => {});

@@ -139,7 +139,7 @@ export class SessionPersistence {
       this.pending.set(s.id, s);
       return this.writer(SESSIONS_LOG).commit();
     }
-    return this.writer(s.id).commit();
+    return this.commitKey(s.id);
   }
 
   /**
@@ -153,12 +153,10 @@ export class SessionPersistence {
       this.pending.set(s.id, null);
       return this.writer(SESSIONS_LOG).commit();
     }
-    return this.writer(s.id)
-      .commit()
-      .catch((err: unknown) => {
-        this.dirty.add(s.id);
-        throw err;
-      });
+    return this.commitKey(s.id).catch((err: unknown) => {
+      this.dirty.add(s.id);
+      throw err;
+    });
   }
 
   /** Writes every pending change (log: one append). Failures are logged (the next flush retries). */
@@ -169,7 +167,7 @@ export class SessionPersistence {
       keys = [...this.dirty];
       this.dirty.clear();
     }
-    const results = await Promise.allSettled(keys.map((k) => this.writer(k).commit()));
+    const results = await Promise.allSettled(keys.map((k) => (this.log ? this.writer(k).commit() : this.commitKey(k))));
     for (const r of results) if (r.status === 'rejected') this.logger.error({ err: String(r.reason) }, 'failed to persist sessions');
   }
 
@@ -297,6 +295,27 @@ export class SessionPersistence {
   private mark(id: string, s: Session | null): void {
     if (this.log) this.pending.set(id, s);
     else this.dirty.add(id);
+  }
+
+  /** Writers held: the log's, or one per session being written (dropped once idle). */
+  get writersHeld(): number {
+    return this.writers.size;
+  }
+
+  /**
+   * One key per session (shared and memory stores): commits that session's key. Its writer is
+   * dropped once idle, so the map holds the sessions being written, not every session ever seen.
+   */
+  private commitKey(key: string): Promise<void> {
+    const w = this.writer(key);
+    const p = w.commit();
+    void p
+      .catch(() => {})
+      .then(() => w.settled())
+      .then(() => {
+        if (w.idle && this.writers.get(key) === w) this.writers.delete(key);
+      });
+    return p;
   }
 
   private writer(key: string): GroupCommit {

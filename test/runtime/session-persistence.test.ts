@@ -75,3 +75,22 @@ test('persistNow writes the record (its own key on a store without a record log)
   await p.persistNow(stdio);
   assert.deepEqual(await store.list(SESSIONS_NS), []);
 });
+
+test('one key per session: the writer of a session is dropped once its write is done (no map entry per session ever seen)', async () => {
+  const store = new MemoryStore();
+  const p = new SessionPersistence(store, recordingLogger());
+  const sessions = Array.from({ length: 500 }, (_, i) => {
+    const s = new Session(`s-${i}`);
+    s.transport = 'http';
+    return s;
+  });
+  await Promise.all(sessions.map((s) => p.persistNow(s)));
+  for (const s of sessions.slice(0, 250)) p.changed(s, 'update');
+  await p.flush();
+  await Promise.all(sessions.slice(0, 100).map((s) => p.persistDeletion(s)));
+  await p.settled();
+  // The drop runs after each write settles: give it the microtasks it needs.
+  for (let i = 0; i < 10 && p.writersHeld > 0; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(p.writersHeld, 0, 'no writer left once every write is done');
+  assert.equal((await p.load()).length, 400, 'the 400 sessions not deleted are stored');
+});
