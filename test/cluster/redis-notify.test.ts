@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DIST } from '../helpers/paths.js';
-import { nodeFleet } from '../helpers/node-process.js';
+import { nodeFleet, type NodeProc } from '../helpers/node-process.js';
 import { Session2025, parseSse, post } from '../helpers/mcp-http.js';
 import { startRedis } from '../helpers/redis.js';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -154,6 +154,19 @@ test('a GET stream that moves from node A to node B: the update made on either n
   await Promise.all([a.exited, b.exited]);
 });
 
+/** A GET stream on B; a touch on A: B's stream gets exactly one resources/updated. Stops both nodes. */
+async function touchOnAReachesB(a: NodeProc, b: NodeProc, s: Session2025) {
+  const stream = await openStream(b.url, s);
+  await settle();
+  assert.match((await post(a.url, { jsonrpc: '2.0', id: 't1', method: 'tools/call', params: { name: 'touch', arguments: {} } }, s.headers())).text, /touched 1/);
+  await stream.waitFor('notifications/resources/updated', 1);
+  await settle();
+  assert.equal(stream.count('notifications/resources/updated'), 1, JSON.stringify(stream.messages()));
+  await stream.close();
+  for (const n of [a, b]) n.child.kill('SIGTERM');
+  await Promise.all([a.exited, b.exited]);
+}
+
 test('a subscription is durable before it is acknowledged: a node adopting the session right after it delivers the updates', async () => {
   const prefix = `n-${randomUUID()}`;
   // A's periodic session flush is ten minutes away: only the write made before the answer counts.
@@ -164,15 +177,7 @@ test('a subscription is durable before it is acknowledged: a node adopting the s
   assert.equal((await post(a.url, { jsonrpc: '2.0', id: 'sub', method: 'resources/subscribe', params: { uri: 'test://watched' } }, s.headers())).status, 200);
   // B adopts the session now (it did not hold it when the subscription was announced).
   assert.equal((await post(b.url, { jsonrpc: '2.0', id: 'p', method: 'ping' }, s.headers())).status, 200);
-  const stream = await openStream(b.url, s);
-  await settle();
-  assert.match((await post(a.url, { jsonrpc: '2.0', id: 't1', method: 'tools/call', params: { name: 'touch', arguments: {} } }, s.headers())).text, /touched 1/);
-  await stream.waitFor('notifications/resources/updated', 1);
-  await settle();
-  assert.equal(stream.count('notifications/resources/updated'), 1, JSON.stringify(stream.messages()));
-  await stream.close();
-  for (const n of [a, b]) n.child.kill('SIGTERM');
-  await Promise.all([a.exited, b.exited]);
+  await touchOnAReachesB(a, b, s);
 });
 
 test('a node opening a GET stream adds the subscriptions in the store that its copy of the session missed (a lost announcement)', async () => {
@@ -194,13 +199,5 @@ test('a node opening a GET stream adds the subscriptions in the store that its c
   assert.deepEqual(rec.subscriptions, []);
   await store.set('sessions', s.sessionId, { [s.sessionId]: JSON.stringify({ ...rec, subscriptions: ['test://watched'] }) });
   await store.close();
-  const stream = await openStream(b.url, s);
-  await settle();
-  assert.match((await post(a.url, { jsonrpc: '2.0', id: 't1', method: 'tools/call', params: { name: 'touch', arguments: {} } }, s.headers())).text, /touched 1/);
-  await stream.waitFor('notifications/resources/updated', 1);
-  await settle();
-  assert.equal(stream.count('notifications/resources/updated'), 1, JSON.stringify(stream.messages()));
-  await stream.close();
-  for (const n of [a, b]) n.child.kill('SIGTERM');
-  await Promise.all([a.exited, b.exited]);
+  await touchOnAReachesB(a, b, s);
 });
