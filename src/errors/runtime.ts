@@ -65,6 +65,14 @@ export const RuntimeErrors = {
     wireCode: ErrorCode.Unavailable,
     when: 'a 2025 `resources/subscribe` or `resources/unsubscribe` whose session record could not be written to the store before the answer (store failure): the JSON-RPC error (in an HTTP 200) says so with `data.retryAfterMs`; the change holds on this node only, a restart or another node would not see it; retry the request',
   }),
+  InProgress: defineError({
+    code: 'ANDON_IN_PROGRESS',
+    message: 'The request is in progress on another node; retry the same id later',
+    retryable: true,
+    wireCode: ErrorCode.Unavailable,
+    httpStatus: 503,
+    when: 'shared store: a retried 2025 `tools/call` id whose call is still running on another node (its node heartbeats), or whose node\'s liveness cannot be read now (`data.reason`: `in-progress`, `writer-unknown`); nothing ran or was recorded here; a retry of the same id after it finished gets its answer',
+  }),
   JournalFailed: defineError({
     code: 'ANDON_JOURNAL_FAILED',
     message: 'The request could not be journaled; the tool did not run',

@@ -36,6 +36,8 @@ export interface NodeRecord {
   phase: string;
   degraded: boolean;
   sessions: number;
+  /** The node process's exactly-once journal key (`log-<random>`), when it journals. */
+  journal?: string;
 }
 
 /** A record as listed: with what the lister concludes. */
@@ -54,6 +56,8 @@ export interface MemberSource {
   phase(): string;
   degraded(): boolean;
   sessions(): number;
+  /** This process's journal key (src/runtime/journal.ts), if it journals. */
+  journalKey?(): string | undefined;
   /** Drains this node as on SIGTERM (and exits afterwards). */
   drain(reason: string): void;
 }
@@ -144,7 +148,23 @@ export class ClusterMembers {
       phase,
       degraded: this.source.degraded(),
       sessions: this.source.sessions(),
+      ...(this.source.journalKey?.() ? { journal: this.source.journalKey() } : {}),
     };
+  }
+
+  /**
+   * Whether the process writing journal key `key` is alive (one read of the records): `true` while
+   * the record naming the key is not down or stopped, `false` once it is; with no record naming it,
+   * `false` when `since` (when its unfinished record was written) is older than MISSED_BEATS of this
+   * node's heartbeats — a live node names its key from its first heartbeat on — else `undefined`
+   * (unknown). A store error rejects.
+   */
+  async journalWriterAlive(key: string, since: number): Promise<boolean | undefined> {
+    const entries = await this.store.list<NodeRecord>(NS, { validate: checkRecord });
+    const now = this.clock.now();
+    const r = entries.find((e) => e.value.journal === key)?.value;
+    if (!r) return now - since > MISSED_BEATS * this.heartbeatMs ? false : undefined;
+    return r.phase !== 'stopped' && now - r.heartbeatAt <= MISSED_BEATS * r.heartbeatMs;
   }
 
   /** Writes this node's record now, then refreshes the cached list (never throws). */

@@ -30,7 +30,6 @@ import type { IncomingRequest } from '../server/incoming.js';
 import type { McpServer } from '../server/server.js';
 import type { Session } from '../server/session.js';
 import type { JsonRpcResponse, RequestId } from '../protocol/jsonrpc.js';
-import { errorResponse } from '../protocol/jsonrpc.js';
 import { ErrorCode, McpError } from '../protocol/errors.js';
 import { AndonError } from '../errors/catalogue.js';
 import { RuntimeErrors } from '../errors/runtime.js';
@@ -40,20 +39,11 @@ import type { Logger } from '../util/logger.js';
 import { randomBytes } from 'node:crypto';
 import { releaseLost } from './claim-release.js';
 import { GroupCommit } from './group-commit.js';
+import { interruptedResponse, keyOf, latest, strip, type Stored } from './journal-lines.js';
 
 /** Store namespace and key of the journal. */
 export const JOURNAL_NS = 'journal';
 export const JOURNAL_KEY = 'log';
-
-/** One journal record as stored. */
-interface Stored {
-  s: string;
-  id: RequestId;
-  tool: string;
-  at: number;
-  resp?: JsonRpcResponse;
-  done?: number;
-}
 
 interface Entry extends Stored {
   json: string;
@@ -75,14 +65,19 @@ export interface JournalOptions {
 /** Bytes a line log adds to each line (checksum, space, newline). */
 const LINE_OVERHEAD = 18;
 
-const keyOf = (sessionId: string, id: RequestId) => `${sessionId}\u0000${typeof id}:${String(id)}`;
-
 /** A retried id another node answered already: its recorded response is the answer here too. */
 export class RecordedAnswer extends Error {
   constructor(readonly response: JsonRpcResponse) {
     super('answered from the journal');
   }
 }
+
+/**
+ * Shared store: whether the process writing journal key `writer` is alive (`true`), dead (`false`),
+ * or unknown (`undefined`); `since` is when its unfinished record was written. The runtime answers
+ * from the membership records (src/runtime/cluster-members.ts); a store error rejects.
+ */
+export type WriterAlive = (writer: string, since: number) => Promise<boolean | undefined>;
 
 /** The journal; wired into the server's before-dispatch hook and its settle observer. */
 export class Journal {
@@ -104,6 +99,8 @@ export class Journal {
   /** File store: the next write rewrites the log (after a restart); then the one-key journal of earlier versions is deleted. */
   private compactNext = false;
   private legacy = false;
+  /** Shared store: asked before another node's unfinished record becomes ANDON_INTERRUPTED (set by the runtime). */
+  writerAlive: WriterAlive | undefined;
 
   constructor(
     private readonly server: McpServer,
@@ -141,9 +138,24 @@ export class Journal {
       this.compactNext = this.legacy || this.file.bytes > 0;
       return latest(old, r.lines);
     }
-    const out: unknown[] = [];
-    for (const e of await this.store.list<unknown[]>(JOURNAL_NS)) if ((e.key === JOURNAL_KEY || e.key.startsWith(`${JOURNAL_KEY}-`)) && Array.isArray(e.value)) out.push(...e.value);
-    return out;
+    return (await this.sharedLines()).lines;
+  }
+
+  /** Shared store: every node's record lines, with the journal key each was written under. */
+  private async sharedLines(): Promise<{ lines: unknown[]; writers: string[] }> {
+    const lines: unknown[] = [];
+    const writers: string[] = [];
+    for (const e of await this.store.list<unknown[]>(JOURNAL_NS)) {
+      if ((e.key !== JOURNAL_KEY && !e.key.startsWith(`${JOURNAL_KEY}-`)) || !Array.isArray(e.value)) continue;
+      const c = e.key.indexOf(':');
+      for (const l of e.value) lines.push(l), writers.push(c < 0 ? e.key : e.key.slice(0, c));
+    }
+    return { lines, writers };
+  }
+
+  /** This node's journal key (`log-<random>` on a shared store), named in its membership record. */
+  get journalKey(): string {
+    return this.key;
   }
 
   private claims = 0;
@@ -207,7 +219,8 @@ export class Journal {
   /**
    * Shared store: the request id is claimed cluster-wide before the tool runs. A claim held by
    * another node means the id ran (or runs) there: its recorded answer is returned
-   * ({@link RecordedAnswer}), or, when it has none yet, ANDON_INTERRUPTED — never a second run.
+   * ({@link RecordedAnswer}); while its unfinished record's writer is alive (or its liveness cannot
+   * be read), ANDON_IN_PROGRESS (retryable); with no record, ANDON_INTERRUPTED — never a second run.
    */
   private async claim(inc: IncomingRequest, session: Session, key: string): Promise<{ key: string; owner: string }> {
     let mine: boolean;
@@ -222,8 +235,9 @@ export class Journal {
       throw new AndonError(RuntimeErrors.JournalFailed, `Request not run: its id could not be claimed in the shared store (${String(err)}); retry later`, { retryAfterMs: 1000 }).toMcpError();
     }
     if (mine) return { key: claimKey, owner };
+    const running = new Map<string, boolean>();
     try {
-      await this.adopt(session);
+      await this.adopt(session, running);
     } catch (err) {
       // The id is claimed (elsewhere, or by this node's own refused attempt whose claim is not
       // given back yet) and its record cannot be read now: refuse clearly, retryable under the
@@ -232,6 +246,15 @@ export class Journal {
     }
     const done = session.completed?.get(inc.request.id) ?? this.entries.get(key)?.resp;
     if (done) throw new RecordedAnswer(done);
+    const w = running.get(key);
+    if (w !== undefined) {
+      throw new AndonError(RuntimeErrors.InProgress, `Request id ${JSON.stringify(inc.request.id)} is ${w ? 'in progress on another node' : 'claimed by another node whose liveness cannot be read now'}: not run here. Retry the same id later: once it has finished there, the retry gets its answer.`, {
+        reason: w ? 'in-progress' : 'writer-unknown',
+        tool: String(inc.request.params?.name),
+        requestId: inc.request.id,
+        retryAfterMs: 1000,
+      }).toMcpError();
+    }
     throw new AndonError(RuntimeErrors.Interrupted, `Request id ${JSON.stringify(inc.request.id)} was taken by another node and has no recorded outcome yet: it may still be running there. Retry the same id later, or check before using a new one.`, {
       reason: 'claimed-elsewhere',
       tool: String(inc.request.params?.name),
@@ -296,18 +319,37 @@ export class Journal {
   /**
    * A session another node served, now taken over by this one (shared store): loads its records
    * from every node's journal, so a retry here is answered from the record instead of running the
-   * tool again. A call still unfinished in the store is answered ANDON_INTERRUPTED here.
+   * tool again. A call still unfinished in the store is answered ANDON_INTERRUPTED here once its
+   * writer is dead ({@link writerAlive}); while it is alive or unknown the record is left alone,
+   * and `running` gets its key (true: alive, false: unknown).
    */
-  async adopt(session: Session): Promise<{ completed: number; interrupted: number }> {
-    return this.load(await this.lines(), (id) => (id === session.id ? session : undefined));
+  async adopt(session: Session, running = new Map<string, boolean>()): Promise<{ completed: number; interrupted: number }> {
+    if (!this.perRecord || !this.writerAlive) return this.load(await this.lines(), (id) => (id === session.id ? session : undefined));
+    const { lines, writers } = await this.sharedLines();
+    const probe = this.writerAlive;
+    const live = async (rec: Stored, i: number) => {
+      const w = writers[i]!;
+      if (w === this.key) return false;
+      try {
+        return await probe(w, rec.at);
+      } catch (err) {
+        this.log.warn({ err: String(err), writer: w }, 'journal writer liveness unknown (store error): its call is answered in progress');
+        return undefined;
+      }
+    };
+    return this.load(lines, (id) => (id === session.id ? session : undefined), { live, running });
   }
 
-  /** Loads record lines into the sessions `sessionOf` finds; unfinished calls become ANDON_INTERRUPTED, durably. */
-  private async load(raw: unknown[], sessionOf: (id: string) => Session | undefined): Promise<{ completed: number; interrupted: number }> {
+  /** Loads record lines into the sessions `sessionOf` finds; unfinished calls become ANDON_INTERRUPTED, durably (unless `a.live` is not false). */
+  private async load(
+    raw: unknown[],
+    sessionOf: (id: string) => Session | undefined,
+    a?: { live: (rec: Stored, i: number) => Promise<boolean | undefined>; running: Map<string, boolean> },
+  ): Promise<{ completed: number; interrupted: number }> {
     let completed = 0;
     let interrupted = 0;
     const now = this.clock.now();
-    for (const line of raw) {
+    for (const [i, line] of raw.entries()) {
       let rec: Stored;
       try {
         rec = JSON.parse(String(line)) as Stored;
@@ -322,17 +364,17 @@ export class Journal {
       const mine = this.entries.get(key);
       // A record this node holds is current; a completed record beats an unfinished one.
       if (mine && (mine.resp || !rec.resp)) continue;
+      if (!rec.resp && a) {
+        const alive = await a.live(rec, i);
+        if (alive !== false) {
+          a.running.set(key, alive === true);
+          continue;
+        }
+      }
       if (!rec.resp) {
         interrupted++;
         this.log.warn({ session: rec.s, requestId: rec.id, tool: rec.tool }, 'request interrupted by the previous run (or by another node); a retry of its id gets ANDON_INTERRUPTED');
-        rec.resp = errorResponse(
-          rec.id,
-          new AndonError(
-            RuntimeErrors.Interrupted,
-            `Request interrupted by a server restart and not replayed: tool "${rec.tool}" was running when the previous process stopped. It may or may not have taken effect; check before retrying with a new request id.`,
-            { reason: 'interrupted', tool: rec.tool, requestId: rec.id, startedAt: rec.at },
-          ).toMcpError(),
-        );
+        rec.resp = interruptedResponse(rec);
         rec.done = now;
       } else completed++;
       const e: Entry = { ...rec, json: JSON.stringify(rec), session };
@@ -446,39 +488,4 @@ export class Journal {
       throw err;
     }
   }
-}
-
-/**
- * The latest line of each record, in the order they were last written: lines of `sources` in order,
- * a later line of a record replacing the earlier one, a `{"gone":key}` line retiring it. Lines that
- * are not records are passed on for {@link Journal.load} to report.
- */
-function latest(...sources: unknown[][]): unknown[] {
-  const live = new Map<string, unknown>();
-  const bad: unknown[] = [];
-  for (const src of sources) {
-    for (const line of src) {
-      let r: { s?: unknown; id?: unknown; gone?: unknown } | null;
-      try {
-        r = JSON.parse(String(line)) as typeof r;
-      } catch {
-        bad.push(line);
-        continue;
-      }
-      if (r && typeof r === 'object' && typeof r.gone === 'string') live.delete(r.gone);
-      else if (r && typeof r === 'object' && typeof r.s === 'string' && (typeof r.id === 'string' || typeof r.id === 'number')) {
-        const k = keyOf(r.s, r.id);
-        live.delete(k);
-        live.set(k, line);
-      } else bad.push(line);
-    }
-  }
-  return [...bad, ...live.values()];
-}
-
-function strip(e: Entry): Stored {
-  const r: Stored = { s: e.s, id: e.id, tool: e.tool, at: e.at };
-  if (e.resp) r.resp = e.resp;
-  if (e.done !== undefined) r.done = e.done;
-  return r;
 }

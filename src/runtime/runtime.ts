@@ -107,9 +107,11 @@ export class Runtime {
     this.halts = new HaltRegistry(this.store, this.clock, this.store.shared ? this.nodeId : undefined);
     this.clusterHalts = this.store.shared ? new ClusterHalts(this.store, { halt: (id, r, by) => applyLocally(() => this.tree.halt(id, r, by)), resume: (id, by) => applyLocally(() => this.tree.resume(id, by)) }, this.log, this.nodeId) : undefined;
     this.clusterNotify = this.store.shared ? new ClusterNotify(this.store, this.server, () => this.http?.handler, this.log) : undefined;
-    this.members = this.store.shared ? new ClusterMembers(this.store, this.clock, this.log, this.nodeId, options.heartbeatMs ?? 2_000, { mcpUrl: () => this.url, opsUrl: () => this.ops?.url, phase: () => this.drainer.phase, degraded: () => (this.guardian?.status() as { mode?: string } | undefined)?.mode === 'degraded', sessions: () => this.server.sessionCount(), drain: (r) => void this.drain(r).then((x) => this.exitAfterDrain(x.graceExpired ? EXIT.graceExpired : EXIT.ok)) }) : undefined;
+    this.members = this.store.shared ? new ClusterMembers(this.store, this.clock, this.log, this.nodeId, options.heartbeatMs ?? 2_000, { mcpUrl: () => this.url, opsUrl: () => this.ops?.url, phase: () => this.drainer.phase, degraded: () => (this.guardian?.status() as { mode?: string } | undefined)?.mode === 'degraded', sessions: () => this.server.sessionCount(), journalKey: () => this.journal?.journalKey, drain: (r) => void this.drain(r).then((x) => this.exitAfterDrain(x.graceExpired ? EXIT.graceExpired : EXIT.ok)) }) : undefined;
     this.sessions = new SessionPersistence(this.store, this.log, { clock: this.clock, staleMs: options.staleMs ?? 7 * DAY });
     this.journal = options.journal === false ? undefined : new Journal(this.server, this.store, this.clock, this.log, options.journal);
+    // Another node's unfinished call becomes ANDON_INTERRUPTED only once its node is seen down.
+    if (this.journal && this.members) this.journal.writerAlive = (key, since) => this.members!.journalWriterAlive(key, since);
     this.failures = new FailureDetector(this.log);
     this.breakers = new BreakerRegistry(options.breakers === false ? { enabled: false } : (options.breakers ?? {}), this.clock, this.log);
     this.flags = new FlagRegistry(this.store, this.clock, this.log, { initial: options.flags, nodeId: this.nodeId });

@@ -90,3 +90,27 @@ test('a drain request reaches the named node only; unknown nodes are refused; ma
   await a.m.stop();
   await b.m.stop();
 });
+
+test('journal writer liveness: alive while the record naming its journal key beats, dead once down or stopped; an unnamed key is unknown until three heartbeats past its record', async () => {
+  const clock = new TestClock();
+  const frozen = new TestClock(clock.now()); // A stops beating, like a killed process
+  const store = sharedStore(clock);
+  const src = (id: string): MemberSource => ({ mcpUrl: () => undefined, opsUrl: () => undefined, phase: () => 'running', degraded: () => false, sessions: () => 0, journalKey: () => `log-${id}`, drain: () => {} });
+  const a = new ClusterMembers(store, frozen, { debug() {}, info() {}, warn() {}, error() {} }, 'a', 1_000, src('a'));
+  const b = new ClusterMembers(store, clock, { debug() {}, info() {}, warn() {}, error() {} }, 'b', 1_000, src('b'));
+  await a.beat();
+  await b.beat();
+  assert.equal((await b.list()).find((n) => n.id === 'a')?.journal, 'log-a', 'the record names the journal key');
+  const at = clock.now();
+  assert.equal(await b.journalWriterAlive('log-a', at), true);
+  assert.equal(await b.journalWriterAlive('log-gone', at), undefined, 'an unnamed key with a fresh record: unknown');
+  await clock.advance(3_001);
+  await b.beat();
+  assert.equal(await b.journalWriterAlive('log-a', at), false, 'A missed three heartbeats: dead');
+  assert.equal(await b.journalWriterAlive('log-gone', at), false, 'unnamed three heartbeats after its record: dead');
+  assert.equal(await b.journalWriterAlive('log-b', at), true);
+  await b.stop();
+  assert.equal(await a.journalWriterAlive('log-b', at), false, 'a stopped node is dead');
+  const failing = new ClusterMembers(Object.assign(new MemoryStore(clock), { list: async () => Promise.reject(new Error('no answer')) }), clock, { debug() {}, info() {}, warn() {}, error() {} }, 'c', 1_000, src('c'));
+  await assert.rejects(failing.journalWriterAlive('log-a', at), /no answer/);
+});

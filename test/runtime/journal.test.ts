@@ -259,3 +259,74 @@ test('shared store: a retried id claimed elsewhere whose record cannot be read (
   store.listFails = false;
   await assert.rejects(b.begin(inc(new Session('s1'), 'x', 'charge'))!, (e: { response?: { error?: { data?: { code?: string } } } }) => e.response?.error?.data?.code === 'ANDON_INTERRUPTED');
 });
+
+/** The journal key each record was written under (`log-<node>` of `log-<node>:<record>`), by request id. */
+async function writerOf(store: MemoryStore, id: string): Promise<string> {
+  const e = (await store.list<string[]>(JOURNAL_NS)).find((x) => x.key.endsWith(`\u0000string:${id}`))!;
+  return e.key.slice(0, e.key.indexOf(':'));
+}
+
+type Refusal = { code: number; message: string; data: { code: string; reason?: string; retryAfterMs?: number } };
+
+test('shared store: another node\'s unfinished call whose writer is alive or unknown is refused ANDON_IN_PROGRESS (retryable, nothing recorded); once finished, its answer; once its writer is dead, ANDON_INTERRUPTED', async () => {
+  const store = new ClaimingStore();
+  const clock = new TestClock();
+  const a = new Journal(server(), store, clock, nullLogger);
+  const b = new Journal(server(), store, clock, nullLogger);
+  const asked: Array<[string, number]> = [];
+  let answer: boolean | undefined | Error = true;
+  b.writerAlive = async (key, since) => {
+    asked.push([key, since]);
+    if (answer instanceof Error) throw answer;
+    return answer;
+  };
+  const s = new Session('s1');
+  await a.begin(inc(s, 'x', 'charge'));
+  const writer = await writerOf(store, 'x');
+  assert.equal(writer, a.journalKey);
+  const before = (await store.list(JOURNAL_NS)).length;
+  // Alive: refused, retryable, 503 + Retry-After; nothing is recorded under B's key.
+  for (const [ans, reason] of [[true, 'in-progress'], [undefined, 'writer-unknown'], [new Error('no answer from Redis'), 'writer-unknown']] as const) {
+    answer = ans;
+    await assert.rejects(b.begin(inc(new Session('s1'), 'x', 'charge'))!, (e: Refusal) => {
+      assert.equal(e.code, -32001);
+      assert.equal(e.data.code, 'ANDON_IN_PROGRESS', e.message);
+      assert.equal(e.data.reason, reason);
+      assert.equal(e.data.retryAfterMs, 1000);
+      assert.match(e.message, /Retry the same id later/);
+      return true;
+    });
+  }
+  assert.deepEqual(asked.at(-1), [a.journalKey, clock.now()], 'B asks about A\'s journal key, with the time A wrote its record');
+  assert.equal((await store.list(JOURNAL_NS)).length, before, 'B recorded nothing');
+  assert.equal(b.size, 0);
+  // A session adopted meanwhile (loadSession) leaves the record alone too.
+  answer = true;
+  assert.deepEqual(await b.adopt(new Session('s1')), { completed: 0, interrupted: 0 });
+  // A finishes: the next retry on B gets A's answer, without asking about liveness.
+  await a.settle(inc(s, 'x', 'charge'), resultResponse('x', { content: [{ type: 'text', text: 'charged x' }] }));
+  asked.length = 0;
+  await assert.rejects(b.begin(inc(new Session('s1'), 'x', 'charge'))!, (e: { response?: { result?: unknown } }) => {
+    assert.deepEqual(e.response?.result, { content: [{ type: 'text', text: 'charged x' }] });
+    return true;
+  });
+  assert.equal(asked.length, 0);
+  // Another call unfinished on A, whose node is then seen dead: ANDON_INTERRUPTED, durable under B's key.
+  await a.begin(inc(s, 'y', 'charge'));
+  answer = false;
+  await assert.rejects(b.begin(inc(new Session('s1'), 'y', 'charge'))!, (e: { response?: { error?: { data?: { code?: string } } } }) => e.response?.error?.data?.code === 'ANDON_INTERRUPTED');
+  const keys = (await store.list(JOURNAL_NS)).map((e) => e.key).filter((k) => k.startsWith(`${b.journalKey}:`));
+  assert.equal(keys.filter((k) => k.endsWith('\u0000string:y')).length, 1, `B recorded the interruption: ${keys.join(', ')}`);
+});
+
+test('shared store: without a liveness source (no membership), and at restore, unfinished records become ANDON_INTERRUPTED as before', async () => {
+  const store = new ClaimingStore();
+  const a = new Journal(server(), store, new TestClock(), nullLogger);
+  await a.begin(inc(new Session('s1'), 'x', 'charge'));
+  const b = new Journal(server(), store, new TestClock(), nullLogger);
+  await assert.rejects(b.begin(inc(new Session('s1'), 'x', 'charge'))!, (e: { response?: { error?: { data?: { code?: string } } } }) => e.response?.error?.data?.code === 'ANDON_INTERRUPTED');
+  await a.begin(inc(new Session('s2'), 'z', 'charge'));
+  const d = new Journal(server(), store, new TestClock(), nullLogger);
+  d.writerAlive = async () => true;
+  assert.deepEqual(await d.restore(new Map([['s2', new Session('s2')]])), { completed: 0, interrupted: 1 }, 'restore at start is unchanged');
+});
