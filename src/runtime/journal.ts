@@ -148,7 +148,11 @@ export class Journal {
     for (const e of await this.store.list<unknown[]>(JOURNAL_NS)) {
       if ((e.key !== JOURNAL_KEY && !e.key.startsWith(`${JOURNAL_KEY}-`)) || !Array.isArray(e.value)) continue;
       const c = e.key.indexOf(':');
-      for (const l of e.value) lines.push(l), writers.push(c < 0 ? e.key : e.key.slice(0, c));
+      const w = c < 0 ? e.key : e.key.slice(0, c);
+      for (const l of e.value) {
+        lines.push(l);
+        writers.push(w);
+      }
     }
     return { lines, writers };
   }
