@@ -19,6 +19,16 @@ const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
 const { fresh } = nodeFleet(MODULE, 'andon-redis-node-');
 const redis = await startRedis();
 
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function redisNode(prefix: string, env: Record<string, string> = {}) {
   const f = await fresh();
   const config = join(f.stateDir, 'andon.config.yaml');
@@ -82,20 +92,38 @@ test('a running node serves a session created on another running node; request i
   assert.match((await call(a.url, 'pay-2')).text, /charged pay-2/);
   const retry = await call(b.url, 'pay-2');
   assert.match(retry.text, /charged pay-2/, retry.text);
-  // Still running on A when the retry reaches B: refused as taken elsewhere, not run a second time.
+  // Still running on A (which heartbeats) when the retry reaches B: refused as in progress —
+  // 503 + Retry-After, retryable, nothing run or recorded on B; after A finished, A's answer.
   const slow = call(a.url, 'pay-3', 1_500);
-  await new Promise((r) => setTimeout(r, 300));
+  await until('pay-3 running on A', async () => ((await readFile(log, 'utf8')).includes('charge pay-3') ? true : undefined));
   const early = await call(b.url, 'pay-3');
-  assert.match(early.text, /ANDON_INTERRUPTED|taken by another node/, early.text);
+  assert.equal(early.status, 503, early.text);
+  assert.ok(Number(early.headers.get('retry-after')) >= 1, `Retry-After: ${early.headers.get('retry-after')}`);
+  assert.equal(early.response?.error?.code, -32001, early.text);
+  assert.equal(early.response?.error?.data?.code, 'ANDON_IN_PROGRESS', early.text);
+  assert.equal(early.response?.error?.data?.reason, 'in-progress', early.text);
   assert.match((await slow).text, /charged pay-3/);
-  // A dies; its records still answer on B and on a node started afterwards.
+  const later = await call(b.url, 'pay-3');
+  assert.match(later.text, /charged pay-3/, later.text);
+  // Killed (-9) while a call runs: in progress (or interrupted, if already seen down) right after;
+  // once B sees A down, ANDON_INTERRUPTED. Never a second run.
+  void call(a.url, 'pay-4', 60_000).catch(() => {});
+  await until('pay-4 running on A', async () => ((await readFile(log, 'utf8')).includes('charge pay-4') ? true : undefined));
   a.child.kill('SIGKILL');
   await a.exited;
+  const right = await call(b.url, 'pay-4');
+  assert.match(String(right.response?.error?.data?.code), /^ANDON_(IN_PROGRESS|INTERRUPTED)$/, right.text);
+  await until('A seen down by B', async () => ((await b.admin('GET', '/admin/nodes')).body.nodes as Array<{ pid: number; mcpUrl: string; status: string }>).some((n) => (n.pid === a.child.pid || n.mcpUrl === a.url) && n.status === 'down') || undefined, 30_000);
+  const gone = await call(b.url, 'pay-4');
+  assert.equal(gone.response?.error?.data?.code, 'ANDON_INTERRUPTED', gone.text);
+  assert.equal(gone.response?.error?.data?.reason, 'interrupted', gone.text);
+  // A's records still answer on B and on a node started afterwards.
   const c = await redisNode(prefix, { CORD_LOG: log });
   assert.match((await call(c.url, 'pay-2')).text, /charged pay-2/);
+  assert.match((await call(c.url, 'pay-3')).text, /charged pay-3/);
+  assert.equal((await call(c.url, 'pay-4')).response?.error?.data?.code, 'ANDON_INTERRUPTED');
   const executions = await readFile(log, 'utf8');
-  assert.equal(executions.match(/charge pay-2/g)?.length, 1, executions);
-  assert.equal(executions.match(/charge pay-3/g)?.length, 1, executions);
+  for (const id of ['pay-2', 'pay-3', 'pay-4']) assert.equal(executions.match(new RegExp(`charge ${id}\\n`, 'g'))?.length, 1, executions);
   // An id no node ever issued is 404 (and a repeat of it is answered without another lookup).
   const ghost = { ...s.headers(), 'mcp-session-id': 'no-such-session-0123456789' };
   assert.equal((await post(b.url, { jsonrpc: '2.0', id: 2, method: 'ping' }, ghost)).status, 404);
