@@ -182,7 +182,8 @@ test('kill -9 of one of three nodes under load: no session lost, every subscript
 
     // Load: tools/call echo over all sessions; a request cut by the kill is retried on a fresh
     // connection with a new JSON-RPC id (`echo` is not idempotent: the same id, claimed by the dead
-    // node, is answered ANDON_INTERRUPTED by design — see redis-nodes.test.ts).
+    // node, is refused ANDON_IN_PROGRESS until the dead node is seen down, then answered
+    // ANDON_INTERRUPTED, by design — see redis-nodes.test.ts).
     const victim = streamNode[0]!;
     let killedAt = 0;
     let stop = false;
