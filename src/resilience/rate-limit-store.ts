@@ -35,6 +35,8 @@ export interface KeyLimiter {
    * point is available (the request is refused and nothing is taken).
    */
   take(key: string, now: number): number | Promise<number>;
+  /** Gives back one point taken for `key` (taken together with a limit that refused). Best effort. */
+  give?(key: string): void;
   /** Applies a new rate and burst (a factor change, a reload), keeping the counts. */
   update?(spec: LimitSpec): void;
   /** Keys tracked now (memory stores), for the snapshot. */
@@ -132,6 +134,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
 /** What {@link flexibleStore} needs of a rate-limiter-flexible limiter (RateLimiterMemory, RateLimiterRedis, …). */
 export interface FlexibleLimiter {
   consume(key: string | number, points?: number): Promise<unknown>;
+  /** Gives points back (rate-limiter-flexible's `reward`). */
+  reward?(key: string | number, points?: number): Promise<unknown>;
 }
 
 /** Options a limiter factory receives: rate-limiter-flexible's own option names. */
@@ -171,6 +175,9 @@ export function flexibleStore(factory: (o: FlexibleLimiterOptions) => FlexibleLi
             () => -1,
             (r: unknown) => (r instanceof Error ? failed(id, r, now) : Math.max(1, (r as { msBeforeNext?: number }).msBeforeNext ?? 1000)),
           );
+        },
+        give(key: string): void {
+          lim.reward?.(key, 1).catch((err: unknown) => failed(current.id, err instanceof Error ? err : new Error(String(err)), Date.now()));
         },
         update(next: LimitSpec): void {
           current = next;

@@ -79,6 +79,12 @@ class SharedLimiter implements FlexibleLimiter {
       );
     });
   }
+
+  /** Gives points back where they were most likely taken (Redis, or the insurance while it decides). */
+  reward(key: string | number, points = 1): Promise<unknown> {
+    if (!this.redis || this.clock.now() < this.bypass.until) return this.insurance.reward(key, points);
+    return this.redis.reward(key, points);
+  }
 }
 
 /** The rate-limit store of a node on a Redis store (`global` stays in memory, per node). */

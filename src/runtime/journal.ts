@@ -11,20 +11,13 @@
  * - At start, records of calls that never finished become an `ANDON_INTERRUPTED` (-32001) answer
  *   for their id. Completed outcomes are kept `retainMs`, at most `maxCompleted`.
  *
- * On the file store the journal is an append-only line log (`journal/log.lines`, see
- * src/store/line-log.ts): each group commit appends the records it covers (write-ahead records,
- * outcomes, `{"gone":…}` lines for retired records) with one write and one fsync; when the file has
- * grown past twice the live records and `compactBytes`, the next commit rewrites it with only the
- * live records (temp file, fsync, rename); a restart rewrites it once too. At start the latest line
- * of each record wins; a torn last line (crash mid-append) or a line with a bad checksum is skipped
- * and logged. The one-key journal of earlier versions (`journal/log`) is read once, then deleted
- * after the first rewrite. Stores without a line log (memory) keep the whole journal as one key,
- * rewritten per commit. On a store shared by several nodes (Redis) each record is its own key under the node's
- * (`log-<node>:<record>`), so nodes never erase each other's records and a group commit writes the
- * records it covers, not the whole journal (one Redis write per record, pipelined; a pruned record is
- * deleted); a node reads every node's records at start, and those of one session when it takes over
- * a session another node served ({@link Journal.adopt}). Records written as one array under
- * `log-<node>` (earlier versions) are still read.
+ * Storage (details: docs/architecture.md, docs/cluster.md). File store: an append-only line log
+ * (`journal/log.lines`, src/store/line-log.ts): each group commit appends the records it covers
+ * (`{"gone":…}` for retired ones) with one fsync; compacted past max(2 × live, `compactBytes`) and
+ * at restart; the latest line of a record wins; torn or bad lines are skipped and logged; the
+ * one-key journal of earlier versions is read once. Memory store: one key, rewritten per commit.
+ * Redis: each record its own key under the node's (`log-<node>:<record>`), written when it
+ * changes; a node reads every node's records at start and when it adopts a session ({@link Journal.adopt}).
  */
 import type { IncomingRequest } from '../server/incoming.js';
 import type { McpServer } from '../server/server.js';
@@ -48,6 +41,8 @@ export const JOURNAL_KEY = 'log';
 interface Entry extends Stored {
   json: string;
   session?: Session;
+  /** What {@link Journal.put} counted for it (completed? bytes), taken back by {@link Journal.drop}. */
+  counted?: { done: boolean; bytes: number };
 }
 
 /** Options of {@link Journal}. */
@@ -200,12 +195,12 @@ export class Journal {
     const claimed = this.store.claim ? await this.claim(inc, session, key) : undefined;
     const e: Entry = { s: session.id, id: inc.request.id, tool: String(inc.request.params!.name), at: this.clock.now(), json: '', session };
     e.json = JSON.stringify(strip(e));
-    this.entries.set(key, e);
+    this.put(key, e);
     this.touched(key);
     try {
       await this.commit();
     } catch (err) {
-      this.entries.delete(key);
+      this.drop(key);
       this.touched(key);
       // The call is refused: its id must stay usable for a retry.
       if (claimed) releaseLost(this.store, JOURNAL_NS, claimed.key, claimed.owner, this.clock, this.log);
@@ -287,12 +282,11 @@ export class Journal {
       e.json = JSON.stringify(strip(e));
     } catch (err) {
       this.log.error({ err: String(err), tool: e.tool }, 'a tool result cannot be serialised; its outcome is not journaled');
-      this.entries.delete(key);
+      this.drop(key);
       this.touched(key);
       return;
     }
-    this.entries.delete(key);
-    this.entries.set(key, e); // re-inserted: the map stays in completion order for pruning
+    this.put(key, e); // re-inserted: the map stays in completion order for pruning
     this.touched(key);
     (session.completed ??= new Map()).set(inc.request.id, response);
     try {
@@ -382,7 +376,7 @@ export class Journal {
         rec.done = now;
       } else completed++;
       const e: Entry = { ...rec, json: JSON.stringify(rec), session };
-      this.entries.set(key, e);
+      this.put(key, e);
       this.touched(key);
       (session.completed ??= new Map()).set(rec.id, rec.resp);
     }
@@ -399,23 +393,41 @@ export class Journal {
   /** Retires what retention and the bounds allow; returns the bytes of the records left. */
   private prune(): number {
     const cutoff = this.clock.now() - this.retainMs;
-    let done = 0;
-    let bytes = 0;
-    for (const e of this.entries.values()) {
-      if (e.done !== undefined) done++;
-      bytes += e.json.length;
-    }
-    // Oldest completed outcomes first (the map is in completion order); pending records stay.
+    // Oldest completed first (the map is in completion order); pending records stay. put/drop keep
+    // the counts: a commit walks what it retires, not the whole journal.
     for (const [k, e] of this.entries) {
       if (e.done === undefined) continue;
-      if (done <= this.maxCompleted && bytes <= this.maxBytes && e.done >= cutoff) continue;
-      this.entries.delete(k);
+      if (this.doneCount <= this.maxCompleted && this.liveBytes <= this.maxBytes && e.done >= cutoff) break;
+      this.drop(k);
       this.touched(k);
       e.session?.completed?.delete(e.id);
-      done--;
-      bytes -= e.json.length;
     }
-    return bytes;
+    return this.liveBytes;
+  }
+
+  /** Completed records held, and bytes of all records held (as serialised): kept by put/drop. */
+  private doneCount = 0;
+  private liveBytes = 0;
+
+  /** Holds record `e` under `key` (replacing any), counted for pruning. */
+  private put(key: string, e: Entry): void {
+    this.drop(key);
+    e.counted = { done: e.done !== undefined, bytes: e.json.length };
+    if (e.counted.done) this.doneCount++;
+    this.liveBytes += e.counted.bytes;
+    this.entries.set(key, e);
+  }
+
+  /** Lets the record under `key` go, taking back what {@link put} counted for it. */
+  private drop(key: string): void {
+    const old = this.entries.get(key);
+    if (!old) return;
+    this.entries.delete(key);
+    const c = old.counted;
+    if (!c) return;
+    if (c.done) this.doneCount--;
+    this.liveBytes -= c.bytes;
+    old.counted = undefined;
   }
 
   private async write(): Promise<void> {

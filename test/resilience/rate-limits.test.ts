@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdmissionPipeline, AndonError, TestClock, httpRefusal, type IncomingRequest } from '../../src/index.js';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { RateLimits, flexibleStore, TokenBuckets, type RateLimitsOptions } from '../../src/resilience/rate-limits.js';
 import { events, type RateLimitedEvent, type RateLimitStateEvent } from '../../src/events/index.js';
 import { AndonMetrics } from '../../src/observability/metrics.js';
@@ -254,6 +255,35 @@ describe('rate limits', () => {
     // A failing store admits (a broken counter must not take the node down).
     const broken = new RateLimits({ store: flexibleStore(() => ({ consume: () => Promise.reject(new Error('redis down')) })) });
     assert.equal(await broken.stage.admit!(call({ session: 'a' })), undefined);
+  });
+
+  test('async store: limits are taken together; a refused request gives back what the later limits took; a client refused recently is checked in order', async () => {
+    // A factory that records every count and give-back per limit, around RateLimiterMemory.
+    const log: string[] = [];
+    const store = flexibleStore((o) => {
+      const m = new RateLimiterMemory(o);
+      const id = o.keyPrefix.replace('andon-rl:', '');
+      return {
+        consume: (k: string | number, p?: number) => (log.push(`take ${id}`), m.consume(k, p)),
+        reward: (k: string | number, p?: number) => (log.push(`give ${id}`), m.reward(k, p)),
+      };
+    });
+    const rl = new RateLimits({ perClient: { messagesPerSec: 100, toolCallsPerSec: 2 }, global: { messagesPerSec: 3 }, store });
+    const admit = (who: string) => rl.stage.admit!(call({ session: who })) as Promise<AndonError | undefined>;
+    // Two calls from a: every limit taken at once, each admitted.
+    assert.equal(await admit('a'), undefined);
+    assert.equal(await admit('a'), undefined);
+    assert.deepEqual(log.splice(0), ['take client', 'take client:tools/call', 'take global', 'take client', 'take client:tools/call', 'take global']);
+    // The third is refused by a's tools/call limit: the global point it took is given back...
+    const r = await admit('a');
+    assert.equal(r?.data.limit, 'client:tools/call');
+    assert.deepEqual(log.splice(0), ['take client', 'take client:tools/call', 'take global', 'give global']);
+    // ...so b still gets the global budget's last point (3 per second: a's two, then b's one).
+    assert.equal(await admit('b'), undefined);
+    log.splice(0);
+    // a was refused a moment ago: its limits are taken one at a time, stopping at the refusal.
+    assert.equal((await admit('a'))?.data.limit, 'client:tools/call');
+    assert.deepEqual(log.splice(0), ['take client', 'take client:tools/call']);
   });
 
   test('token buckets forget idle full buckets and stay bounded at maxKeys', async () => {
