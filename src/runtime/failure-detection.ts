@@ -31,14 +31,22 @@ export class FailureDetector {
   }
 
   /**
-   * An uncaught exception or unhandled rejection. Returns true when it escaped a running tool's
-   * handler and was contained as that tool's crash; false when it belongs to no component (fatal).
+   * An uncaught exception or unhandled rejection. Returns true when it escaped a tool's handler:
+   * contained as that tool's crash when it runs, only logged when it is stopped (halted, or waiting
+   * for a restart); false when it belongs to no component (fatal).
    */
   escaped(err: unknown, how: string): boolean {
     const tool = this.scope.getStore();
+    if (tool === undefined) return false;
     const error = err instanceof Error ? err : new Error(String(err));
-    const link = tool === undefined ? undefined : this.links.get(tool);
-    if (!link) return false;
+    const link = this.links.get(tool);
+    if (!link) {
+      // From a handler of a tool that is not running now (halted, or waiting for its restart): a
+      // timer or promise it left behind. Still that tool's, never the node's: logged, nothing more
+      // (the tool is stopped already; its supervisor decides when it runs again).
+      this.log.error({ component: `tool:${tool}`, err: error.message, how }, 'error escaped a handler of a stopped tool; contained (the tool is not running)');
+      return true;
+    }
     this.log.error({ component: `tool:${tool}`, err: error.message, how }, 'error escaped a tool handler; contained as a crash of that tool');
     link.crashed(new Error(`${how}: ${error.message}`));
     return true;

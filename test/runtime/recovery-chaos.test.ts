@@ -88,6 +88,22 @@ describe('recovery chaos: crash cycle 100×', () => {
   });
 });
 
+test('a timer a handler left behind throws after its tool was halted: contained and logged, the node stays up', async () => {
+  const hook = await startReceiver(webhookValidator(SECRET), webhookOk);
+  try {
+    const { node, s } = await nodeWith({}, hook);
+    const r = await s.call('tools/call', { name: 'late', arguments: { ms: 600 } });
+    assert.equal(r.content[0].text, 'scheduled late');
+    assert.equal((await node.admin('POST', '/admin/components/tool%3Alate/halt', { reason: 'operator' })).status, 200);
+    await until('the late error logged as contained', () => /error escaped a handler of a stopped tool/.test(node.stderr()), 8000);
+    assert.equal(node.child.exitCode, null, 'the node is still running');
+    assert.equal((await s.call('tools/call', { name: 'echo', arguments: { text: 'still here' } })).content[0].text, 'still here');
+    assert.doesNotMatch(node.stderr(), /fatal: error outside any component/);
+  } finally {
+    await hook.close();
+  }
+});
+
 describe('recovery chaos: cascade, resource exhaustion, strategy change', () => {
   let hook: HttpReceiver;
   let node: NodeProc;
