@@ -273,16 +273,9 @@ export class RateLimits {
   private admitAsync(req: IncomingRequest): Promise<AndonError | undefined> {
     const now = this.clock.now();
     const key = this.keyOf(req);
+    const limits = this.limitsOf(req, key);
     const t = this.throttled.get(key);
-    if (t !== undefined && now - t.lastAt < RECENT_REFUSAL_MS) return this.admitInOrder(req, key, now);
-    const limits: Array<[Limit, string]> = [[this.client, key]];
-    if (req.request.method === 'tools/call') {
-      limits.push([this.clientTools, key]);
-      const name = req.request.params?.name;
-      const tool = typeof name === 'string' ? this.tools.get(name) : undefined;
-      if (tool !== undefined) limits.push([tool, '']);
-    }
-    limits.push([this.global, '']);
+    if (t !== undefined && now - t.lastAt < RECENT_REFUSAL_MS) return this.admitInOrder(limits, key, req, now);
     return Promise.all(limits.map(([l, k]) => l.counter.take(k, now))).then((waits) => {
       const i = waits.findIndex((w) => w >= 0);
       if (i < 0) return undefined;
@@ -291,22 +284,25 @@ export class RateLimits {
     });
   }
 
-  /** The same checks awaited in order (a client refused recently). */
-  private async admitInOrder(req: IncomingRequest, key: string, now: number): Promise<AndonError | undefined> {
-    let w = await this.client.counter.take(key, now);
-    if (w >= 0) return this.refuse(this.client, w, key, req, now);
+  /** The limits a request counts against, in checking order, each with its counter key. */
+  private limitsOf(req: IncomingRequest, key: string): Array<[Limit, string]> {
+    const limits: Array<[Limit, string]> = [[this.client, key]];
     if (req.request.method === 'tools/call') {
-      w = await this.clientTools.counter.take(key, now);
-      if (w >= 0) return this.refuse(this.clientTools, w, key, req, now);
+      limits.push([this.clientTools, key]);
       const name = req.request.params?.name;
-      const t = typeof name === 'string' ? this.tools.get(name) : undefined;
-      if (t !== undefined) {
-        w = await t.counter.take('', now);
-        if (w >= 0) return this.refuse(t, w, key, req, now);
-      }
+      const tool = typeof name === 'string' ? this.tools.get(name) : undefined;
+      if (tool !== undefined) limits.push([tool, '']);
     }
-    w = await this.global.counter.take('', now);
-    if (w >= 0) return this.refuse(this.global, w, key, req, now);
+    limits.push([this.global, '']);
+    return limits;
+  }
+
+  /** The same checks awaited in order, stopping at the first refusal (a client refused recently). */
+  private async admitInOrder(limits: Array<[Limit, string]>, key: string, req: IncomingRequest, now: number): Promise<AndonError | undefined> {
+    for (const [l, k] of limits) {
+      const w = await l.counter.take(k, now);
+      if (w >= 0) return this.refuse(l, w, key, req, now);
+    }
     return undefined;
   }
 

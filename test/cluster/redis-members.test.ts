@@ -14,6 +14,9 @@ import { DIST } from '../helpers/paths.js';
 import { nodeFleet } from '../helpers/node-process.js';
 import { Session2025, post } from '../helpers/mcp-http.js';
 import { startRedis } from '../helpers/redis.js';
+import { until as poll } from '../helpers/until.js';
+
+const until = <T>(what: string, fn: () => Promise<T | undefined>, ms = 5_000) => poll(what, fn, ms);
 import { runCli } from '../helpers/run-cli.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 
@@ -31,16 +34,6 @@ async function redisNode(prefix: string, nodeId: string) {
 }
 
 type Node = { id: string; status: string; phase: string; sessions: number; mcpUrl: string; opsUrl: string; pid: number; self: boolean; ageMs: number };
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('three nodes list each other; andon drain --node B through A drains B only; B\'s session continues on C; a killed node is shown down', async () => {
   const prefix = `m-${randomUUID()}`;

@@ -14,20 +14,11 @@ import { DIST } from '../helpers/paths.js';
 import { nodeFleet } from '../helpers/node-process.js';
 import { Session2025, post } from '../helpers/mcp-http.js';
 import { startRedis } from '../helpers/redis.js';
+import { until } from '../helpers/until.js';
 
 const MODULE = resolve(DIST, 'test/runtime/fixtures/cord-server.js');
 const { fresh } = nodeFleet(MODULE, 'andon-redis-node-');
 const redis = await startRedis();
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function redisNode(prefix: string, env: Record<string, string> = {}) {
   const f = await fresh();
